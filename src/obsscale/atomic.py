@@ -1,0 +1,51 @@
+"""Atomic file output: every file obsscale writes appears whole or not at all.
+
+A reader (or a rerun after a crash) must never see a half-written table, so outputs are
+written to a process-unique temporary file in the destination folder and renamed over the
+target only once complete; the temporary file is removed on any failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` if the block succeeds."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_text(target: str | Path, text: str) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(target: str | Path, obj: Any) -> None:
+    """Deterministic JSON (sorted keys, fixed indentation) so equal inputs give equal bytes."""
+    write_text(target, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def write_csv(target: str | Path, frame: pd.DataFrame, **kwargs: Any) -> None:
+    """CSV with floats at 12 significant digits: exact for every upstream value's meaning,
+    and free of binary noise such as 83999999999999991611392.0 for 8.4e22."""
+    kwargs.setdefault("float_format", "%.12g")
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n", **kwargs)

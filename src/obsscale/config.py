@@ -1,0 +1,249 @@
+"""The one place where obsscale's settings live.
+
+Sources, paths, network behaviour and the quality-audit thresholds are all declared here as
+frozen dataclasses, so that a run is fully described by one ``Config`` value (and can be
+recorded next to its outputs). Nothing else in the package hard-codes a URL or a threshold.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+MIRROR_ENV = "OBSSCALE_MIRROR"
+
+OBSSCALING_COMMIT = "4d6e1e43fd2635d04654aa77d1df9d5266ea0382"
+LEADERBOARD_COMMIT = "0f4e5c69c6fb6515afa31ae61f4d699649bc9503"
+_OBSSCALING = (
+    f"https://raw.githubusercontent.com/ryoungj/ObsScaling/{OBSSCALING_COMMIT}/eval_results/"
+)
+_LEADERBOARD = (
+    f"https://raw.githubusercontent.com/fboulnois/llm-leaderboard-csv/{LEADERBOARD_COMMIT}/csv/"
+)
+
+_NAME_RE = re.compile(r"^[a-z0-9_]+$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One upstream file: where it lives, how to check it, and which parser reads it.
+
+    ``name`` is both the key in the manifest and the file's folder under ``raw/``; it is a
+    config identifier (never an upstream string), so it is safe as a path component.
+    ``required`` lists columns (CSV) or keys (JSON) whose absence means the format changed.
+    """
+
+    name: str
+    url: str
+    parser: str
+    kind: str = "csv"  # "csv" or "json"
+    required: tuple[str, ...] = ()
+    min_rows: int = 1
+
+    def __post_init__(self) -> None:
+        if not _NAME_RE.match(self.name):
+            raise ValueError(f"source name {self.name!r} must match {_NAME_RE.pattern}")
+        if self.kind not in ("csv", "json"):
+            raise ValueError(f"source {self.name}: kind must be 'csv' or 'json', not {self.kind!r}")
+
+    @property
+    def filename(self) -> str:
+        """Local file name: the URL's last path segment, reduced to safe characters."""
+        base = self.url.rstrip("/").rsplit("/", 1)[-1]
+        return re.sub(r"[^A-Za-z0-9._-]", "_", base) or "download"
+
+
+_OBS_COLUMNS = (
+    "Model",
+    "Model Family",
+    "Model Size (B)",
+    "Pretraining Data Size (T)",
+    "FLOPs (1E21)",
+)
+
+DEFAULT_SOURCES: tuple[Source, ...] = (
+    Source(
+        "obsscaling_base",
+        _OBSSCALING + "base_llm_benchmark_eval.csv",
+        "obsscaling",
+        required=_OBS_COLUMNS,
+        min_rows=10,
+    ),
+    Source(
+        "obsscaling_sub10b",
+        _OBSSCALING + "base_llm_benchmark_eval_sub_10b.csv",
+        "obsscaling",
+        required=_OBS_COLUMNS,
+        min_rows=10,
+    ),
+    Source(
+        "obsscaling_instruct",
+        _OBSSCALING + "instruct_llm_benchmark_eval.csv",
+        "obsscaling_instruct",
+        required=_OBS_COLUMNS,
+        min_rows=5,
+    ),
+    Source(
+        "openllm_v1",
+        _LEADERBOARD + "huggingface_v1.csv",
+        "openllm_v1",
+        required=(
+            "fullname",
+            "arc",
+            "hellaswag",
+            "mmlu",
+            "truthfulqa",
+            "winogrande",
+            "gsm8k",
+            "type",
+            "precision",
+            "merged",
+            "flagged",
+            "params_b",
+            "date",
+        ),
+        min_rows=100,
+    ),
+    Source(
+        "openllm_v2",
+        _LEADERBOARD + "huggingface_v2.csv",
+        "openllm_v2",
+        required=(
+            "model_name",
+            "model_precision",
+            "model_type",
+            "evaluations_gpqa_value",
+            "features_is_merged",
+            "features_is_flagged",
+            "metadata_upload_date",
+            "metadata_params_billions",
+        ),
+        min_rows=100,
+    ),
+    Source(
+        "epoch",
+        "https://epoch.ai/data/notable_ai_models.csv",
+        "epoch",
+        required=("Model", "Publication date", "Parameters", "Training compute (FLOP)"),
+        min_rows=100,
+    ),
+    Source(
+        "evalplus", "https://evalplus.github.io/results.json", "evalplus", kind="json", min_rows=10
+    ),
+)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """How hard fetch tries: per-request timeout (s) and capped exponential backoff."""
+
+    timeout: float = 30.0
+    retries: int = 4
+    backoff_factor: float = 0.5
+    backoff_max: float = 30.0
+    chunk_size: int = 1 << 16
+
+
+_CURATED = ("obsscaling_base", "obsscaling_sub10b", "obsscaling_instruct")
+
+# Which source wins when several give the same field (first listed wins; "rules" is the family
+# rule set, "6ND" the computed compute). Score columns are owned by one source prefix each, so for
+# them the order of ``sources`` decides (only the ObsScaling base and sub-10B files overlap).
+DEFAULT_PRECEDENCE: dict[str, tuple[str, ...]] = {
+    "family": (*_CURATED, "rules"),
+    "params_b": (*_CURATED, "openllm_v2", "epoch", "evalplus"),
+    "tokens_t": _CURATED,
+    "flops": (*_CURATED, "epoch"),
+    "release_date": ("epoch", "openllm_v2"),
+    "is_base": (*_CURATED, "openllm_v2", "openllm_v1"),
+    "base_model": ("openllm_v2",),
+}
+
+# The same benchmark measured by two sources (harness versions differ): compared by the audit.
+DEFAULT_SCORE_PAIRS: tuple[tuple[str, str], ...] = (
+    ("obsscaling:MMLU", "openllm_v1:MMLU"),
+    ("obsscaling:ARC-C", "openllm_v1:ARC"),
+    ("obsscaling:HellaSwag", "openllm_v1:HellaSwag"),
+    ("obsscaling:TruthfulQA", "openllm_v1:TruthfulQA"),
+    ("obsscaling:Winograd", "openllm_v1:Winogrande"),
+    ("obsscaling:GSM8K", "openllm_v1:GSM8K"),
+    ("obsscaling:HumanEval", "evalplus:humaneval"),
+)
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Thresholds of the data-quality audit; each is a rule named in ``quality.csv``.
+
+    Chinchilla-style training sits near 20 tokens/parameter and modern small models reach
+    ~10,000 (H2O-Danube3-500M: 4T tokens); below 1 or above 20,000 is outside anything
+    published, so it is flagged.
+    """
+
+    flops_rel_tol: float = 0.10  # |flops - 6ND| / 6ND
+    min_tokens_per_param: float = 1.0
+    max_tokens_per_param: float = 20000.0
+    params_rel_tol: float = 0.25  # disagreement between sources
+    score_abs_tol: float = 0.10  # same benchmark, two sources, fraction scale
+    flops_ratio_tol: float = 3.0  # curated vs Epoch training compute
+    score_pairs: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole run's settings. ``with_overrides`` gives a modified copy."""
+
+    data_dir: Path = Path("data")
+    mirror: str | None = None
+    sources: tuple[Source, ...] = DEFAULT_SOURCES
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    include_flagged: bool = False
+    include_merged: bool = False
+    precedence: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PRECEDENCE))
+    # Hand-curated corrections: DATA_DIR/corrections.csv if present, else the packaged file.
+    corrections_file: Path | None = None
+    apply_corrections: bool = True
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def processed_dir(self) -> Path:
+        return self.data_dir / "processed"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.raw_dir / "manifest.json"
+
+    def raw_path(self, source: Source) -> Path:
+        return self.raw_dir / source.name / source.filename
+
+    def source(self, name: str) -> Source:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.sources)
+        raise KeyError(f"unknown source {name!r}; known sources: {known}")
+
+    def with_overrides(self, **kwargs: object) -> Config:
+        return replace(self, **kwargs)  # type: ignore[arg-type]
+
+
+def default_config(data_dir: str | Path | None = None, mirror: str | None = None) -> Config:
+    """The default configuration, with the mirror taken from ``$OBSSCALE_MIRROR`` if unset."""
+    mirror = mirror or os.environ.get(MIRROR_ENV) or None
+    return Config(data_dir=Path(data_dir) if data_dir else Path("data"), mirror=mirror)
+
+
+def resolve_url(url: str, mirror: str | None) -> str:
+    """Rewrite ``https://H/P`` to ``MIRROR/H/P`` so every source can be served from a mirror."""
+    if not mirror:
+        return url
+    m = re.match(r"^https?://(.+)$", url)
+    if not m:
+        raise ValueError(f"cannot mirror non-HTTP URL {url!r}")
+    return mirror.rstrip("/") + "/" + m.group(1)

@@ -1,0 +1,96 @@
+"""Fetch + harmonize the real upstream files from the loopback mirror (skipped without it)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from obsscale.config import default_config
+from obsscale.harmonize import load_models
+
+pytestmark = pytest.mark.mirror
+
+OBS_BENCHMARKS = [
+    "MMLU",
+    "ARC-C",
+    "HellaSwag",
+    "Winograd",
+    "TruthfulQA",
+    "GSM8K",
+    "XWinograd",
+    "HumanEval",
+]
+
+
+@pytest.fixture(scope="module")
+def models(mirror_data: Path) -> pd.DataFrame:
+    return load_models(default_config(mirror_data))
+
+
+def test_all_seven_files_match_the_mirror(mirror_data: Path, upstream: Path) -> None:
+    manifest = json.loads((mirror_data / "raw" / "manifest.json").read_text())
+    assert len(manifest) == 7
+    for entry in manifest.values():
+        host_path = entry["url"].split("/", 3)[3]
+        original = upstream / host_path
+        assert hashlib.sha256(original.read_bytes()).hexdigest() == entry["sha256"]
+        assert (mirror_data / entry["path"]).stat().st_size == entry["bytes"]
+
+
+def test_curated_base_models_complete(models: pd.DataFrame, upstream: Path) -> None:
+    base = models[models["family_source"] == "obsscaling_base"]
+    assert len(base) == 148
+    assert base["is_base"].all()
+    assert base[[f"obsscaling:{b}" for b in OBS_BENCHMARKS]].notna().any(axis=1).all()
+    curated_flops = base["flops_source"].isin(["obsscaling_base", "correction"])
+    assert curated_flops.sum() == 123
+    # the one extra: Qwen2-72B, whose compute only Epoch gives
+    assert set(base.loc[base["flops"].notna() & ~curated_flops, "model"]) == {"Qwen/Qwen2-72B"}
+    llama = base.set_index("model").loc["meta-llama/Llama-2-7b-hf"]
+    assert llama["flops"] == pytest.approx(8.4e22, rel=1e-12)
+
+
+def test_leaderboards_joined_by_id(models: pd.DataFrame) -> None:
+    m = models.set_index("model")
+    assert m.loc["meta-llama/Llama-2-7b-hf", "openllm_v1:MMLU"] == pytest.approx(0.4687)
+    assert m.loc["meta-llama/Llama-2-7b-hf", "openllm_v2:GPQA"] == pytest.approx(0.266779, 1e-5)
+    base = models[models["family_source"] == "obsscaling_base"]
+    assert base["openllm_v1:MMLU"].notna().sum() >= 100
+    assert base["openllm_v2:GPQA"].notna().sum() >= 60
+    assert len(models) > 5000  # the leaderboards bring thousands of models
+
+
+def test_epoch_dates_where_matched(models: pd.DataFrame) -> None:
+    m = models.set_index("model")
+    assert m.loc["meta-llama/Llama-2-7b-hf", "release_date"] == "2023-07-18"
+    assert m.loc["meta-llama/Llama-2-7b-hf", "release_date_source"] == "epoch"
+    assert (models["release_date_source"] == "epoch").sum() >= 15
+
+
+def test_leaderboard_quirks_handled(models: pd.DataFrame, mirror_data: Path) -> None:
+    q = pd.read_csv(mirror_data / "processed" / "quality.csv")
+    flagged_v1 = q[(q["rule"] == "flagged") & (q["source"] == "openllm_v1")]
+    assert len(flagged_v1) == 109  # the rows whose inverted `flagged` reads FALSE
+    dup = q[q["rule"] == "duplicate_variant"]
+    assert set(dup["source"]) == {"openllm_v1", "openllm_v2"}
+    assert not models["model"].str.lower().duplicated().any()
+
+
+def test_every_model_with_compute_has_a_family(models: pd.DataFrame) -> None:
+    assert models.loc[models["flops"].notna(), "family"].notna().all()
+
+
+def test_second_fetch_uses_cache(
+    mirror_data: Path, mirror_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from obsscale.cli import main
+
+    before = (mirror_data / "processed" / "models.csv").read_bytes()
+    assert main(["fetch", "--data-dir", str(mirror_data), "--mirror", mirror_url, "-q"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("cached") == 7
+    assert (mirror_data / "processed" / "models.csv").read_bytes() == before  # deterministic
