@@ -94,3 +94,31 @@ def test_second_fetch_uses_cache(
     out = capsys.readouterr().out
     assert out.count("cached") == 7
     assert (mirror_data / "processed" / "models.csv").read_bytes() == before  # deterministic
+
+
+def test_fit_cli_writes_deterministic_json(mirror_data: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from obsscale.cli import main
+
+    for out in ("a", "b"):
+        assert main(["fit", "--data-dir", str(mirror_data), "--out", str(tmp_path / out)]) == 0
+    a = (tmp_path / "a" / "fit.json").read_bytes()
+    assert a == (tmp_path / "b" / "fit.json").read_bytes()
+    fit = json.loads(a)
+    models_csv = mirror_data / "processed" / "models.csv"
+    assert fit["input_sha256"] == hashlib.sha256(models_csv.read_bytes()).hexdigest()
+    assert len(fit["models"]) == 148
+    assert fit["explained_variance_ratio"][0] == pytest.approx(0.853, abs=0.005)
+    assert "Capability factors" in capsys.readouterr().out
+
+
+def test_fit_cli_errors_are_one_line(mirror_data: Path, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from obsscale.cli import main
+
+    rc = main(["fit", "--data-dir", str(mirror_data), "--out", str(tmp_path),
+               "--families", "Llama-2"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert err.startswith("obsscale fit: error: too few models: 3")
+    assert not (tmp_path / "fit.json").exists()

@@ -10,9 +10,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from obsscale.config import MIRROR_ENV, Config, default_config
+from obsscale.config import MIRROR_ENV, CapabilityConfig, Config, default_config
 
 log = logging.getLogger("obsscale")
 
@@ -79,6 +80,86 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _capability_settings(args: argparse.Namespace, cfg: Config) -> CapabilityConfig:
+    base = cfg.capabilities
+    changes: dict[str, object] = {}
+    if args.benchmarks:
+        changes["benchmarks"] = tuple(args.benchmarks)
+    if args.components is not None:
+        changes["n_components"] = args.components
+    if args.reference_family:
+        changes["reference_family"] = args.reference_family
+    if args.all_models:
+        changes["base_only"] = False
+    if args.standardize:
+        changes["standardize"] = True
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _selected_models(args: argparse.Namespace, cfg: Config, settings: CapabilityConfig):
+    from obsscale.capabilities import select_models
+    from obsscale.harmonize import load_models
+
+    return select_models(
+        load_models(cfg),
+        settings.benchmarks,
+        subset=args.subset,
+        families=args.families,
+        include=args.models,
+        exclude=args.exclude,
+        base_only=settings.base_only,
+    )
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from obsscale.capabilities import fit_capabilities, sha256_of
+    from obsscale.harmonize import processed_models_path
+
+    cfg = _config(args)
+    settings = _capability_settings(args, cfg)
+    models = _selected_models(args, cfg, settings)
+    fit = fit_capabilities(models, settings, input_sha256=sha256_of(processed_models_path(cfg)))
+    out = args.out / "fit.json"
+    fit.save(out)
+    print(fit.summary().as_text())
+    print(f"\n{fit!r}\nwrote {out}")
+    return 0
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("capability model")
+    g.add_argument(
+        "--benchmarks",
+        nargs="+",
+        metavar="COL",
+        help="score columns forming the factor basis (default: the 8 obsscaling: ones)",
+    )
+    g.add_argument("--components", type=int, metavar="K", help="number of PCs (default 3)")
+    g.add_argument(
+        "--reference-family",
+        metavar="NAME",
+        help="family whose compute scale defines equivalent FLOPs (default Llama-2)",
+    )
+    g.add_argument(
+        "--standardize",
+        action="store_true",
+        help="PCA on standardized scores (default: raw fractions, as the paper)",
+    )
+    g.add_argument(
+        "--subset",
+        metavar="NAME",
+        help="named model subset, e.g. 'paper' (the 77 models the paper evaluated)",
+    )
+    g.add_argument("--families", nargs="+", metavar="FAMILY", help="only these families")
+    g.add_argument("--models", nargs="+", metavar="ID", help="only these model ids")
+    g.add_argument("--exclude", nargs="+", metavar="ID", help="leave these model ids out")
+    g.add_argument(
+        "--all-models",
+        action="store_true",
+        help="include fine-tuned/instruct models (default: base models only)",
+    )
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-dir",
@@ -121,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     _add_harmonize_options(p)
     p.set_defaults(func=cmd_harmonize)
+
+    p = sub.add_parser("fit", help="fit capability factors and per-family compute scaling")
+    _add_common(p)
+    p.add_argument(
+        "--out", type=Path, default=Path("reports"), help="folder for fit.json (default: reports/)"
+    )
+    _add_selection(p)
+    p.set_defaults(func=cmd_fit)
     return parser
 
 

@@ -191,6 +191,42 @@ class AuditConfig:
     score_pairs: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS
 
 
+OBSSCALING_BENCHMARKS: tuple[str, ...] = tuple(
+    f"obsscaling:{b}"
+    for b in (
+        "MMLU",
+        "ARC-C",
+        "HellaSwag",
+        "Winograd",
+        "TruthfulQA",
+        "GSM8K",
+        "XWinograd",
+        "HumanEval",
+    )
+)
+
+
+@dataclass(frozen=True)
+class CapabilityConfig:
+    """Defaults of the capability model, as in the paper's public implementation.
+
+    Imputation: rank-1 PCA on standardized scores, clipped to [0, 1]; PCA on the imputed,
+    unstandardized scores; equivalent FLOPs on the Llama-2 scale.
+    """
+
+    benchmarks: tuple[str, ...] = OBSSCALING_BENCHMARKS
+    n_components: int = 3
+    impute_components: int = 1
+    standardize: bool = False
+    max_iter: int = 1000
+    tol: float = 1e-6  # max change of any imputed (standardized) entry between iterations
+    clip: tuple[float, float] = (0.0, 1.0)
+    reference_family: str = "Llama-2"
+    min_family_models: int = 2
+    base_only: bool = True
+    alpha: float = 0.05  # confidence level of the regression intervals is 1 - alpha
+
+
 @dataclass(frozen=True)
 class Config:
     """A whole run's settings. ``with_overrides`` gives a modified copy."""
@@ -200,6 +236,7 @@ class Config:
     sources: tuple[Source, ...] = DEFAULT_SOURCES
     network: NetworkConfig = field(default_factory=NetworkConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    capabilities: CapabilityConfig = field(default_factory=CapabilityConfig)
     include_flagged: bool = False
     include_merged: bool = False
     precedence: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PRECEDENCE))

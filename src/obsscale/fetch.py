@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -240,7 +240,7 @@ def fetch_source(
         path=str(target.relative_to(config.data_dir)),
         bytes=n,
         sha256=digest,
-        fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
         http_status=status,
     )
     log.info("%s: downloaded %d bytes from %s", source.name, n, url)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
+import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import tomllib
 
 from obsscale import atomic
 from obsscale.audit import audit
