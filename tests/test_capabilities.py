@@ -45,8 +45,14 @@ def synthetic_models(seed: int = 0, noise: float = 0.0, per_family: int = 12) ->
         for i, lf in enumerate(np.linspace(21, 24, per_family)):
             c = off + SLOPE * (lf - 22.5)
             scores = 0.5 + c * v + noise * rng.normal(size=8)
-            rows.append({"model": f"{fam.lower()}/m{i}", "family": fam, "flops": 10**lf,
-                         **dict(zip(BENCH, scores, strict=True))})
+            rows.append(
+                {
+                    "model": f"{fam.lower()}/m{i}",
+                    "family": fam,
+                    "flops": 10**lf,
+                    **dict(zip(BENCH, scores, strict=True)),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -165,8 +171,9 @@ def test_no_test_row_leaks_into_the_fit() -> None:
     train, test = X[:200], X[200:]
     pca = CapabilityPCA(n_components=3).fit(train)
     fitted = {**{f"imp.{k}": v for k, v in vars(pca.imputer_).items()}, **vars(pca)}
-    state = {k: v.copy() for k, v in fitted.items()
-             if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+    state = {
+        k: v.copy() for k, v in fitted.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+    }
     before = pca.transform(test)
     scrambled = test.copy()
     scrambled[1:] = np.random.default_rng(4).random(scrambled[1:].shape)
@@ -229,8 +236,15 @@ def test_json_round_trip_and_determinism(tmp_path: Path) -> None:
     a = (tmp_path / "a.json").read_bytes()
     assert a == (tmp_path / "b.json").read_bytes() == (tmp_path / "c.json").read_bytes()
     d = json.loads(a)
-    assert {"benchmarks", "explained_variance_ratio", "loadings", "models", "families",
-            "settings", "input_sha256"} <= set(d)
+    assert {
+        "benchmarks",
+        "explained_variance_ratio",
+        "loadings",
+        "models",
+        "families",
+        "settings",
+        "input_sha256",
+    } <= set(d)
 
 
 def test_summary_and_repr() -> None:
@@ -244,14 +258,19 @@ def test_summary_and_repr() -> None:
 # ---------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda m: m.head(3), "too few models: 3"),
-    (lambda m: m.assign(b2=0.5), r"no variance.*\['b2'\]"),
-    (lambda m: m.assign(b5=np.nan), r"no scores at all: \['b5'\]"),
-    (lambda m: m.assign(**{b: m[b].mask(m.index == 4) for b in BENCH}),
-     r"1 models have no score on any benchmark \(ref/m4\)"),
-    (lambda m: m.assign(b1="high"), "scores must be numeric"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda m: m.head(3), "too few models: 3"),
+        (lambda m: m.assign(b2=0.5), r"no variance.*\['b2'\]"),
+        (lambda m: m.assign(b5=np.nan), r"no scores at all: \['b5'\]"),
+        (
+            lambda m: m.assign(**{b: m[b].mask(m.index == 4) for b in BENCH}),
+            r"1 models have no score on any benchmark \(ref/m4\)",
+        ),
+        (lambda m: m.assign(b1="high"), "scores must be numeric"),
+    ],
+)
 def test_bad_input_is_explained(mutate, message: str) -> None:
     with pytest.raises(CapabilityDataError, match=message):
         fit_capabilities(mutate(synthetic_models(noise=0.01)), SETTINGS)
@@ -286,10 +305,13 @@ def test_invalid_parameter_names_the_value() -> None:
 
 
 @pytest.mark.mirror
-@pytest.mark.parametrize(("subset", "n", "pc1", "pc123"), [
-    (None, 148, 0.853, 0.974),  # the reference implementation's figures, all curated models
-    ("paper", 77, 0.802, 0.967),  # the paper's evaluated families without later models
-])
+@pytest.mark.parametrize(
+    ("subset", "n", "pc1", "pc123"),
+    [
+        (None, 148, 0.853, 0.974),  # the reference implementation's figures, all curated models
+        ("paper", 77, 0.802, 0.967),  # the paper's evaluated families without later models
+    ],
+)
 def test_reference_explained_variance(mirror_data: Path, subset, n, pc1, pc123) -> None:
     models = load_models(default_config(mirror_data))
     sel = select_models(models, CapabilityConfig().benchmarks, subset=subset)

@@ -96,8 +96,9 @@ def test_second_fetch_uses_cache(
     assert (mirror_data / "processed" / "models.csv").read_bytes() == before  # deterministic
 
 
-def test_fit_cli_writes_deterministic_json(mirror_data: Path, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_fit_cli_writes_deterministic_json(
+    mirror_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from obsscale.cli import main
 
     for out in ("a", "b"):
@@ -112,12 +113,14 @@ def test_fit_cli_writes_deterministic_json(mirror_data: Path, tmp_path: Path,
     assert "Capability factors" in capsys.readouterr().out
 
 
-def test_fit_cli_errors_are_one_line(mirror_data: Path, tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_fit_cli_errors_are_one_line(
+    mirror_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from obsscale.cli import main
 
-    rc = main(["fit", "--data-dir", str(mirror_data), "--out", str(tmp_path),
-               "--families", "Llama-2"])
+    rc = main(
+        ["fit", "--data-dir", str(mirror_data), "--out", str(tmp_path), "--families", "Llama-2"]
+    )
     assert rc == 1
     err = capsys.readouterr().err
     assert err.startswith("obsscale fit: error: too few models: 3")
