@@ -58,6 +58,9 @@ def test_leaderboards_joined_by_id(models: pd.DataFrame) -> None:
     m = models.set_index("model")
     assert m.loc["meta-llama/Llama-2-7b-hf", "openllm_v1:MMLU"] == pytest.approx(0.4687)
     assert m.loc["meta-llama/Llama-2-7b-hf", "openllm_v2:GPQA"] == pytest.approx(0.266779, 1e-5)
+    # moved ids (rules.toml [id_aliases]) join too: v2 lists Llama-3.1 without "Meta-"
+    assert m.loc["meta-llama/Meta-Llama-3.1-8B", "openllm_v2:GPQA"] > 0
+    assert "meta-llama/Llama-3.1-8B" not in m.index
     base = models[models["family_source"] == "obsscaling_base"]
     assert base["openllm_v1:MMLU"].notna().sum() >= 100
     assert base["openllm_v2:GPQA"].notna().sum() >= 60

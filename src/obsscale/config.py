@@ -228,6 +228,28 @@ class CapabilityConfig:
 
 
 @dataclass(frozen=True)
+class PredictConfig:
+    """Defaults of the downstream predictor (``obsscale predict``).
+
+    The reference's own analyses use a plain sigmoid on the chance-normalised target, fitted by
+    least squares; the floor ("parametric") form and Huber loss are options. Intervals come from
+    a seeded bootstrap over training models.
+    """
+
+    form: str = "sigmoid"  # or "parametric": y = (1 - b) sigmoid(z) + b, b in [0, floor_max]
+    loss: str = "squared"  # or "huber"
+    huber_delta: float = 0.1
+    floor_max: float = 0.2
+    n_starts: int = 8  # random restarts besides the logit-linear and near-zero starts
+    n_bootstrap: int = 200
+    interval: float = 0.90
+    random_state: int = 0
+    cutoff_flops: float = 8.4e22  # Llama-2-7B: the reference's default cutoff
+    kfold: int = 5
+    extrapolate_decades: float = 1.5  # how far the capability curve runs past the largest model
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole run's settings. ``with_overrides`` gives a modified copy."""
 
@@ -237,6 +259,7 @@ class Config:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     capabilities: CapabilityConfig = field(default_factory=CapabilityConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
     include_flagged: bool = False
     include_merged: bool = False
     precedence: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PRECEDENCE))

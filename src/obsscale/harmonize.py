@@ -39,24 +39,26 @@ class HarmonizeError(RuntimeError):
 
 @dataclass(frozen=True)
 class Rules:
-    """The family rule set and Epoch name aliases (``curated/families.toml``)."""
+    """Family rules, Epoch name aliases and moved Hugging Face ids (``curated/rules.toml``)."""
 
     families: tuple[tuple[str, re.Pattern[str]], ...]
     epoch_names: dict[str, str]
+    id_aliases: dict[str, str]
 
     @classmethod
     def load(cls, path: Path | None = None) -> Rules:
         text = (
             path.read_text(encoding="utf-8")
             if path
-            else resources.files("obsscale.curated").joinpath("families.toml").read_text("utf-8")
+            else resources.files("obsscale.curated").joinpath("rules.toml").read_text("utf-8")
         )
         data = tomllib.loads(text)
         families = tuple(
             (r["family"], re.compile(r["pattern"], re.IGNORECASE)) for r in data.get("rule", [])
         )
-        aliases = {k.lower(): v for k, v in data.get("epoch_names", {}).items()}
-        return cls(families, aliases)
+        epoch = {k.lower(): v for k, v in data.get("epoch_names", {}).items()}
+        ids = {k.lower(): v.lower() for k, v in data.get("id_aliases", {}).items()}
+        return cls(families, epoch, ids)
 
     def family_of(self, model: str) -> tuple[str, str] | None:
         for family, pattern in self.families:
@@ -150,7 +152,7 @@ def build(
 ) -> Harmonized:
     """Pure merge of parsed sources into the harmonized tables."""
     epoch_names = [s.name for s in config.sources if s.parser == "epoch"]
-    values = _stack({n: p for n, p in parsed.items() if n not in epoch_names})
+    values = _stack({n: p for n, p in parsed.items() if n not in epoch_names}, rules)
     events = [e for p in parsed.values() for e in p.events]
     names = _display_names(values, config)
     values = pd.concat([values, _rule_families(names, rules)], ignore_index=True)
@@ -174,10 +176,12 @@ def build(
     return Harmonized(models, provenance, quality)
 
 
-def _stack(parsed: dict[str, Parsed]) -> pd.DataFrame:
+def _stack(parsed: dict[str, Parsed], rules: Rules) -> pd.DataFrame:
+    """All values in one long table, keyed by lower-case id (moved ids merged)."""
     frames = [p.values.assign(source=name) for name, p in parsed.items()]
     values = pd.concat(frames, ignore_index=True)
-    values["key"] = values["model"].str.lower()
+    key = values["model"].str.lower()
+    values["key"] = key.map(rules.id_aliases).fillna(key)
     values["detail"] = ""
     return values
 

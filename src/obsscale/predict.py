@@ -1,0 +1,640 @@
+"""Predict a downstream metric from capability factors, with honest back-tests.
+
+For a target metric, three predictors are fitted side by side with the same sigmoid link:
+``pc`` (the capability factors: PCA of the other benchmarks, refitted on each split's
+training models only), and the compute-only baselines ``log_flops`` and ``log_params``.
+A split (FLOPs cutoff, release-date cutoff, leave-one-family-out, k-fold) decides which models
+train and which test; models whose split variable is unknown are never put on either side:
+they are only predicted ("unknown"), by the predictors that can score them. Every prediction
+carries a bootstrap prediction interval (pairs bootstrap over training models plus resampled
+residuals), whose coverage the back-test reports.
+
+Scales: targets are fractions in [0, 1] (percent is detected and divided by 100). With a
+chance floor c, the model is fitted to y' = (y - c) / (1 - c) and all metrics (MSE, MAE, R²)
+are on that normalised scale, as in the reference; predictions are reported on both scales.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from sklearn.model_selection import KFold
+from statsmodels.iolib.summary2 import Summary
+
+from obsscale import atomic
+from obsscale.capabilities import CapabilityDataError, CapabilityPCA
+from obsscale.config import CapabilityConfig, PredictConfig
+from obsscale.regression import SigmoidRegressor
+
+log = logging.getLogger(__name__)
+
+PREDICTORS = ("pc", "log_flops", "log_params")
+SPLIT_KINDS = ("cutoff_flops", "cutoff_date", "leave_family_out", "kfold")
+
+
+class PredictError(ValueError):
+    """The prediction task is ill-posed for the given data; the message says why."""
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+def normalize_scale(values: pd.Series, name: str) -> tuple[pd.Series, str | None]:
+    """Fractions pass; a 0-100 metric is divided by 100 (with a note); anything else is refused."""
+    v = values.dropna()
+    if v.empty:
+        raise PredictError(f"target {name!r} has no values")
+    lo, hi = float(v.min()), float(v.max())
+    if lo >= 0 and hi <= 1:
+        return values.astype(float), None
+    if lo >= 0 and hi <= 100:
+        return values / 100.0, f"{name}: values range {lo:g}..{hi:g}; read as percent (÷100)"
+    raise PredictError(
+        f"target {name!r} ranges from {lo:g} to {hi:g}: obsscale predicts metrics on [0, 1] "
+        "(fractions) or [0, 100] (percent); rescale it (e.g. BLEU/100, Elo min-max) first"
+    )
+
+
+def chance_normalize(y: pd.Series, chance: float) -> pd.Series:
+    if not 0 <= chance < 1:
+        raise PredictError(f"--chance must be in [0, 1), got {chance}")
+    return (y - chance) / (1 - chance)
+
+
+def load_downstream(path: str | Path, models: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Merge a user's CSV (``Model`` column of Hugging Face ids + one column per metric) onto
+    the model table as ``downstream:<metric>`` columns; return the ids it could not match."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype={"Model": str})
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise PredictError(f"{path}: cannot read CSV ({e})") from e
+    if "Model" not in frame.columns:
+        raise PredictError(
+            f"{path}: needs a 'Model' column of Hugging Face ids; columns are {list(frame.columns)}"
+        )
+    metrics = [c for c in frame.columns if c != "Model"]
+    if not metrics:
+        raise PredictError(f"{path}: no metric columns besides 'Model'")
+    frame["Model"] = frame["Model"].str.strip()
+    dup = frame["Model"].str.lower().duplicated(keep=False) & frame["Model"].notna()
+    if dup.any():
+        raise PredictError(f"{path}: duplicated models: {sorted(set(frame.loc[dup, 'Model']))}")
+    for col in metrics:
+        num = pd.to_numeric(frame[col], errors="coerce")
+        bad = frame[col].notna() & num.isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise PredictError(
+                f"{path}: row {i + 2}, column {col!r}: {frame[col].iloc[i]!r} is not a number"
+            )
+        frame[col] = num
+    key = models["model"].str.lower()
+    known = frame["Model"].str.lower().isin(set(key))
+    unmatched = sorted(frame.loc[~known, "Model"].dropna())
+    if not known.any():
+        raise PredictError(
+            f"{path}: none of its {len(frame)} models is in the model table "
+            f"(e.g. {unmatched[:3]}); ids must be Hugging Face ids"
+        )
+    renamed = frame[known].set_index(frame.loc[known, "Model"].str.lower())[metrics]
+    renamed.columns = [f"downstream:{c}" for c in metrics]
+    merged = models.drop(columns=[c for c in renamed.columns if c in models.columns])
+    merged = merged.join(renamed, on=key)
+    return merged, unmatched
+
+
+# ----------------------------------------------------------------------------- splits
+
+
+@dataclass(frozen=True)
+class Split:
+    """How models are divided into training and test sides."""
+
+    kind: str = "cutoff_flops"
+    value: float | str | int | None = 8.4e22
+
+    def __post_init__(self) -> None:
+        if self.kind not in SPLIT_KINDS:
+            raise PredictError(f"split must be one of {SPLIT_KINDS}, got {self.kind!r}")
+
+    def describe(self) -> str:
+        return {
+            "cutoff_flops": f"FLOPs cutoff: train on FLOPs <= {self.value:.3g}, test above",
+            "cutoff_date": f"release-date cutoff: train before {self.value}, test on or after",
+            "leave_family_out": "leave one family out",
+            "kfold": f"random {self.value}-fold",
+        }[self.kind]
+
+    def folds(
+        self, models: pd.DataFrame, seed: int
+    ) -> list[tuple[str, pd.Index, pd.Index, pd.Index]]:
+        """(name, train, test, unknown) index triples over ``models``."""
+        idx = models.index
+        if self.kind == "cutoff_flops":
+            f = models["flops"]
+            known = f.notna()
+            return [
+                (
+                    "all",
+                    idx[known & (f <= float(self.value))],
+                    idx[known & (f > float(self.value))],
+                    idx[~known],
+                )
+            ]
+        if self.kind == "cutoff_date":
+            d = pd.to_datetime(models["release_date"], errors="coerce")
+            cut = pd.Timestamp(str(self.value))
+            known = d.notna()
+            return [("all", idx[known & (d < cut)], idx[known & (d >= cut)], idx[~known])]
+        if self.kind == "leave_family_out":
+            fam = models["family"]
+            known = fam.notna()
+            folds = [
+                (str(f), idx[known & (fam != f)], idx[fam == f], idx[:0])
+                for f in sorted(fam[known].unique())
+            ]
+            if (~known).any():
+                folds.append(("(unknown family)", idx[known], idx[:0], idx[~known]))
+            return folds
+        k = int(self.value)
+        if k < 2 or k > len(idx):
+            raise PredictError(f"k-fold needs 2 <= k <= {len(idx)} models, got {k}")
+        kf = KFold(n_splits=k, shuffle=True, random_state=seed)
+        return [
+            (f"fold {i + 1}", idx[tr], idx[te], idx[:0])
+            for i, (tr, te) in enumerate(kf.split(np.arange(len(idx))))
+        ]
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass
+class PredictorScore:
+    """Back-test metrics of one predictor (normalised target scale)."""
+
+    name: str
+    n_train: int
+    mse_train: float
+    mse_test: float
+    mae_test: float
+    r2_test: float
+    coverage_90: float
+    n_test_scored: int
+    mse_test_all: float | None = None
+    n_test_all: int | None = None
+    coef: list[float] = field(default_factory=list)
+    intercept: float | None = None
+    floor: float | None = None
+
+
+@dataclass
+class PredictionResult:
+    """A back-test of one target: scores per predictor, every prediction, the capability curve."""
+
+    target: str
+    split: str
+    chance: float
+    basis: list[str]
+    n_train: int
+    n_test: int
+    n_unknown: int
+    scores: dict[str, PredictorScore]
+    predictions: pd.DataFrame
+    curve: pd.DataFrame | None
+    settings: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    def mse_ratios(self) -> dict[str, float]:
+        """Each baseline's test MSE over the factor predictor's (> 1: factors are better)."""
+        pc = self.scores["pc"].mse_test
+        return {k: s.mse_test / pc for k, s in self.scores.items() if k != "pc" and pc > 0}
+
+    def __repr__(self) -> str:
+        ratios = ", ".join(f"{k} x{v:.2g}" for k, v in self.mse_ratios().items())
+        return (
+            f"<PredictionResult {self.target}: {self.split}; {self.n_train} train / "
+            f"{self.n_test} test models; pc test MSE {self.scores['pc'].mse_test:.3g} "
+            f"(baselines {ratios})>"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "target": self.target,
+            "split": self.split,
+            "chance": self.chance,
+            "scale": "metrics on (y - chance) / (1 - chance)",
+            "basis": self.basis,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "n_unknown": self.n_unknown,
+            "notes": self.notes,
+            "settings": self.settings,
+        }
+        for name, s in self.scores.items():
+            out[name] = {k: _clean(v) for k, v in asdict(s).items() if k != "name"}
+        out["predictions"] = _prediction_records(self.predictions)
+        out["curve"] = (
+            None
+            if self.curve is None
+            else [
+                {k: _clean(v) for k, v in r.items()} for r in self.curve.to_dict(orient="records")
+            ]
+        )
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False)
+
+    def save(self, path: str | Path) -> None:
+        atomic.write_text(path, self.to_json() + "\n")
+
+    def table(self) -> pd.DataFrame:
+        cols = ["n_train", "mse_train", "mse_test", "mae_test", "r2_test", "coverage_90"]
+        return pd.DataFrame(
+            {k: [getattr(s, c) for c in cols] for k, s in self.scores.items()}, index=cols
+        ).T
+
+    def summary(self) -> Summary:
+        s = Summary()
+        s.add_title(f"Downstream prediction of {self.target}")
+        s.add_dict(
+            {
+                "Split": self.split,
+                "Chance floor": f"{self.chance:g}",
+                "Train models": str(self.n_train),
+                "Test models": str(self.n_test),
+                "Unknown split variable": str(self.n_unknown),
+                "Basis": f"{len(self.basis)} benchmarks",
+            },
+            ncols=2,
+        )
+        s.add_df(self.table().astype(float).round(5))
+        pc = self.scores["pc"]
+        if pc.mse_test_all is not None:
+            s.add_text(
+                f"pc test MSE over all {pc.n_test_all} test/unknown models it can score: "
+                f"{pc.mse_test_all:.4g}"
+            )
+        for k, v in self.mse_ratios().items():
+            s.add_text(f"{k} test MSE / pc test MSE = {v:.3g}")
+        for note in self.notes:
+            s.add_text(note)
+        return s
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, list):
+        return [_clean(x) for x in v]
+    return v
+
+
+def _prediction_records(pred: pd.DataFrame) -> list[dict[str, Any]]:
+    records = []
+    for (model, family, split, actual), grp in pred.groupby(
+        ["model", "family", "split", "actual"], sort=False, dropna=False
+    ):
+        rec: dict[str, Any] = {
+            "model": model,
+            "family": _clean(family),
+            "split": split,
+            "actual": _clean(actual),
+        }
+        for r in grp.itertuples(index=False):
+            rec[r.predictor] = {
+                "predicted": _clean(r.predicted),
+                "lower": _clean(r.lower),
+                "upper": _clean(r.upper),
+            }
+        records.append(rec)
+    return records
+
+
+# ----------------------------------------------------------------------------- the back-test
+
+
+def _features(models: pd.DataFrame, cap: CapabilityPCA, basis: list[str]) -> dict[str, np.ndarray]:
+    has_scores = models[basis].notna().any(axis=1).to_numpy()
+    pcs = np.full((len(models), cap.n_components), np.nan)
+    if has_scores.any():
+        pcs[has_scores] = cap.transform(models.loc[has_scores, basis])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flops = np.log10(models["flops"].where(models["flops"] > 0).to_numpy(dtype=float))
+        params = np.log10(
+            models["params_b"].where(models["params_b"] > 0).to_numpy(dtype=float) * 1e9
+        )
+    return {"pc": pcs, "log_flops": flops[:, None], "log_params": params[:, None]}
+
+
+@dataclass
+class _Fit:
+    reg: SigmoidRegressor
+    thetas: np.ndarray  # bootstrap parameters, B x n_theta
+    residuals: np.ndarray  # inflated training residuals
+
+
+def _fit_predictor(
+    X: np.ndarray, y: np.ndarray, pconf: PredictConfig, rng: np.random.Generator
+) -> _Fit:
+    reg = SigmoidRegressor(
+        form=pconf.form,
+        loss=pconf.loss,
+        huber_delta=pconf.huber_delta,
+        floor_max=pconf.floor_max,
+        n_starts=pconf.n_starts,
+        random_state=pconf.random_state,
+    ).fit(X, y)
+    n = len(y)
+    resid = y - reg.predict(X)
+    resid = resid * math.sqrt(n / max(n - reg.n_params, 1))  # undo the fit's shrinkage
+    draws = rng.integers(0, n, size=(pconf.n_bootstrap, n))
+    thetas = np.array([reg.refit_theta(X[d], y[d]) for d in draws])
+    return _Fit(reg, thetas, resid)
+
+
+def _interval(
+    fit: _Fit, X: np.ndarray, level: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles of (bootstrap prediction + resampled residual) for each row of X."""
+    if len(X) == 0:
+        return np.empty(0), np.empty(0)
+    preds = np.array([fit.reg.predict_theta(t, X) for t in fit.thetas])  # B x m
+    noise = rng.choice(fit.residuals, size=preds.shape, replace=True)
+    lo, hi = np.quantile(preds + noise, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return lo, hi
+
+
+def backtest(
+    models: pd.DataFrame,
+    target: str,
+    *,
+    split: Split | None = None,
+    chance: float = 0.0,
+    settings: CapabilityConfig | None = None,
+    pconf: PredictConfig | None = None,
+    reference_family: str | None = None,
+) -> PredictionResult:
+    """Fit the three predictors on the split's training models and score the rest.
+
+    ``models`` must hold the target column and the basis benchmarks; select rows first
+    (e.g. base models only) with ``capabilities.select_models``.
+    """
+    settings = settings or CapabilityConfig()
+    pconf = pconf or PredictConfig()
+    split = split or Split("cutoff_flops", pconf.cutoff_flops)
+    notes: list[str] = []
+    if target not in models.columns:
+        raise PredictError(f"unknown target column {target!r}")
+    basis = [b for b in settings.benchmarks if b != target]
+    if len(basis) < len(settings.benchmarks):
+        notes.append(f"{target} is in the factor basis: left out of it for this prediction")
+    missing = [b for b in basis if b not in models.columns]
+    if missing:
+        raise PredictError(f"unknown benchmark columns {missing}")
+    y_raw, scale_note = normalize_scale(models[target], target)
+    if scale_note:
+        notes.append(scale_note)
+    keep = y_raw.notna() & models[basis].notna().any(axis=1)
+    data = models[keep].reset_index(drop=True)
+    y = chance_normalize(y_raw[keep].reset_index(drop=True), chance)
+    dropped = int((y_raw.notna() & ~keep).sum())
+    if dropped:
+        notes.append(f"{dropped} models with the target but no basis score were left out")
+    rng = np.random.default_rng(pconf.random_state)
+    folds = split.folds(data, pconf.random_state)
+    rows, fold_scores, curve = [], [], None
+    for name, train, test, unknown in folds:
+        no_test = len(test) == 0 and split.kind in ("cutoff_flops", "cutoff_date")
+        if len(train) == 0 or no_test:
+            side = "training" if len(train) == 0 else "test"
+            raise PredictError(
+                f"{split.describe()}: leaves no {side} models among the "
+                f"{len(data)} with {target} (fold {name})"
+            )
+        fold_rows, fits = _run_fold(data, y, basis, settings, pconf, train, test, unknown, rng)
+        rows.append(fold_rows)
+        fold_scores.append(fits)
+        if len(folds) == 1:
+            curve = _capability_curve(
+                data,
+                y,
+                fits,
+                reference_family or settings.reference_family,
+                pconf,
+                chance,
+                rng,
+                notes,
+            )
+    pred = pd.concat(rows, ignore_index=True)
+    if "equivalent_log10_flops" in data:
+        eq = data.set_index("model")["equivalent_log10_flops"]
+        pred["equivalent_log10_flops"] = pred["model"].map(eq)
+    if len(folds) > 1:
+        pred = pred[pred["split"] != "train"].reset_index(drop=True)
+    pred["actual_raw"] = pred["actual"] * (1 - chance) + chance
+    for col in ("predicted", "lower", "upper"):
+        pred[f"{col}_raw"] = pred[col] * (1 - chance) + chance
+    scores = _score(pred, fold_scores, y)
+    n_train = int(len(folds[0][1])) if len(folds) == 1 else int(len(data))
+    n_test = int((pred.drop_duplicates("model")["split"] == "test").sum())
+    n_unknown = int((pred.drop_duplicates("model")["split"] == "unknown").sum())
+    if n_unknown:
+        notes.append(
+            f"{n_unknown} models have no value for the split variable: predicted "
+            "(split 'unknown') but in neither side's metrics, except pc's mse_test_all"
+        )
+    return PredictionResult(
+        target=target,
+        split=split.describe(),
+        chance=chance,
+        basis=basis,
+        n_train=n_train,
+        n_test=n_test,
+        n_unknown=n_unknown,
+        scores=scores,
+        predictions=pred,
+        curve=curve,
+        settings={
+            "capabilities": _jsonable(asdict(settings)),
+            "predict": asdict(pconf),
+            "split": {"kind": split.kind, "value": split.value},
+        },
+        notes=notes,
+    )
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def _run_fold(data, y, basis, settings, pconf, train, test, unknown, rng):
+    try:
+        cap = CapabilityPCA(
+            n_components=settings.n_components,
+            impute_components=settings.impute_components,
+            standardize=settings.standardize,
+            max_iter=settings.max_iter,
+            tol=settings.tol,
+            clip=settings.clip,
+        ).fit(data.loc[train, basis])
+    except CapabilityDataError as e:
+        raise PredictError(f"capability model on the {len(train)} training models: {e}") from e
+    feats = _features(data, cap, basis)
+    role = pd.Series("none", index=data.index)
+    role[train], role[test], role[unknown] = "train", "test", "unknown"
+    yv = y.to_numpy()
+    rows, fits = [], {}
+    for name in PREDICTORS:
+        X = feats[name]
+        ok = np.isfinite(X).all(axis=1)
+        tr = ok & (role == "train").to_numpy()
+        if tr.sum() == 0:
+            raise PredictError(f"{name}: none of the training models has this predictor")
+        try:
+            fit = _fit_predictor(X[tr], yv[tr], pconf, rng)
+        except ValueError as e:
+            raise PredictError(f"{name}: {e}") from e
+        fits[name] = (fit, tr)
+        scored = ok & (role != "none").to_numpy()
+        lo, hi = _interval(fit, X[scored], pconf.interval, rng)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "model": data.loc[scored, "model"].to_numpy(),
+                    "family": data.loc[scored, "family"].to_numpy(),
+                    "split": role[scored].to_numpy(),
+                    "predictor": name,
+                    "actual": yv[scored],
+                    "predicted": fit.reg.predict(X[scored]),
+                    "lower": lo,
+                    "upper": hi,
+                }
+            )
+        )
+    fits["_features"] = feats
+    return pd.concat(rows, ignore_index=True), fits
+
+
+def _score(pred: pd.DataFrame, fold_fits: list[dict], y: pd.Series) -> dict[str, PredictorScore]:
+    test = pred[pred["split"] == "test"]
+    scorable = test.groupby("model")["predictor"].nunique()
+    common = set(scorable[scorable == len(PREDICTORS)].index)
+    out = {}
+    for name in PREDICTORS:
+        p = pred[pred["predictor"] == name]
+        tr = p[p["split"] == "train"]
+        te = test[(test["predictor"] == name) & test["model"].isin(common)]
+        err = te["predicted"] - te["actual"]
+        sst = ((te["actual"] - te["actual"].mean()) ** 2).sum()
+        if tr.empty:  # multi-fold: training error averaged over folds
+            mse_train = float(
+                np.mean([_train_mse(f[name], f["_features"][name], y) for f in fold_fits])
+            )
+        else:
+            mse_train = float(((tr["predicted"] - tr["actual"]) ** 2).mean())
+        reg = fold_fits[0][name][0].reg
+        score = PredictorScore(
+            name=name,
+            n_train=int(fold_fits[0][name][1].sum()),
+            mse_train=mse_train,
+            mse_test=float((err**2).mean()) if len(te) else float("nan"),
+            mae_test=float(err.abs().mean()) if len(te) else float("nan"),
+            r2_test=float(1 - (err**2).sum() / sst) if sst > 0 else float("nan"),
+            coverage_90=float(
+                ((te["actual"] >= te["lower"]) & (te["actual"] <= te["upper"])).mean()
+            )
+            if len(te)
+            else float("nan"),
+            n_test_scored=len(te),
+            coef=[float(c) for c in reg.coef_],
+            intercept=float(reg.intercept_),
+            floor=float(reg.floor_),
+        )
+        if name == "pc":
+            allp = p[p["split"].isin(["test", "unknown"])]
+            score.mse_test_all = float(((allp["predicted"] - allp["actual"]) ** 2).mean())
+            score.n_test_all = len(allp)
+        out[name] = score
+    return out
+
+
+def _train_mse(fit_and_mask, X, y) -> float:
+    fit, tr = fit_and_mask
+    return float(np.mean((fit.reg.predict(X[tr]) - y.to_numpy()[tr]) ** 2))
+
+
+def _capability_curve(data, y, fits, reference, pconf, chance, rng, notes) -> pd.DataFrame | None:
+    """The factor predictor's curve against the reference family's equivalent FLOPs.
+
+    As in the reference: regress the linear predictor z = w·PCs + c of the reference family's
+    models on their log10 FLOPs, invert the line to put every model on that compute axis, and
+    draw sigmoid(w_e·log10 F + b_e) past the largest model, with a bootstrap band.
+    """
+    fit, _ = fits["pc"]
+    X = fits["_features"]["pc"]
+    ref = (data["family"] == reference).to_numpy() & data["flops"].notna().to_numpy()
+    ref &= np.isfinite(X).all(axis=1)
+    if ref.sum() < 2:
+        notes.append(
+            f"no capability curve: fewer than 2 {reference} models with known FLOPs "
+            "have this target"
+        )
+        return None
+    logf = np.log10(data.loc[ref, "flops"].to_numpy(dtype=float))
+    z = fit.reg.decision_function(X[ref])
+    line = sm.OLS(z, sm.add_constant(logf, has_constant="add")).fit()
+    b_e, w_e = line.params
+    if not w_e > 0:
+        notes.append(
+            f"no capability curve: the factor predictor does not increase with {reference} compute"
+        )
+        return None
+    ok = np.isfinite(X).all(axis=1)
+    eq = (fit.reg.decision_function(X[ok]) - b_e) / w_e
+    data.loc[ok, "equivalent_log10_flops"] = eq
+    grid = np.linspace(eq.min() - 0.25, max(eq.max(), logf.max()) + pconf.extrapolate_decades, 120)
+    center = fit.reg.link(w_e * grid + b_e)
+    curves = []
+    for theta in fit.thetas:
+        zt = _theta_z(fit.reg, theta, X[ref])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bt, wt = np.polyfit(logf, zt, 1)[::-1]
+        floor = theta[-1] if fit.reg.form == "parametric" else 0.0
+        curves.append((1 - floor) / (1 + np.exp(-(wt * grid + bt))) + floor)
+    curves = np.array(curves)
+    noise = rng.choice(fit.residuals, size=curves.shape, replace=True)
+    lo, hi = np.quantile(
+        curves + noise, [(1 - pconf.interval) / 2, (1 + pconf.interval) / 2], axis=0
+    )
+    return pd.DataFrame(
+        {
+            "log10_equivalent_flops": grid,
+            "predicted": center,
+            "lower": lo,
+            "upper": hi,
+            "predicted_raw": center * (1 - chance) + chance,
+            "lower_raw": lo * (1 - chance) + chance,
+            "upper_raw": hi * (1 - chance) + chance,
+        }
+    ).assign(reference_family=reference, slope=w_e, intercept=b_e)
+
+
+def _theta_z(reg: SigmoidRegressor, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+    Z = (X - reg.x_mean_) / reg.x_scale_
+    p = Z.shape[1]
+    return theta[0] + Z @ theta[1 : p + 1]
