@@ -314,14 +314,19 @@ def select_models(
     exclude: list[str] | None = None,
     base_only: bool = True,
 ) -> pd.DataFrame:
-    """Rows of the model table used for a fit: with at least one score on the basis, base
-    models only by default, optionally a named subset, a family list or an explicit model list.
+    """Rows of the model table used for a fit: with at least one score on the basis (any row
+    when ``benchmarks`` is empty), base models only by default, optionally a named subset, a
+    family list or an explicit model list.
     """
     missing = [b for b in benchmarks if b not in models.columns]
     if missing:
         known = [c for c in models.columns if ":" in c]
         raise CapabilityDataError(f"unknown benchmark columns {missing}; available: {known}")
-    keep = models[list(benchmarks)].notna().any(axis=1)
+    keep = (
+        models[list(benchmarks)].notna().any(axis=1)
+        if benchmarks
+        else pd.Series(True, index=models.index)
+    )
     if base_only:
         keep &= models["is_base"].fillna(False).astype(bool)
     excluded = {m.lower() for m in exclude or []}

@@ -126,6 +126,62 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split(args: argparse.Namespace, cfg: Config):
+    from obsscale.predict import Split
+
+    chosen = [
+        k
+        for k in ("cutoff_flops", "cutoff_date", "leave_family_out", "kfold")
+        if getattr(args, k) not in (None, False)
+    ]
+    if len(chosen) > 1:
+        raise CLIError(f"choose one split, got {chosen}", status=2)
+    if not chosen:
+        return Split("cutoff_flops", cfg.predict.cutoff_flops)
+    kind = chosen[0]
+    value = getattr(args, kind)
+    return Split(kind, None if kind == "leave_family_out" else value)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from obsscale.predict import backtest, load_downstream
+
+    cfg = _config(args)
+    settings = _capability_settings(args, cfg)
+    pconf = replace(
+        cfg.predict,
+        form=args.form,
+        loss=args.loss,
+        n_bootstrap=args.bootstrap or cfg.predict.n_bootstrap,
+        random_state=args.seed if args.seed is not None else cfg.predict.random_state,
+    )
+    models = _selected_models(args, cfg, replace(settings, benchmarks=()))
+    target = args.target
+    unmatched: list[str] = []
+    if args.downstream:
+        models, unmatched = load_downstream(args.downstream, models)
+        target = f"downstream:{args.target}"
+        if target not in models.columns:
+            raise CLIError(f"{args.downstream} has no column {args.target!r}")
+    result = backtest(
+        models, target, split=_split(args, cfg), chance=args.chance, settings=settings, pconf=pconf
+    )
+    if unmatched:
+        result.notes.append(
+            f"{len(unmatched)} ids of {args.downstream} are not in the model "
+            f"table: {', '.join(unmatched[:10])}"
+        )
+    if args.out:
+        result.save(args.out)
+    if args.json:
+        print(result.to_json())
+    else:
+        print(result.summary().as_text())
+        if args.out:
+            print(f"wrote {args.out}")
+    return 0
+
+
 def _add_selection(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("capability model")
     g.add_argument(
@@ -210,6 +266,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_selection(p)
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("predict", help="back-test a downstream prediction from capabilities")
+    _add_common(p)
+    p.add_argument(
+        "--target",
+        required=True,
+        metavar="COL",
+        help="score column to predict (or a metric column of --downstream)",
+    )
+    p.add_argument(
+        "--downstream",
+        type=Path,
+        metavar="FILE",
+        help="your own CSV: a 'Model' column of Hugging Face ids + metric columns",
+    )
+    p.add_argument(
+        "--chance", type=float, default=0.0, help="chance level: fit (y - c) / (1 - c) (default 0)"
+    )
+    p.add_argument(
+        "--form",
+        choices=("sigmoid", "parametric"),
+        default="sigmoid",
+        help="sigmoid, or with a floor b in [0, 0.2] (default sigmoid)",
+    )
+    p.add_argument("--loss", choices=("squared", "huber"), default="squared")
+    s = p.add_argument_group("split (one of; default --cutoff-flops 8.4e22)")
+    s.add_argument(
+        "--cutoff-flops",
+        type=float,
+        metavar="F",
+        help="train on models with FLOPs <= F, test above",
+    )
+    s.add_argument(
+        "--cutoff-date",
+        metavar="YYYY-MM-DD",
+        help="train on models released before the date, test on later ones",
+    )
+    s.add_argument("--leave-family-out", action="store_true", help="each family in turn")
+    s.add_argument("--kfold", type=int, metavar="K", help="random K-fold")
+    p.add_argument("--bootstrap", type=int, metavar="B", help="bootstrap resamples (200)")
+    p.add_argument("--seed", type=int, help="random seed (0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON to FILE")
+    _add_selection(p)
+    p.set_defaults(func=cmd_predict)
     return parser
 
 
@@ -221,6 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
+    except BrokenPipeError:  # e.g. `obsscale predict --json | head`
+        sys.stderr.close()
+        return 0
     except CLIError as e:
         print(f"obsscale {args.command}: error: {e}", file=sys.stderr)
         return e.status

@@ -128,12 +128,13 @@ class Split:
             raise PredictError(f"split must be one of {SPLIT_KINDS}, got {self.kind!r}")
 
     def describe(self) -> str:
-        return {
-            "cutoff_flops": f"FLOPs cutoff: train on FLOPs <= {self.value:.3g}, test above",
-            "cutoff_date": f"release-date cutoff: train before {self.value}, test on or after",
-            "leave_family_out": "leave one family out",
-            "kfold": f"random {self.value}-fold",
-        }[self.kind]
+        if self.kind == "cutoff_flops":
+            return f"FLOPs cutoff: train on FLOPs <= {float(self.value):.3g}, test above"
+        if self.kind == "cutoff_date":
+            return f"release-date cutoff: train before {self.value}, test on or after"
+        if self.kind == "leave_family_out":
+            return "leave one family out"
+        return f"random {self.value}-fold"
 
     def folds(
         self, models: pd.DataFrame, seed: int
@@ -449,7 +450,7 @@ def backtest(
     for col in ("predicted", "lower", "upper"):
         pred[f"{col}_raw"] = pred[col] * (1 - chance) + chance
     scores = _score(pred, fold_scores, y)
-    n_train = int(len(folds[0][1])) if len(folds) == 1 else int(len(data))
+    n_train = round(np.mean([len(f[1]) for f in folds]))  # multi-fold: mean training size
     n_test = int((pred.drop_duplicates("model")["split"] == "test").sum())
     n_unknown = int((pred.drop_duplicates("model")["split"] == "unknown").sum())
     if n_unknown:
