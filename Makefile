@@ -12,7 +12,7 @@ MIRROR ?= $(OBSSCALE_MIRROR)
 MIRROR_DIR ?= ../shared/upstream
 MIRROR_PORT ?= 8765
 
-.PHONY: help install fetch harmonize test lint format mirror clean
+.PHONY: help install fetch harmonize fit report test lint format mirror clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,11 @@ fetch: install ## download the sources and build data/processed/models.csv
 
 harmonize: install ## rebuild data/processed/ from the raw files already fetched
 	$(BIN)/obsscale harmonize --data-dir $(DATA)
+
+fit: install ## fit capabilities, back-test the targets, write reports/index.html
+	$(BIN)/obsscale report --data-dir $(DATA) --out $(REPORTS)
+
+report: fit ## same as fit
 
 test: install ## run the test suite (mirror tests skip when ../shared is absent)
 	$(BIN)/pytest

@@ -363,6 +363,8 @@ class ReferenceLine:
     slope: float
     intercept: float
     n_models: int
+    log10_flops_min: float = float("nan")
+    log10_flops_max: float = float("nan")
 
     def log10_flops(self, pc1: np.ndarray | pd.Series) -> np.ndarray:
         return (np.asarray(pc1, dtype=float) - self.intercept) / self.slope
@@ -435,6 +437,9 @@ def family_efficiency(
     family's own median log10 FLOPs (where its line is best determined), with the (1 - alpha)
     interval of the family line's mean there. ``compute_multiplier`` = 10^(offset / reference
     slope): how many times the reference family's compute buys the same capability.
+    ``extrapolated`` marks families whose median compute lies more than half a decade outside
+    the reference family's: there the reference line is extrapolated (and PC-1 may sit at
+    chance level, where it is no longer linear in compute), so the multiplier is unreliable.
     """
     known = log10_flops.notna() & family.notna()
     rows = []
@@ -457,6 +462,10 @@ def family_efficiency(
                 "pc1_offset_low": low - ref,
                 "pc1_offset_high": high - ref,
                 "compute_multiplier": 10 ** (offset / reference.slope),
+                # the reference line is only known over its own models' compute
+                "extrapolated": not (
+                    reference.log10_flops_min - 0.5 <= x0 <= reference.log10_flops_max + 0.5
+                ),
             }
         )
     return pd.DataFrame(rows).sort_values("pc1_offset", ascending=False).reset_index(drop=True)
@@ -731,4 +740,11 @@ def _reference_line(families: pd.DataFrame, name: str, notes: list[str]) -> Refe
     row = families[(families["family"] == name) & (families["component"] == "PC-1")].iloc[0]
     if not row["slope"] > 0:
         notes.append(f"reference family {name}: PC-1 does not increase with compute")
-    return ReferenceLine(name, float(row["slope"]), float(row["intercept"]), int(row["n"]))
+    return ReferenceLine(
+        name,
+        float(row["slope"]),
+        float(row["intercept"]),
+        int(row["n"]),
+        float(row["log10_flops_min"]),
+        float(row["log10_flops_max"]),
+    )

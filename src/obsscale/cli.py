@@ -13,7 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from obsscale.config import MIRROR_ENV, CapabilityConfig, Config, default_config
+from obsscale.config import (
+    MIRROR_ENV,
+    CapabilityConfig,
+    Config,
+    default_config,
+    load_config_file,
+)
 
 log = logging.getLogger("obsscale")
 
@@ -28,6 +34,9 @@ class CLIError(Exception):
 
 def _config(args: argparse.Namespace) -> Config:
     cfg = default_config(args.data_dir, getattr(args, "mirror", None))
+    config_file = args.config or (Path("obsscale.toml") if Path("obsscale.toml").exists() else None)
+    if config_file:
+        cfg = load_config_file(config_file, cfg)
     overrides = {}
     if getattr(args, "include_flagged", False):
         overrides["include_flagged"] = True
@@ -182,6 +191,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    import time
+
+    from obsscale.report import build_report
+
+    cfg = _config(args)
+    start = time.monotonic()
+    index = build_report(cfg, args.out, targets=args.target, progress=not args.quiet)
+    print(f"report written in {time.monotonic() - start:.0f} s: {index.resolve()}")
+    return 0
+
+
 def _add_selection(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("capability model")
     g.add_argument(
@@ -222,6 +243,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path("data"),
         help="folder for downloads and derived tables (default: data/)",
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML settings (default: ./obsscale.toml if present)",
     )
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
 
@@ -311,6 +338,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON to FILE")
     _add_selection(p)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("report", help="fit, back-test the targets and write OUT/index.html")
+    _add_common(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports"),
+        help="folder for index.html, fit.json and predictions (default: reports/)",
+    )
+    p.add_argument(
+        "--target",
+        nargs="+",
+        metavar="COL",
+        help="downstream targets to draw (default: the config's report targets)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

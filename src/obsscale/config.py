@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+import tomllib
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 MIRROR_ENV = "OBSSCALE_MIRROR"
@@ -250,6 +251,39 @@ class PredictConfig:
 
 
 @dataclass(frozen=True)
+class ReportTarget:
+    """A downstream target drawn in the report, with its chance level and FLOPs cutoff."""
+
+    column: str
+    chance: float = 0.0
+    cutoff_flops: float = 8.4e22
+
+
+# The reference's Leaderboard-v2 tasks (chance: 4-way GPQA; BBH's mean over its 27 subtasks;
+# MMLU-PRO has 10 options) and the held-out GSM8K; cutoffs as in the reference.
+DEFAULT_REPORT_TARGETS: tuple[ReportTarget, ...] = (
+    ReportTarget("openllm_v2:GPQA", 0.25, 1.68e23),
+    ReportTarget("openllm_v2:MATH Lvl 5", 0.0, 2.52e23),
+    ReportTarget("openllm_v2:BBH", 0.2624, 8.4e22),
+    ReportTarget("openllm_v2:MMLU-PRO", 0.1, 8.4e22),
+    ReportTarget("obsscaling:GSM8K", 0.0, 8.4e22),
+)
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    targets: tuple[ReportTarget, ...] = DEFAULT_REPORT_TARGETS
+    dpi: int = 110
+
+    def target(self, column: str) -> ReportTarget:
+        """The configured target of that column, or chance 0 and the default cutoff."""
+        for t in self.targets:
+            if t.column == column:
+                return t
+        return ReportTarget(column)
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole run's settings. ``with_overrides`` gives a modified copy."""
 
@@ -260,6 +294,7 @@ class Config:
     audit: AuditConfig = field(default_factory=AuditConfig)
     capabilities: CapabilityConfig = field(default_factory=CapabilityConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     include_flagged: bool = False
     include_merged: bool = False
     precedence: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PRECEDENCE))
@@ -297,6 +332,42 @@ def default_config(data_dir: str | Path | None = None, mirror: str | None = None
     """The default configuration, with the mirror taken from ``$OBSSCALE_MIRROR`` if unset."""
     mirror = mirror or os.environ.get(MIRROR_ENV) or None
     return Config(data_dir=Path(data_dir) if data_dir else Path("data"), mirror=mirror)
+
+
+def load_config_file(path: str | Path, config: Config) -> Config:
+    """Override settings from a TOML file with [capabilities], [predict], [audit], [network]
+    and [report] tables (``[[report.targets]]`` entries: column, chance, cutoff_flops)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ValueError(f"{path}: cannot read config ({e})") from e
+    sections = {
+        "capabilities": config.capabilities,
+        "predict": config.predict,
+        "audit": config.audit,
+        "network": config.network,
+    }
+    changes: dict[str, object] = {}
+    for name, table in data.items():
+        if name == "report":
+            targets = tuple(ReportTarget(**t) for t in table.get("targets", []))
+            extra = {k: v for k, v in table.items() if k != "targets"}
+            changes["report"] = replace(
+                config.report, **extra, **({"targets": targets} if targets else {})
+            )
+        elif name in sections:
+            cur = sections[name]
+            unknown = set(table) - {f.name for f in fields(cur)}
+            if unknown:
+                raise ValueError(f"{path}: [{name}] has unknown keys {sorted(unknown)}")
+            table = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+            changes[name] = replace(cur, **table)
+        else:
+            raise ValueError(
+                f"{path}: unknown section [{name}]; known: {sorted([*sections, 'report'])}"
+            )
+    return replace(config, **changes)
 
 
 def resolve_url(url: str, mirror: str | None) -> str:

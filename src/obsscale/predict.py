@@ -215,6 +215,7 @@ class PredictionResult:
     curve: pd.DataFrame | None
     settings: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    baseline_curves: pd.DataFrame | None = None
 
     def mse_ratios(self) -> dict[str, float]:
         """Each baseline's test MSE over the factor predictor's (> 1: factors are better)."""
@@ -374,9 +375,7 @@ def _interval(
     if len(X) == 0:
         return np.empty(0), np.empty(0)
     preds = np.array([fit.reg.predict_theta(t, X) for t in fit.thetas])  # B x m
-    noise = rng.choice(fit.residuals, size=preds.shape, replace=True)
-    lo, hi = np.quantile(preds + noise, [(1 - level) / 2, (1 + level) / 2], axis=0)
-    return lo, hi
+    return _band(preds, fit, level, rng)
 
 
 def backtest(
@@ -417,7 +416,7 @@ def backtest(
         notes.append(f"{dropped} models with the target but no basis score were left out")
     rng = np.random.default_rng(pconf.random_state)
     folds = split.folds(data, pconf.random_state)
-    rows, fold_scores, curve = [], [], None
+    rows, fold_scores, curve, baselines = [], [], None, None
     for name, train, test, unknown in folds:
         no_test = len(test) == 0 and split.kind in ("cutoff_flops", "cutoff_date")
         if len(train) == 0 or no_test:
@@ -440,6 +439,7 @@ def backtest(
                 rng,
                 notes,
             )
+            baselines = _baseline_curves(fits, pconf, chance, rng)
     pred = pd.concat(rows, ignore_index=True)
     if "equivalent_log10_flops" in data:
         eq = data.set_index("model")["equivalent_log10_flops"]
@@ -475,6 +475,7 @@ def backtest(
             "split": {"kind": split.kind, "value": split.value},
         },
         notes=notes,
+        baseline_curves=baselines,
     )
 
 
@@ -633,6 +634,44 @@ def _capability_curve(data, y, fits, reference, pconf, chance, rng, notes) -> pd
             "upper_raw": hi * (1 - chance) + chance,
         }
     ).assign(reference_family=reference, slope=w_e, intercept=b_e)
+
+
+def _band(
+    curves: np.ndarray, fit: _Fit, level: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    noise = rng.choice(fit.residuals, size=curves.shape, replace=True)
+    return np.quantile(curves + noise, [(1 - level) / 2, (1 + level) / 2], axis=0)
+
+
+def _baseline_curves(
+    fits, pconf: PredictConfig, chance: float, rng: np.random.Generator
+) -> pd.DataFrame:
+    """The compute-only predictors' sigmoids over their own axis (log10 FLOPs or params),
+    extended as far past the largest model as the capability curve."""
+    parts = []
+    for name in ("log_flops", "log_params"):
+        fit, _ = fits[name]
+        x = fits["_features"][name][:, 0]
+        x = x[np.isfinite(x)]
+        grid = np.linspace(x.min() - 0.25, x.max() + pconf.extrapolate_decades, 120)[:, None]
+        center = fit.reg.predict(grid)
+        curves = np.array([fit.reg.predict_theta(t, grid) for t in fit.thetas])
+        lo, hi = _band(curves, fit, pconf.interval, rng)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "predictor": name,
+                    "x": grid[:, 0],
+                    "predicted": center,
+                    "lower": lo,
+                    "upper": hi,
+                    "predicted_raw": center * (1 - chance) + chance,
+                    "lower_raw": lo * (1 - chance) + chance,
+                    "upper_raw": hi * (1 - chance) + chance,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 def _theta_z(reg: SigmoidRegressor, theta: np.ndarray, X: np.ndarray) -> np.ndarray:

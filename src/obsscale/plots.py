@@ -1,0 +1,240 @@
+"""Figures of the report, drawn with matplotlib/seaborn on given axes.
+
+Each function takes what it draws plus ``ax`` (or a ``Figure`` for multi-panel plots), sets
+labels with units, and returns what it drew on; styles can be overridden through ``**kwargs``.
+Nothing here touches pyplot's global state: figures are plain ``matplotlib.figure.Figure``
+objects, rendered to PNG by ``to_data_uri``. Colours come from seaborn's colour-blind palette,
+and markers differ by role (train/test/unknown) so no information rests on colour alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from obsscale.capabilities import CapabilityFit
+from obsscale.predict import PredictionResult
+
+PALETTE = sns.color_palette("colorblind")
+ROLE_STYLE = {
+    "train": {"marker": "o", "color": PALETTE[0], "label": "train (fitted)"},
+    "test": {"marker": "^", "color": PALETTE[3], "label": "test (held out)"},
+    "unknown": {"marker": "X", "color": PALETTE[7], "label": "no FLOPs (predicted only)"},
+}
+PREDICTOR_LABEL = {
+    "pc": "capability factors",
+    "log_flops": "log10 FLOPs",
+    "log_params": "log10 parameters",
+}
+
+
+def new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig
+
+
+def to_data_uri(fig: Figure, dpi: int = 110) -> str:
+    """PNG of the figure as a data: URI, so the report is one self-contained file."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def scree(ratios: np.ndarray, ax: Axes, **kwargs: Any) -> Axes:
+    """Explained variance ratio per component, with the cumulative share."""
+    k = np.arange(1, len(ratios) + 1)
+    ax.bar(k, ratios, color=kwargs.pop("color", PALETTE[0]), label="per component", **kwargs)
+    ax.plot(k, np.cumsum(ratios), marker="o", color=PALETTE[1], label="cumulative")
+    for x, r in zip(k, ratios, strict=True):
+        ax.annotate(
+            f"{r:.3f}", (x, r), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8
+        )
+    ax.set(
+        xlabel="principal component",
+        ylabel="share of benchmark variance (fraction)",
+        ylim=(0, 1.05),
+        xticks=k,
+    )
+    ax.legend(loc="center right")
+    return ax
+
+
+def loadings(table: pd.DataFrame, ax: Axes, **kwargs: Any) -> Axes:
+    """Benchmark x component weights as an annotated diverging heatmap."""
+    lim = float(np.abs(table.to_numpy()).max())
+    sns.heatmap(
+        table,
+        ax=ax,
+        annot=True,
+        fmt=".2f",
+        cmap=kwargs.pop("cmap", "vlag"),
+        vmin=-lim,
+        vmax=lim,
+        cbar_kws={"label": "loading (weight on the score)"},
+        **kwargs,
+    )
+    ax.set(xlabel="principal component", ylabel="benchmark")
+    return ax
+
+
+def family_scaling(fit: CapabilityFit, fig: Figure, ncols: int = 6) -> Figure:
+    """PC-1 against log10 FLOPs: one small panel per family with its OLS line, all other models
+    in grey behind it. Small multiples keep 40+ families legible without a crowded legend."""
+    pc1 = fit.families[fit.families["component"] == "PC-1"].sort_values(
+        ["n", "family"], ascending=[False, True]
+    )
+    table = fit.models.assign(log10_flops=np.log10(fit.models["flops"]))
+    known = table[table["log10_flops"].notna()]
+    n = len(pc1)
+    nrows = max(1, int(np.ceil(n / ncols)))
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
+    for ax, (_, row) in zip(axes, pc1.iterrows(), strict=False):
+        ax.scatter(known["log10_flops"], known["PC-1"], s=6, color="0.8", zorder=1)
+        mine = known[known["family"] == row["family"]]
+        ax.scatter(mine["log10_flops"], mine["PC-1"], s=18, color=PALETTE[0], zorder=3)
+        xs = np.linspace(row["log10_flops_min"], row["log10_flops_max"], 10)
+        ax.plot(xs, row["intercept"] + row["slope"] * xs, color=PALETTE[3], lw=1.5, zorder=2)
+        ax.set_title(f"{row['family']}\nn={row['n']}, R²={row['r2']:.2f}", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.supxlabel("training compute (log10 FLOPs)")
+    fig.supylabel("PC-1 (capability factor, a.u.)")
+    return fig
+
+
+def capability_curve(result: PredictionResult, ax: Axes, ylabel: str) -> Axes:
+    """The factor predictor's sigmoid against reference-equivalent FLOPs, with its 90% band,
+    models marked by role, extrapolated past the largest model."""
+    curve = result.curve
+    ref = curve["reference_family"].iloc[0]
+    ax.fill_between(
+        curve["log10_equivalent_flops"],
+        curve["lower_raw"],
+        curve["upper_raw"],
+        color=PALETTE[0],
+        alpha=0.18,
+        lw=0,
+        label="90% prediction band",
+    )
+    ax.plot(
+        curve["log10_equivalent_flops"],
+        curve["predicted_raw"],
+        color=PALETTE[0],
+        lw=2,
+        label="fitted sigmoid",
+    )
+    pts = result.predictions[result.predictions["predictor"] == "pc"]
+    for role, style in ROLE_STYLE.items():
+        sub = pts[pts["split"] == role]
+        if len(sub):
+            ax.scatter(
+                sub["equivalent_log10_flops"],
+                sub["actual_raw"],
+                s=22,
+                edgecolor="black",
+                linewidth=0.4,
+                zorder=3,
+                **style,
+            )
+    largest = pts["equivalent_log10_flops"].max()
+    ax.axvline(largest, color="0.4", ls=":", lw=1)
+    ax.annotate(
+        "extrapolation →",
+        (largest, 0.02),
+        xycoords=("data", "axes fraction"),
+        xytext=(4, 0),
+        textcoords="offset points",
+        fontsize=8,
+        color="0.3",
+    )
+    if result.chance > 0:
+        ax.axhline(result.chance, color="0.5", ls="--", lw=0.8, label="chance")
+    ax.set(
+        xlabel=f"{ref}-equivalent training compute (log10 FLOPs)",
+        ylabel=ylabel,
+        title="capability factors",
+    )
+    ax.legend(fontsize=7, loc="upper left")
+    return ax
+
+
+def baseline_curve(
+    result: PredictionResult, models: pd.DataFrame, predictor: str, ax: Axes, ylabel: str
+) -> Axes:
+    """A compute-only baseline's sigmoid over its own axis, with the same markers."""
+    curve = result.baseline_curves[result.baseline_curves["predictor"] == predictor]
+    ax.fill_between(
+        curve["x"],
+        curve["lower_raw"],
+        curve["upper_raw"],
+        color=PALETTE[2],
+        alpha=0.18,
+        lw=0,
+        label="90% prediction band",
+    )
+    ax.plot(curve["x"], curve["predicted_raw"], color=PALETTE[2], lw=2, label="fitted sigmoid")
+    column = "flops" if predictor == "log_flops" else "params_b"
+    scale = 1.0 if predictor == "log_flops" else 1e9
+    x_of = np.log10(models.set_index("model")[column] * scale)
+    pts = result.predictions[result.predictions["predictor"] == predictor]
+    for role, style in ROLE_STYLE.items():
+        sub = pts[pts["split"] == role]
+        if len(sub):
+            ax.scatter(
+                x_of.reindex(sub["model"]).to_numpy(),
+                sub["actual_raw"],
+                s=22,
+                edgecolor="black",
+                linewidth=0.4,
+                zorder=3,
+                **style,
+            )
+    if result.chance > 0:
+        ax.axhline(result.chance, color="0.5", ls="--", lw=0.8, label="chance")
+    what = (
+        "training compute (log10 FLOPs)" if predictor == "log_flops" else "parameters (log10 count)"
+    )
+    ax.set(xlabel=what, ylabel=ylabel, title=f"baseline: {PREDICTOR_LABEL[predictor]}")
+    ax.legend(fontsize=7, loc="upper left")
+    return ax
+
+
+def backtest(result: PredictionResult, fig: Figure, label: str) -> Figure:
+    """Predicted against actual for the held-out models, one panel per predictor."""
+    axes = fig.subplots(1, 3, sharex=True, sharey=True)
+    test = result.predictions[result.predictions["split"] == "test"]
+    lo = float(min(test["actual_raw"].min(), test["lower_raw"].min()))
+    hi = float(max(test["actual_raw"].max(), test["upper_raw"].max()))
+    for ax, name in zip(axes, ("pc", "log_flops", "log_params"), strict=True):
+        sub = test[test["predictor"] == name]
+        ax.errorbar(
+            sub["actual_raw"],
+            sub["predicted_raw"],
+            yerr=[sub["predicted_raw"] - sub["lower_raw"], sub["upper_raw"] - sub["predicted_raw"]],
+            fmt="^",
+            ms=5,
+            color=PALETTE[3],
+            ecolor="0.6",
+            elinewidth=0.8,
+            markeredgecolor="black",
+            markeredgewidth=0.4,
+            label="test model, 90% PI",
+        )
+        ax.plot([lo, hi], [lo, hi], color="0.3", lw=1, ls="--", label="perfect prediction")
+        s = result.scores[name]
+        ax.set_title(
+            f"{PREDICTOR_LABEL[name]}\nMSE {s.mse_test:.2g}, coverage {s.coverage_90:.0%}",
+            fontsize=9,
+        )
+        ax.set_xlabel(f"actual {label}")
+    axes[0].set_ylabel(f"predicted {label}")
+    axes[0].legend(fontsize=7, loc="upper left")
+    return fig

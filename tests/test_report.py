@@ -1,0 +1,160 @@
+"""The HTML report on a small generated model table: content, escaping, and a real browser."""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_predict import world
+
+from obsscale import atomic
+from obsscale.config import (
+    CapabilityConfig,
+    Config,
+    PredictConfig,
+    ReportConfig,
+    ReportTarget,
+    load_config_file,
+)
+from obsscale.report import build_report
+
+EVIL = "<script>alert(1)</script>"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Config]:
+    """A report of 80 synthetic models, one of them (and one family) named like an attack."""
+    root = tmp_path_factory.mktemp("report")
+    models = world().rename(columns={f"b{j}": f"s:b{j}" for j in range(6)})
+    models = models.rename(columns={"target": "s:target"})
+    models.loc[3, "model"] = EVIL
+    models.loc[models["family"] == "F1", "family"] = '<img src=x onerror="alert(2)">'
+    models["is_base"] = True
+    models["tokens_t"] = np.nan
+    cfg = Config(
+        data_dir=root / "data",
+        capabilities=CapabilityConfig(
+            benchmarks=tuple(f"s:b{j}" for j in range(6)), n_components=2, reference_family="F0"
+        ),
+        predict=PredictConfig(n_bootstrap=40, n_starts=2),
+        report=ReportConfig(targets=(ReportTarget("s:target", 0.0, 10**22.6),), dpi=60),
+    )
+    atomic.write_csv(cfg.processed_dir / "models.csv", models)
+    atomic.write_csv(
+        cfg.processed_dir / "quality.csv",
+        pd.DataFrame(
+            [
+                {
+                    "model": EVIL,
+                    "field": "flops",
+                    "value": "1",
+                    "rule": "no_flops",
+                    "source": "x",
+                    "severity": "warning",
+                    "detail": EVIL,
+                }
+            ]
+        ),
+    )
+    index = build_report(cfg, root / "reports", progress=False)
+    return index, cfg
+
+
+def test_report_files(report: tuple[Path, Config]) -> None:
+    index, _ = report
+    out = index.parent
+    assert (out / "fit.json").exists()
+    assert (out / "predict-s-target.json").exists()
+    assert not list(out.glob("*.part"))
+
+
+def test_untrusted_strings_are_escaped(report: tuple[Path, Config]) -> None:
+    text = report[0].read_text()
+    assert EVIL not in text
+    assert '<img src=x onerror="alert(2)">' not in text
+    assert html.escape(EVIL) in text  # shown as text, in the models and quality tables
+    assert "&lt;img src=x onerror=" in text
+
+
+def test_self_contained_with_every_section(report: tuple[Path, Config]) -> None:
+    text = report[0].read_text()
+    for anchor in ("summary", "factors", "curves", "backtests", "quality", "models"):
+        assert f'id="{anchor}"' in text
+    srcs = re.findall(r'<img src="([^"]+)"', text)
+    assert len(srcs) >= 5  # scree, loadings, families, curve, back-test
+    for src in srcs:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not re.search(r'(src|href)="(https?:)?//', text)  # nothing fetched from the network
+    assert "beat both compute-only baselines on 1 of 1 targets" in text
+
+
+def test_missing_target_is_reported_not_fatal(report: tuple[Path, Config], tmp_path: Path) -> None:
+    _, cfg = report
+    index = build_report(cfg, tmp_path, targets=["s:target", "s:nope"], progress=False)
+    assert "Not predicted: unknown target column &#39;s:nope&#39;" in index.read_text()
+
+
+def test_config_file_sets_report_targets(tmp_path: Path) -> None:
+    path = tmp_path / "obsscale.toml"
+    path.write_text(
+        '[predict]\nn_bootstrap = 10\n[[report.targets]]\ncolumn = "a:b"\n'
+        "chance = 0.25\ncutoff_flops = 1e23\n"
+    )
+    cfg = load_config_file(path, Config())
+    assert cfg.predict.n_bootstrap == 10
+    assert cfg.report.targets == (ReportTarget("a:b", 0.25, 1e23),)
+    path.write_text("[predict]\nbootstraps = 10\n")
+    with pytest.raises(ValueError, match=r"\[predict\] has unknown keys \['bootstraps'\]"):
+        load_config_file(path, Config())
+
+
+def _browser() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def test_renders_in_headless_chromium(report: tuple[Path, Config]) -> None:
+    browser = _browser()
+    if browser is None:
+        pytest.skip("no Chromium found (apt-get install chromium); .ci/run installs it")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    index = report[0]
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=browser,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = b.new_page(viewport={"width": 1366, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: errors.append(f"dialog opened: {d.message}"))
+        page.goto(index.as_uri())
+        loaded = page.evaluate(
+            "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
+        )
+        shot = REPO / "reports" / "screenshot-test-report.png"
+        shot.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(shot), full_page=False)
+        b.close()
+    assert errors == []  # no console errors, and the injected alert() never ran
+    assert loaded and all(loaded)
+    assert shot.stat().st_size > 10_000
