@@ -334,3 +334,45 @@ def test_pc1_linear_in_log_compute_within_families(mirror_data: Path) -> None:
         assert pc1.at[fam, "slope"] > 0
     llama = fit.models.set_index("model").loc["meta-llama/Llama-2-7b-hf"]
     assert llama["equivalent_flops"] == pytest.approx(8.4e22, rel=0.2)
+
+
+def test_grouped_ols_equals_statsmodels_per_group() -> None:
+    import statsmodels.api as sm
+
+    from obsscale.capabilities import family_efficiency, family_regressions
+
+    models = synthetic_models(noise=0.02, per_family=5)
+    models.loc[models.index[:2], "family"] = "Pair"  # two models: no residual df
+    fit = fit_capabilities(models, SETTINGS)
+    scores = fit.models[["PC-1", "PC-2"]]
+    logf = np.log10(fit.models["flops"])
+    fams = family_regressions(scores, logf, fit.models["family"], alpha=0.1)
+    eff = family_efficiency(scores["PC-1"], logf, fit.models["family"], fit.reference, alpha=0.1)
+    for fam, idx in fit.models.groupby("family").groups.items():
+        x = sm.add_constant(logf[idx].to_numpy())
+        for pc in ("PC-1", "PC-2"):
+            res = sm.OLS(scores.loc[idx, pc].to_numpy(), x).fit()
+            row = fams[(fams["family"] == fam) & (fams["component"] == pc)].iloc[0]
+            assert_allclose(
+                [row["intercept"], row["slope"], row["r2"]],
+                [*res.params, res.rsquared],
+                rtol=1e-9,
+                atol=1e-12,
+            )
+            if res.df_resid > 0:
+                assert_allclose(
+                    [row["slope_low"], row["slope_high"]], res.conf_int(0.1)[1], rtol=1e-9
+                )
+            else:
+                assert np.isnan(row["slope_low"])
+        res = sm.OLS(scores.loc[idx, "PC-1"].to_numpy(), x).fit()
+        e = eff.set_index("family").loc[fam]
+        pred = res.get_prediction(np.array([[1.0, e["at_log10_flops"]]]))
+        ref = fit.reference.intercept + fit.reference.slope * e["at_log10_flops"]
+        assert e["pc1_offset"] == pytest.approx(pred.predicted_mean[0] - ref, abs=1e-12)
+        if res.df_resid > 0:
+            assert_allclose(
+                [e["pc1_offset_low"] + ref, e["pc1_offset_high"] + ref],
+                pred.conf_int(alpha=0.1)[0],
+                rtol=1e-9,
+            )

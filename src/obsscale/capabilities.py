@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from scipy import stats
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
@@ -370,15 +370,85 @@ class ReferenceLine:
         return (np.asarray(pc1, dtype=float) - self.intercept) / self.slope
 
 
-def _family_groups(
-    frame: pd.DataFrame | pd.Series, known: pd.Series, family: pd.Series, min_models: int
-) -> list[tuple[str, pd.Index]]:
-    groups = frame[known].groupby(family[known], sort=True).groups
-    return [(str(f), idx) for f, idx in groups.items() if len(idx) >= min_models]
+@dataclass(frozen=True)
+class GroupedOLS:
+    """Simple OLS ``y = a + b x`` fitted within every group at once (closed form, vectorized
+    over groups and columns; equal to statsmodels' OLS per group, which the tests check)."""
+
+    groups: pd.Index
+    n: np.ndarray  # per group
+    x_mean: np.ndarray
+    sxx: np.ndarray
+    x_min: np.ndarray
+    x_max: np.ndarray
+    x_median: np.ndarray
+    slope: np.ndarray  # groups x columns
+    intercept: np.ndarray
+    r2: np.ndarray
+    s2: np.ndarray  # residual variance (NaN with no residual degrees of freedom)
+
+    @classmethod
+    def fit(cls, x: pd.Series, Y: pd.DataFrame, group: pd.Series, min_n: int) -> GroupedOLS:
+        ok = x.notna() & group.notna()
+        frame = Y[ok].assign(_x=x[ok], _g=group[ok].astype(str))
+        sizes = frame.groupby("_g", sort=True)["_x"].agg(["size", "min", "max", "median"])
+        keep = sizes.index[(sizes["size"] >= min_n) & (sizes["max"] > sizes["min"])]
+        frame = frame[frame["_g"].isin(keep)]
+        g = frame.groupby("_g", sort=True)
+        xc = frame["_x"] - g["_x"].transform("mean")
+        yc = frame[Y.columns] - g[list(Y.columns)].transform("mean")
+        sums = (
+            pd.concat(
+                [
+                    (xc**2).rename("sxx"),
+                    yc.mul(xc, axis=0).add_prefix("xy:"),
+                    (yc**2).add_prefix("yy:"),
+                ],
+                axis=1,
+            )
+            .groupby(frame["_g"], sort=True)
+            .sum()
+        )
+        sxx = sums["sxx"].to_numpy()[:, None]
+        sxy = sums[[f"xy:{c}" for c in Y.columns]].to_numpy()
+        syy = sums[[f"yy:{c}" for c in Y.columns]].to_numpy()
+        n = sizes.loc[keep, "size"].to_numpy()
+        x_mean = g["_x"].mean().to_numpy()
+        slope = sxy / sxx
+        sse = np.maximum(syy - slope * sxy, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2 = np.where((n > 2)[:, None], sse / (n - 2)[:, None], np.nan)
+            r2 = 1 - sse / syy
+        return cls(
+            groups=pd.Index(keep),
+            n=n,
+            x_mean=x_mean,
+            sxx=sxx[:, 0],
+            x_min=sizes.loc[keep, "min"].to_numpy(),
+            x_max=sizes.loc[keep, "max"].to_numpy(),
+            x_median=sizes.loc[keep, "median"].to_numpy(),
+            slope=slope,
+            intercept=g[list(Y.columns)].mean().to_numpy() - slope * x_mean[:, None],
+            r2=r2,
+            s2=s2,
+        )
+
+    def t_quantile(self, alpha: float) -> np.ndarray:
+        df = (self.n - 2).astype(float)
+        with np.errstate(invalid="ignore"):
+            return np.where(df > 0, stats.t.ppf(1 - alpha / 2, np.maximum(df, 1)), np.nan)
+
+    def se_slope(self) -> np.ndarray:
+        return np.sqrt(self.s2 / self.sxx[:, None])
+
+    def se_intercept(self) -> np.ndarray:
+        return np.sqrt(self.s2 * (1 / self.n + self.x_mean**2 / self.sxx)[:, None])
+
+    def se_mean_at(self, x0: np.ndarray) -> np.ndarray:
+        """Standard error of the fitted line's mean at ``x0`` (one point per group)."""
+        return np.sqrt(self.s2 * (1 / self.n + (x0 - self.x_mean) ** 2 / self.sxx)[:, None])
 
 
-# two-model families have no residual degrees of freedom: their intervals are NaN by design
-@np.errstate(divide="ignore", invalid="ignore")
 def family_regressions(
     scores: pd.DataFrame,
     log10_flops: pd.Series,
@@ -390,38 +460,38 @@ def family_regressions(
     """OLS of each PC on log10 FLOPs within each family with >= ``min_models`` known FLOPs.
 
     Intervals are t-based (1 - alpha); with exactly two models they are undefined (NaN) and R²
-    is trivially 1, so such families are marked ``n = 2``.
+    is trivially 1, so such families are marked ``n = 2``. Families whose models all share
+    one compute value have no slope and are left out.
     """
-    known = log10_flops.notna() & family.notna()
-    rows = []
-    for fam, idx in _family_groups(scores, known, family, min_models):
-        x = sm.add_constant(log10_flops.loc[idx].to_numpy(), has_constant="add")
-        if np.ptp(x[:, 1]) == 0:
-            log.warning("family %s: all models have the same FLOPs; no slope", fam)
-            continue
-        for pc in scores.columns:
-            res = sm.OLS(scores.loc[idx, pc].to_numpy(), x).fit()
-            ci = res.conf_int(alpha) if res.df_resid > 0 else np.full((2, 2), np.nan)
-            rows.append(
+    ols = GroupedOLS.fit(log10_flops, scores, family, min_models)
+    t = ols.t_quantile(alpha)[:, None]
+    se_b, se_a = ols.se_slope(), ols.se_intercept()
+    parts = []
+    for j, pc in enumerate(scores.columns):
+        parts.append(
+            pd.DataFrame(
                 {
-                    "family": fam,
+                    "family": ols.groups,
                     "component": pc,
-                    "n": len(idx),
-                    "slope": res.params[1],
-                    "slope_low": ci[1][0],
-                    "slope_high": ci[1][1],
-                    "intercept": res.params[0],
-                    "intercept_low": ci[0][0],
-                    "intercept_high": ci[0][1],
-                    "r2": res.rsquared,
-                    "log10_flops_min": float(x[:, 1].min()),
-                    "log10_flops_max": float(x[:, 1].max()),
+                    "n": ols.n,
+                    "slope": ols.slope[:, j],
+                    "slope_low": ols.slope[:, j] - t[:, 0] * se_b[:, j],
+                    "slope_high": ols.slope[:, j] + t[:, 0] * se_b[:, j],
+                    "intercept": ols.intercept[:, j],
+                    "intercept_low": ols.intercept[:, j] - t[:, 0] * se_a[:, j],
+                    "intercept_high": ols.intercept[:, j] + t[:, 0] * se_a[:, j],
+                    "r2": ols.r2[:, j],
+                    "log10_flops_min": ols.x_min,
+                    "log10_flops_max": ols.x_max,
                 }
             )
-    return pd.DataFrame(rows)
+        )
+    if not parts or ols.groups.empty:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["family", "component"], kind="stable").reset_index(drop=True)
 
 
-@np.errstate(divide="ignore", invalid="ignore")
 def family_efficiency(
     scores: pd.Series,
     log10_flops: pd.Series,
@@ -441,34 +511,30 @@ def family_efficiency(
     the reference family's: there the reference line is extrapolated (and PC-1 may sit at
     chance level, where it is no longer linear in compute), so the multiplier is unreliable.
     """
-    known = log10_flops.notna() & family.notna()
-    rows = []
-    for fam, idx in _family_groups(scores, known, family, min_models):
-        xs = log10_flops.loc[idx].to_numpy()
-        if np.ptp(xs) == 0:
-            continue
-        res = sm.OLS(scores.loc[idx].to_numpy(), sm.add_constant(xs, has_constant="add")).fit()
-        x0 = float(np.median(xs))
-        pred = res.get_prediction(np.array([[1.0, x0]]))
-        low, high = pred.conf_int(alpha=alpha)[0] if res.df_resid > 0 else (np.nan, np.nan)
-        ref = reference.intercept + reference.slope * x0
-        offset = float(pred.predicted_mean[0] - ref)
-        rows.append(
-            {
-                "family": fam,
-                "n": len(idx),
-                "at_log10_flops": x0,
-                "pc1_offset": offset,
-                "pc1_offset_low": low - ref,
-                "pc1_offset_high": high - ref,
-                "compute_multiplier": 10 ** (offset / reference.slope),
-                # the reference line is only known over its own models' compute
-                "extrapolated": not (
-                    reference.log10_flops_min - 0.5 <= x0 <= reference.log10_flops_max + 0.5
-                ),
-            }
-        )
-    return pd.DataFrame(rows).sort_values("pc1_offset", ascending=False).reset_index(drop=True)
+    ols = GroupedOLS.fit(log10_flops, scores.to_frame("PC-1"), family, min_models)
+    if ols.groups.empty:
+        return pd.DataFrame()
+    x0 = ols.x_median
+    mean = ols.intercept[:, 0] + ols.slope[:, 0] * x0
+    half = ols.t_quantile(alpha) * ols.se_mean_at(x0)[:, 0]
+    ref = reference.intercept + reference.slope * x0
+    offset = mean - ref
+    out = pd.DataFrame(
+        {
+            "family": ols.groups,
+            "n": ols.n,
+            "at_log10_flops": x0,
+            "pc1_offset": offset,
+            "pc1_offset_low": offset - half,
+            "pc1_offset_high": offset + half,
+            "compute_multiplier": 10 ** (offset / reference.slope),
+            # the reference line is only known over its own models' compute
+            "extrapolated": ~(
+                (reference.log10_flops_min - 0.5 <= x0) & (x0 <= reference.log10_flops_max + 0.5)
+            ),
+        }
+    )
+    return out.sort_values(["pc1_offset", "family"], ascending=[False, True]).reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- the fit

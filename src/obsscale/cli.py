@@ -203,6 +203,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from obsscale.bench import SIZES, run_bench
+
+    cfg = _config(args)
+    upstream = Path.cwd().parent / "shared" / "upstream"  # the mirror beside the checkout
+    md = run_bench(
+        cfg, args.out, mirror=args.mirror, upstream=upstream, sizes=tuple(args.sizes or SIZES)
+    )
+    print(md)
+    print(f"wrote {args.out}/summary.md, accuracy.json, scale.json, edges.json")
+    return 0
+
+
 def _add_selection(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("capability model")
     g.add_argument(
@@ -355,6 +368,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("bench", help="accuracy suite, speed and scale -> OUT/*.json, summary")
+    _add_common(p)
+    p.add_argument("--out", type=Path, default=Path("reports/bench"))
+    p.add_argument(
+        "--mirror",
+        help=f"mirror for the fetch timing (env {MIRROR_ENV}; default: "
+        "serve ../shared/upstream when present)",
+    )
+    p.add_argument(
+        "--sizes",
+        nargs="+",
+        type=int,
+        metavar="N",
+        help="synthetic table sizes (default 1000 10000 100000)",
+    )
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy.special import expit
 from sklearn.model_selection import KFold
 from statsmodels.iolib.summary2 import Summary
 
@@ -363,9 +363,23 @@ def _fit_predictor(
     n = len(y)
     resid = y - reg.predict(X)
     resid = resid * math.sqrt(n / max(n - reg.n_params, 1))  # undo the fit's shrinkage
-    draws = rng.integers(0, n, size=(pconf.n_bootstrap, n))
-    thetas = np.array([reg.refit_theta(X[d], y[d]) for d in draws])
+    thetas = np.vstack(
+        [
+            reg.bootstrap_thetas(X, y, counts)
+            for counts in _resample_counts(n, pconf.n_bootstrap, rng)
+        ]
+    )
     return _Fit(reg, thetas, resid)
+
+
+def _resample_counts(n: int, n_boot: int, rng: np.random.Generator, budget: int = 4_000_000):
+    """Pairs-bootstrap multiplicities (B x n: how often each training model is drawn), in
+    blocks of at most ``budget`` cells so that memory stays flat in N."""
+    block = max(1, budget // max(n, 1))
+    for start in range(0, n_boot, block):
+        b = min(block, n_boot - start)
+        draws = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
+        yield np.bincount(draws.ravel(), minlength=b * n).reshape(b, n)
 
 
 def _interval(
@@ -374,8 +388,12 @@ def _interval(
     """Quantiles of (bootstrap prediction + resampled residual) for each row of X."""
     if len(X) == 0:
         return np.empty(0), np.empty(0)
-    preds = np.array([fit.reg.predict_theta(t, X) for t in fit.thetas])  # B x m
-    return _band(preds, fit, level, rng)
+    rows = max(1, 4_000_000 // len(fit.thetas))  # B x rows cells per block
+    parts = [
+        _band(fit.reg.predict_thetas(fit.thetas, X[i : i + rows]), fit, level, rng)
+        for i in range(0, len(X), rows)
+    ]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def backtest(
@@ -610,19 +628,14 @@ def _capability_curve(data, y, fits, reference, pconf, chance, rng, notes) -> pd
     data.loc[ok, "equivalent_log10_flops"] = eq
     grid = np.linspace(eq.min() - 0.25, max(eq.max(), logf.max()) + pconf.extrapolate_decades, 120)
     center = fit.reg.link(w_e * grid + b_e)
-    curves = []
-    for theta in fit.thetas:
-        zt = _theta_z(fit.reg, theta, X[ref])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            bt, wt = np.polyfit(logf, zt, 1)[::-1]
-        floor = theta[-1] if fit.reg.form == "parametric" else 0.0
-        curves.append((1 - floor) / (1 + np.exp(-(wt * grid + bt))) + floor)
-    curves = np.array(curves)
-    noise = rng.choice(fit.residuals, size=curves.shape, replace=True)
-    lo, hi = np.quantile(
-        curves + noise, [(1 - pconf.interval) / 2, (1 + pconf.interval) / 2], axis=0
-    )
+    # every bootstrap fit gets its own reference line (batched simple regression)
+    zt = fit.reg.decision_thetas(fit.thetas, X[ref])  # B x n_ref
+    xc = logf - logf.mean()
+    wt = (zt - zt.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+    bt = zt.mean(axis=1) - wt * logf.mean()
+    floor = fit.thetas[:, -1:] if fit.reg.form == "parametric" else 0.0
+    curves = (1 - floor) * expit(wt[:, None] * grid + bt[:, None]) + floor
+    lo, hi = _band(curves, fit, pconf.interval, rng)
     return pd.DataFrame(
         {
             "log10_equivalent_flops": grid,
@@ -655,8 +668,7 @@ def _baseline_curves(
         x = x[np.isfinite(x)]
         grid = np.linspace(x.min() - 0.25, x.max() + pconf.extrapolate_decades, 120)[:, None]
         center = fit.reg.predict(grid)
-        curves = np.array([fit.reg.predict_theta(t, grid) for t in fit.thetas])
-        lo, hi = _band(curves, fit, pconf.interval, rng)
+        lo, hi = _band(fit.reg.predict_thetas(fit.thetas, grid), fit, pconf.interval, rng)
         parts.append(
             pd.DataFrame(
                 {
@@ -672,9 +684,3 @@ def _baseline_curves(
             )
         )
     return pd.concat(parts, ignore_index=True)
-
-
-def _theta_z(reg: SigmoidRegressor, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
-    Z = (X - reg.x_mean_) / reg.x_scale_
-    p = Z.shape[1]
-    return theta[0] + Z @ theta[1 : p + 1]

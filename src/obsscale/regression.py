@@ -140,20 +140,98 @@ class SigmoidRegressor(RegressorMixin, BaseEstimator):
         self.intercept_ = float(self.theta_[0] - self.x_mean_ @ w)
         self.floor_ = float(self.theta_[-1]) if self.form == "parametric" else 0.0
 
-    def refit_theta(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Internal parameters refitted on (X, y), started from this fit's solution.
+    def bootstrap_thetas(
+        self, X: np.ndarray, y: np.ndarray, counts: np.ndarray, max_iter: int = 50
+    ) -> np.ndarray:
+        """Internal parameters refitted on B resamples at once (``counts``: B x n multiplicity
+        of each training row), by batched Gauss-Newton from this fit's solution.
 
-        The bootstrap's fast path: a resample's optimum lies near the full-data one, so one
-        warm start replaces the multi-start search.
+        Each resample's optimum lies near the full-data one, so a few damped Gauss-Newton steps
+        (with step halving whenever a resample's loss would grow, and the floor projected onto
+        its bounds) replace B separate multi-start fits. Huber loss enters as IRLS weights.
         """
         check_is_fitted(self, "theta_")
-        Z = (np.asarray(X, dtype=float) - self.x_mean_) / self.x_scale_
-        return self._solve(Z, np.asarray(y, dtype=float), self.theta_.copy()).x
+        A = np.column_stack(
+            [np.ones(len(X)), (np.asarray(X, float) - self.x_mean_) / self.x_scale_]
+        )
+        y = np.asarray(y, dtype=float)
+        K = (A[:, :, None] * A[:, None, :]).reshape(len(A), -1)  # n x k^2 outer products
+        theta = np.tile(self.theta_, (len(counts), 1))
+        loss = self._batch_loss(theta, A, y, counts)
+        for _ in range(max_iter):
+            step = self._gn_step(theta, A, K, y, counts)
+            scale = np.ones(len(theta))
+            for _ in range(8):  # halve the step of resamples whose loss would increase
+                trial = self._project(theta - scale[:, None] * step)
+                new = self._batch_loss(trial, A, y, counts)
+                worse = new > loss * (1 + 1e-12) + 1e-18
+                if not worse.any():
+                    break
+                scale[worse] /= 2
+            accept = ~worse
+            moved = np.abs(trial - theta)[accept].max(initial=0.0)
+            theta = np.where(accept[:, None], trial, theta)
+            loss = np.where(accept, new, loss)
+            if moved < 1e-7:  # standardized units: far below the bootstrap spread
+                break
+        return theta
 
-    def predict_theta(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """Predictions of internal parameters ``theta`` (from ``refit_theta``)."""
-        Z = (np.asarray(X, dtype=float) - self.x_mean_) / self.x_scale_
-        return self._curve(theta, Z)
+    def _project(self, theta: np.ndarray) -> np.ndarray:
+        if self.form == "parametric":
+            theta = theta.copy()
+            theta[:, -1] = np.clip(theta[:, -1], 0.0, self.floor_max)
+        return theta
+
+    def _batch_parts(self, theta: np.ndarray, A: np.ndarray, y: np.ndarray):
+        k = A.shape[1]
+        s = expit(theta[:, :k] @ A.T)  # B x n
+        b = theta[:, -1:] if self.form == "parametric" else np.zeros((len(theta), 1))
+        return s, b, (1 - b) * s + b - y
+
+    def _weights(self, r: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        if self.loss == "huber":
+            with np.errstate(divide="ignore"):
+                return counts * np.minimum(1.0, self.huber_delta / np.abs(r))
+        return counts.astype(float)
+
+    def _batch_loss(self, theta, A, y, counts) -> np.ndarray:
+        _, _, r = self._batch_parts(theta, A, y)
+        if self.loss == "huber":
+            d = self.huber_delta
+            rho = np.where(np.abs(r) <= d, 0.5 * r**2, d * (np.abs(r) - 0.5 * d))
+            return (counts * rho).sum(axis=1)
+        return 0.5 * (counts * r**2).sum(axis=1)
+
+    def _gn_step(self, theta, A, K, y, counts) -> np.ndarray:
+        """Batched (J^T W J + ridge) \\ J^T W r, assembled by matrix products over rows."""
+        k = A.shape[1]
+        s, b, r = self._batch_parts(theta, A, y)
+        w = self._weights(r, counts)
+        j_eta = (1 - b) * s * (1 - s)
+        B, q = len(theta), theta.shape[1]
+        H = np.zeros((B, q, q))
+        g = np.zeros((B, q))
+        H[:, :k, :k] = ((w * j_eta**2) @ K).reshape(B, k, k)
+        g[:, :k] = (w * j_eta * r) @ A
+        if self.form == "parametric":
+            j_b = 1 - s
+            H[:, :k, -1] = H[:, -1, :k] = (w * j_eta * j_b) @ A
+            H[:, -1, -1] = (w * j_b**2).sum(axis=1)
+            g[:, -1] = (w * j_b * r).sum(axis=1)
+        ridge = 1e-10 * np.trace(H, axis1=1, axis2=2)[:, None, None] * np.eye(q) + 1e-12 * np.eye(q)
+        return np.linalg.solve(H + ridge, g[:, :, None])[:, :, 0]
+
+    def decision_thetas(self, thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Linear predictors of many internal parameter vectors at once: B x m."""
+        A = np.column_stack(
+            [np.ones(len(X)), (np.asarray(X, float) - self.x_mean_) / self.x_scale_]
+        )
+        return thetas[:, : A.shape[1]] @ A.T
+
+    def predict_thetas(self, thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Predictions of many internal parameter vectors at once: B x m."""
+        b = thetas[:, -1:] if self.form == "parametric" else 0.0
+        return (1 - b) * expit(self.decision_thetas(thetas, X)) + b
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """The linear predictor z = w·x + c (the logit before the floor)."""
