@@ -12,7 +12,7 @@ MIRROR ?= $(OBSSCALE_MIRROR)
 MIRROR_DIR ?= ../shared/upstream
 MIRROR_PORT ?= 8765
 
-.PHONY: help install fetch harmonize fit report test lint format mirror clean
+.PHONY: help install fetch harmonize fit report bench test lint format mirror clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ fit: install ## fit capabilities, back-test the targets, write reports/index.htm
 	$(BIN)/obsscale report --data-dir $(DATA) --out $(REPORTS)
 
 report: fit ## same as fit
+
+bench: install ## accuracy suite, speed and scale -> reports/bench/ (after make fetch)
+	$(BIN)/obsscale bench --data-dir $(DATA) --out $(REPORTS)/bench $(if $(MIRROR),--mirror $(MIRROR))
 
 test: install ## run the test suite (mirror tests skip when ../shared is absent)
 	$(BIN)/pytest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import http.server
 import socket
 import struct
@@ -26,6 +27,23 @@ def ok(body: bytes, content_type: str = "text/csv") -> Step:
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)
+
+    return step
+
+
+def gzipped(body: bytes, keep: int | None = None) -> Step:
+    """Serve the body gzip-compressed, as GitHub does when asked (optionally cut short)."""
+    packed = gzip.compress(body)
+
+    def step(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/csv")
+        h.send_header("Content-Encoding", "gzip")
+        h.send_header("Content-Length", str(len(packed)))
+        h.end_headers()
+        h.wfile.write(packed[:keep])
+        h.wfile.flush()
+        h.close_connection = True
 
     return step
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ScriptedServer, ok, reset, slow, status, truncated
+from conftest import ScriptedServer, gzipped, ok, reset, slow, status, truncated
 
 from obsscale.config import Config, NetworkConfig, Source, resolve_url
 from obsscale.fetch import FormatError, fetch_all, validate
@@ -111,6 +111,22 @@ def test_truncated_body_is_rejected(tmp_path: Path, server: ScriptedServer) -> N
     assert "example.org/t.csv" in result.error
     raw_dir = cfg.raw_path(cfg.sources[0]).parent
     assert not raw_dir.exists() or list(raw_dir.iterdir()) == []  # no partial, no temp file
+
+
+def test_gzip_encoded_body_is_decoded_and_complete(tmp_path: Path, server: ScriptedServer) -> None:
+    server.set("/example.org/t.csv", gzipped(CSV))
+    cfg = make_config(tmp_path, server, csv_source())
+    [result] = fetch_all(cfg, progress=False)
+    assert result.status == "downloaded", result.error
+    assert cfg.raw_path(cfg.sources[0]).read_bytes() == CSV
+    assert result.entry.sha256 == hashlib.sha256(CSV).hexdigest()
+
+
+def test_truncated_gzip_body_is_rejected(tmp_path: Path, server: ScriptedServer) -> None:
+    server.set("/example.org/t.csv", gzipped(CSV * 50, keep=40))
+    net = NetworkConfig(timeout=0.5, retries=0)
+    [result] = fetch_all(make_config(tmp_path, server, csv_source(), net=net), progress=False)
+    assert result.status == "failed"
 
 
 def test_html_error_page_with_200_is_rejected(tmp_path: Path, server: ScriptedServer) -> None:

@@ -201,6 +201,21 @@ def test_chance_normalisation_and_raw_scale() -> None:
     assert_allclose(p["actual_raw"], raw[p["model"]].to_numpy())
 
 
+def test_twin_of_the_target_is_left_out() -> None:
+    models = world().assign(other=lambda m: m["b1"])
+    twins = (("b1", "other"),)
+    res = backtest(
+        models,
+        "other",
+        split=Split("cutoff_flops", 10**22.6),
+        settings=SETTINGS,
+        pconf=FAST,
+        twins=twins,
+    )
+    assert "b1" not in res.basis and len(res.basis) == 5
+    assert any("b1" in n and "another source" in n for n in res.notes)
+
+
 def test_target_in_basis_is_left_out() -> None:
     res = backtest(
         world(), "b0", split=Split("cutoff_flops", 10**22.6), settings=SETTINGS, pconf=FAST
@@ -293,9 +308,31 @@ def test_scales() -> None:
         backtest(world(), "target", chance=1.0, settings=SETTINGS, pconf=FAST)
 
 
-def test_unknown_target() -> None:
-    with pytest.raises(PredictError, match="unknown target column 'nope'"):
-        backtest(world(), "nope", settings=SETTINGS, pconf=FAST)
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("nope", "unknown target column 'nope'"),
+        ("params_b", "model metadata, not a metric"),
+        ("flag", "is not numeric"),
+        ("const", "fewer than 2 distinct values"),
+    ],
+)
+def test_targets_that_are_not_metrics(target: str, message: str) -> None:
+    models = world().assign(flag=True, const=0.5)
+    with pytest.raises(PredictError, match=message):
+        backtest(models, target, settings=SETTINGS, pconf=FAST)
+
+
+def test_empty_selection_is_named() -> None:
+    with pytest.raises(PredictError, match="no models selected"):
+        backtest(world().iloc[:0], "target", settings=SETTINGS, pconf=FAST)
+
+
+def test_result_does_not_depend_on_row_order() -> None:
+    args = dict(split=Split("cutoff_flops", 10**22.6), settings=SETTINGS, pconf=FAST)
+    a = backtest(world(), "target", **args)
+    b = backtest(world().sample(frac=1, random_state=3), "target", **args)
+    assert a.to_json() == b.to_json()
 
 
 @pytest.mark.parametrize(

@@ -363,11 +363,24 @@ class ReferenceLine:
     slope: float
     intercept: float
     n_models: int
-    log10_flops_min: float = float("nan")
-    log10_flops_max: float = float("nan")
+    log10_flops_min: float
+    log10_flops_max: float
+    log10_flops_mean: float
+    sxx: float  # sum of squared deviations of log10 FLOPs
+    s2: float  # residual variance (NaN for a two-model reference)
 
     def log10_flops(self, pc1: np.ndarray | pd.Series) -> np.ndarray:
         return (np.asarray(pc1, dtype=float) - self.intercept) / self.slope
+
+    def var_mean_at(self, x0: np.ndarray) -> np.ndarray:
+        """Variance of the reference line's mean at ``x0`` (its own estimation error)."""
+        return self.s2 * (1 / self.n_models + (x0 - self.log10_flops_mean) ** 2 / self.sxx)
+
+    def within(self, log10_flops: np.ndarray, margin: float = 0.5) -> np.ndarray:
+        """Whether compute lies within the reference models' range (+- ``margin`` decades),
+        where the line is interpolated rather than extrapolated."""
+        x = np.asarray(log10_flops, dtype=float)
+        return (self.log10_flops_min - margin <= x) & (x <= self.log10_flops_max + margin)
 
 
 @dataclass(frozen=True)
@@ -505,36 +518,44 @@ def family_efficiency(
 
     ``pc1_offset``: the family's PC-1 line minus the reference's line, evaluated at the
     family's own median log10 FLOPs (where its line is best determined), with the (1 - alpha)
-    interval of the family line's mean there. ``compute_multiplier`` = 10^(offset / reference
-    slope): how many times the reference family's compute buys the same capability.
-    ``extrapolated`` marks families whose median compute lies more than half a decade outside
-    the reference family's: there the reference line is extrapolated (and PC-1 may sit at
-    chance level, where it is no longer linear in compute), so the multiplier is unreliable.
+    interval of the difference (both lines' estimation errors; t with the smaller residual
+    df). ``compute_multiplier`` = 10^(offset / reference slope): how many times the reference
+    family's compute buys the same capability. ``extrapolated`` marks families whose median
+    compute lies more than half a decade outside the reference family's: there the reference
+    line is extrapolated (and PC-1 may sit at chance level, where it is no longer linear in
+    compute), so no multiplier is given and they are listed last.
     """
     ols = GroupedOLS.fit(log10_flops, scores.to_frame("PC-1"), family, min_models)
     if ols.groups.empty:
         return pd.DataFrame()
     x0 = ols.x_median
-    mean = ols.intercept[:, 0] + ols.slope[:, 0] * x0
-    half = ols.t_quantile(alpha) * ols.se_mean_at(x0)[:, 0]
     ref = reference.intercept + reference.slope * x0
-    offset = mean - ref
+    offset = ols.intercept[:, 0] + ols.slope[:, 0] * x0 - ref
+    # both lines are estimates: their variances add; t with the smaller residual df
+    se = np.sqrt(ols.se_mean_at(x0)[:, 0] ** 2 + reference.var_mean_at(x0))
+    df = np.minimum(ols.n - 2, reference.n_models - 2).astype(float)
+    with np.errstate(invalid="ignore"):
+        t = np.where(df > 0, stats.t.ppf(1 - alpha / 2, np.maximum(df, 1)), np.nan)
+    inside = reference.within(x0)
     out = pd.DataFrame(
         {
             "family": ols.groups,
             "n": ols.n,
             "at_log10_flops": x0,
             "pc1_offset": offset,
-            "pc1_offset_low": offset - half,
-            "pc1_offset_high": offset + half,
-            "compute_multiplier": 10 ** (offset / reference.slope),
-            # the reference line is only known over its own models' compute
-            "extrapolated": ~(
-                (reference.log10_flops_min - 0.5 <= x0) & (x0 <= reference.log10_flops_max + 0.5)
-            ),
+            "pc1_offset_low": offset - t * se,
+            "pc1_offset_high": offset + t * se,
+            # a multiplier read off an extrapolated reference line would be meaningless
+            "compute_multiplier": np.where(inside, 10 ** (offset / reference.slope), np.nan),
+            "extrapolated": ~inside,
         }
     )
-    return out.sort_values(["pc1_offset", "family"], ascending=[False, True]).reset_index(drop=True)
+    own = out["family"] == reference.family  # the reference against itself: zero by definition
+    out.loc[own, ["pc1_offset", "pc1_offset_low", "pc1_offset_high"]] = 0.0
+    out["significant"] = (out["pc1_offset_low"] > 0) | (out["pc1_offset_high"] < 0)
+    return out.sort_values(
+        ["extrapolated", "pc1_offset", "family"], ascending=[True, False, True]
+    ).reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- the fit
@@ -649,7 +670,7 @@ class CapabilityFit:
                 "components": pca.components_.tolist(),
                 "standardize": pca.standardize,
             },
-            "reference": asdict(self.reference) if self.reference else None,
+            "reference": _finite(asdict(self.reference)) if self.reference else None,
             "models": _records(self.models),
             "families": _records(self.families),
             "efficiency": _records(self.efficiency),
@@ -691,7 +712,11 @@ class CapabilityFit:
             models=pd.DataFrame(d["models"]),
             families=pd.DataFrame(d["families"]),
             efficiency=pd.DataFrame(d["efficiency"]),
-            reference=ReferenceLine(**d["reference"]) if d["reference"] else None,
+            reference=(
+                ReferenceLine(**{k: np.nan if v is None else v for k, v in d["reference"].items()})
+                if d["reference"]
+                else None
+            ),
             settings=d["settings"],
             input_sha256=d["input_sha256"],
             notes=d.get("notes", []),
@@ -704,6 +729,10 @@ class CapabilityFit:
         except (OSError, json.JSONDecodeError) as e:
             raise CapabilityDataError(f"cannot read fit {path}: {e}") from e
         return cls.from_dict(data)
+
+
+def _finite(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in d.items()}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -758,7 +787,9 @@ def fit_capabilities(
             f"families with fewer than {cfg.min_family_models} models of known, distinct FLOPs "
             f"have no compute regression: {', '.join(skipped)}"
         )
-    reference = _reference_line(families, cfg.reference_family, notes)
+    reference = _reference_line(
+        scores["PC-1"], log_flops, models["family"], cfg.reference_family, notes
+    )
     table = pd.DataFrame(
         {
             "model": models["model"].to_numpy(),
@@ -771,7 +802,10 @@ def fit_capabilities(
     table = pd.concat([table, scores], axis=1)
     efficiency = pd.DataFrame()
     if reference is not None:
-        table["equivalent_flops"] = 10 ** reference.log10_flops(scores["PC-1"])
+        eq = reference.log10_flops(scores["PC-1"])
+        table["equivalent_flops"] = 10**eq
+        # beyond a decade outside the reference models, the line (and PC-1's linearity) is a guess
+        table["equivalent_flops_extrapolated"] = ~reference.within(eq, margin=1.0)
         efficiency = family_efficiency(
             scores["PC-1"],
             log_flops,
@@ -794,23 +828,29 @@ def fit_capabilities(
     )
 
 
-def _reference_line(families: pd.DataFrame, name: str, notes: list[str]) -> ReferenceLine | None:
-    if families.empty or name not in set(families["family"]):
+def _reference_line(
+    pc1: pd.Series, log10_flops: pd.Series, family: pd.Series, name: str, notes: list[str]
+) -> ReferenceLine | None:
+    mine = (family == name).fillna(False)
+    ols = GroupedOLS.fit(log10_flops[mine], pc1[mine].to_frame("PC-1"), family[mine], 2)
+    if ols.groups.empty:
         msg = (
-            f"reference family {name!r} has fewer than 2 models with known FLOPs in this "
-            "fit; equivalent FLOPs are not available"
+            f"reference family {name!r} has fewer than 2 models with known, distinct FLOPs in "
+            "this fit; equivalent FLOPs are not available"
         )
         warnings.warn(msg, UserWarning, stacklevel=3)
         notes.append(msg)
         return None
-    row = families[(families["family"] == name) & (families["component"] == "PC-1")].iloc[0]
-    if not row["slope"] > 0:
+    if not ols.slope[0, 0] > 0:
         notes.append(f"reference family {name}: PC-1 does not increase with compute")
     return ReferenceLine(
-        name,
-        float(row["slope"]),
-        float(row["intercept"]),
-        int(row["n"]),
-        float(row["log10_flops_min"]),
-        float(row["log10_flops_max"]),
+        family=name,
+        slope=float(ols.slope[0, 0]),
+        intercept=float(ols.intercept[0, 0]),
+        n_models=int(ols.n[0]),
+        log10_flops_min=float(ols.x_min[0]),
+        log10_flops_max=float(ols.x_max[0]),
+        log10_flops_mean=float(ols.x_mean[0]),
+        sxx=float(ols.sxx[0]),
+        s2=float(ols.s2[0, 0]),
     )

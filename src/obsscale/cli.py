@@ -141,7 +141,7 @@ def _split(args: argparse.Namespace, cfg: Config):
     chosen = [
         k
         for k in ("cutoff_flops", "cutoff_date", "leave_family_out", "kfold")
-        if getattr(args, k) not in (None, False)
+        if getattr(args, k) is not None and getattr(args, k) is not False
     ]
     if len(chosen) > 1:
         raise CLIError(f"choose one split, got {chosen}", status=2)
@@ -161,7 +161,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         cfg.predict,
         form=args.form,
         loss=args.loss,
-        n_bootstrap=args.bootstrap or cfg.predict.n_bootstrap,
+        n_bootstrap=args.bootstrap if args.bootstrap is not None else cfg.predict.n_bootstrap,
         random_state=args.seed if args.seed is not None else cfg.predict.random_state,
     )
     models = _selected_models(args, cfg, replace(settings, benchmarks=()))
@@ -224,7 +224,9 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         metavar="COL",
         help="score columns forming the factor basis (default: the 8 obsscaling: ones)",
     )
-    g.add_argument("--components", type=int, metavar="K", help="number of PCs (default 3)")
+    g.add_argument(
+        "--components", type=_positive_int, metavar="K", help="number of PCs (default 3)"
+    )
     g.add_argument(
         "--reference-family",
         metavar="NAME",
@@ -248,6 +250,27 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="include fine-tuned/instruct models (default: base models only)",
     )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -334,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = p.add_argument_group("split (one of; default --cutoff-flops 8.4e22)")
     s.add_argument(
         "--cutoff-flops",
-        type=float,
+        type=_positive_float,
         metavar="F",
         help="train on models with FLOPs <= F, test above",
     )
@@ -344,9 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on models released before the date, test on later ones",
     )
     s.add_argument("--leave-family-out", action="store_true", help="each family in turn")
-    s.add_argument("--kfold", type=int, metavar="K", help="random K-fold")
-    p.add_argument("--bootstrap", type=int, metavar="B", help="bootstrap resamples (200)")
-    p.add_argument("--seed", type=int, help="random seed (0)")
+    s.add_argument("--kfold", type=_positive_int, metavar="K", help="random K-fold")
+    p.add_argument("--bootstrap", type=_positive_int, metavar="B", help="bootstrap resamples (200)")
+    p.add_argument("--seed", type=_nonnegative_int, help="random seed (0)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON to FILE")
     _add_selection(p)

@@ -115,11 +115,18 @@ DEFAULT_SOURCES: tuple[Source, ...] = (
             "model_name",
             "model_precision",
             "model_type",
-            "evaluations_gpqa_value",
+            "model_weight_type",
+            "model_has_chat_template",
             "features_is_merged",
             "features_is_flagged",
             "metadata_upload_date",
+            "metadata_submission_date",
+            "metadata_base_model",
             "metadata_params_billions",
+            *(
+                f"evaluations_{k}_value"
+                for k in ("ifeval", "bbh", "math", "gpqa", "musr", "mmlu_pro")
+            ),
         ),
         min_rows=100,
     ),

@@ -100,7 +100,7 @@ def sha256_file(path: Path) -> str:
 
 
 def load_manifest(path: Path) -> dict[str, dict]:
-    """The manifest as a dict; an unreadable manifest is treated as empty (files re-verified)."""
+    """The manifest as a dict; unreadable entries are dropped (their files are re-fetched)."""
     if not path.exists():
         return {}
     try:
@@ -108,7 +108,14 @@ def load_manifest(path: Path) -> dict[str, dict]:
     except (OSError, json.JSONDecodeError) as e:
         log.warning("ignoring unreadable manifest %s (%s); files will be re-fetched", path, e)
         return {}
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        log.warning("ignoring manifest %s: not a JSON object", path)
+        return {}
+    fields = set(ManifestEntry.__dataclass_fields__)
+    good = {k: v for k, v in data.items() if isinstance(v, dict) and set(v) == fields}
+    for k in sorted(set(data) - set(good)):
+        log.warning("manifest %s: entry %r is malformed; that source will be re-fetched", path, k)
+    return good
 
 
 def validate(data_path: Path, source: Source, url: str) -> None:
@@ -206,8 +213,11 @@ def _download(
             raise FetchError(
                 source.name, url, f"download interrupted after {n} bytes ({type(e).__name__}: {e})"
             ) from e
-        if total is not None and n != total:
-            raise FetchError(source.name, url, f"truncated body: {n} of {total} bytes")
+        # Content-Length counts the bytes on the wire, which differ from the decoded ones
+        # when the server compresses (Content-Encoding: gzip)
+        wire = resp.raw.tell() if resp.headers.get("Content-Encoding") else n
+        if total is not None and wire != total:
+            raise FetchError(source.name, url, f"truncated body: {wire} of {total} bytes")
         return n, h.hexdigest(), resp.status_code
 
 

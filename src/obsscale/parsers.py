@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +73,9 @@ def _event(
     }
 
 
-def _require(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
+def _require(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> None:
+    """The columns a parser reads are its source's ``required`` ones (config), so that fetch
+    rejects a changed format before it replaces a good copy."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ParseError(f"{path}: missing columns {missing} (found {list(frame.columns)[:12]}...)")
@@ -196,7 +198,7 @@ def _check_duplicate_ids(
 def parse_obsscaling(path: Path, source: Source, config: Config, is_base: bool = True) -> Parsed:
     """The ObsScaling tables: curated metadata plus benchmark scores (fractions)."""
     frame = _read_csv(path)
-    _require(frame, list(OBSSCALING_META), path)
+    _require(frame, [*OBSSCALING_META, *source.required], path)
     events: list[dict] = []
     frame = _check_duplicate_ids(frame.dropna(subset=["Model"]), "Model", source.name, events)
     out = pd.DataFrame(index=frame.index)
@@ -293,7 +295,7 @@ def parse_openllm_v1(path: Path, source: Source, config: Config) -> Parsed:
     merged), and ``params_b`` is truncated to an integer, so it is not used.
     """
     frame = _read_csv(path)
-    _require(frame, ["fullname", "type", "precision", "merged", "flagged", *V1_BENCHMARKS], path)
+    _require(frame, source.required, path)
     events: list[dict] = []
     frame = frame.dropna(subset=["fullname"])
     frame = frame.assign(
@@ -350,23 +352,8 @@ def parse_openllm_v1(path: Path, source: Source, config: Config) -> Parsed:
 def parse_openllm_v2(path: Path, source: Source, config: Config) -> Parsed:
     """Final Open LLM Leaderboard v2 table: the raw ``*_value`` fractions, not the 0-100
     chance-normalised scores. ``features_is_not_available_on_hub`` reads inverted (unused)."""
-    value_cols = [f"evaluations_{k}_value" for k in V2_BENCHMARKS]
     frame = _read_csv(path)
-    _require(
-        frame,
-        [
-            "model_name",
-            "model_precision",
-            "model_type",
-            "features_is_merged",
-            "features_is_flagged",
-            "model_has_chat_template",
-            "metadata_upload_date",
-            "metadata_params_billions",
-            *value_cols,
-        ],
-        path,
-    )
+    _require(frame, source.required, path)
     events: list[dict] = []
     frame = frame.dropna(subset=["model_name"])
     if not config.include_flagged:
@@ -454,7 +441,7 @@ def parse_epoch(path: Path, source: Source, config: Config) -> Parsed:
     size column mixes words and tokens, so it is not read.
     """
     frame = _read_csv(path)
-    _require(frame, ["Model", "Publication date", "Parameters", "Training compute (FLOP)"], path)
+    _require(frame, source.required, path)
     events: list[dict] = []
     frame = frame.dropna(subset=["Model"])
     if "Domain" in frame.columns:

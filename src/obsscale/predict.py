@@ -32,7 +32,8 @@ from statsmodels.iolib.summary2 import Summary
 
 from obsscale import atomic
 from obsscale.capabilities import CapabilityDataError, CapabilityPCA
-from obsscale.config import CapabilityConfig, PredictConfig
+from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
+from obsscale.harmonize import META_FIELDS
 from obsscale.regression import SigmoidRegressor
 
 log = logging.getLogger(__name__)
@@ -405,6 +406,7 @@ def backtest(
     settings: CapabilityConfig | None = None,
     pconf: PredictConfig | None = None,
     reference_family: str | None = None,
+    twins: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS,
 ) -> PredictionResult:
     """Fit the three predictors on the split's training models and score the rest.
 
@@ -415,11 +417,13 @@ def backtest(
     pconf = pconf or PredictConfig()
     split = split or Split("cutoff_flops", pconf.cutoff_flops)
     notes: list[str] = []
-    if target not in models.columns:
-        raise PredictError(f"unknown target column {target!r}")
-    basis = [b for b in settings.benchmarks if b != target]
-    if len(basis) < len(settings.benchmarks):
-        notes.append(f"{target} is in the factor basis: left out of it for this prediction")
+    _check_target(models, target)
+    basis, left_out = factor_basis(settings.benchmarks, target, twins)
+    if left_out:
+        notes.append(
+            f"left out of the factor basis for this prediction: {', '.join(left_out)} "
+            f"(the target {target}, or the same benchmark from another source)"
+        )
     missing = [b for b in basis if b not in models.columns]
     if missing:
         raise PredictError(f"unknown benchmark columns {missing}")
@@ -427,15 +431,23 @@ def backtest(
     if scale_note:
         notes.append(scale_note)
     keep = y_raw.notna() & models[basis].notna().any(axis=1)
-    data = models[keep].reset_index(drop=True)
-    y = chance_normalize(y_raw[keep].reset_index(drop=True), chance)
+    # rows in id order: results do not depend on the order of the input table
+    order = models.loc[keep, "model"].sort_values(kind="stable").index
+    data = models.loc[order].reset_index(drop=True)
+    y = chance_normalize(y_raw[order].reset_index(drop=True), chance)
+    below = float((y < 0).mean())
+    if chance > 0 and below > 0.2:
+        notes.append(f"{below:.0%} of the models score below the chance level {chance:g}")
     dropped = int((y_raw.notna() & ~keep).sum())
     if dropped:
         notes.append(f"{dropped} models with the target but no basis score were left out")
-    rng = np.random.default_rng(pconf.random_state)
+    # one independent stream per fold (and per predictor within it): changing one predictor
+    # or fold leaves the others' bootstrap draws unchanged
+    seeds = np.random.SeedSequence(pconf.random_state)
     folds = split.folds(data, pconf.random_state)
+    fold_seeds = seeds.spawn(len(folds))
     rows, fold_scores, curve, baselines = [], [], None, None
-    for name, train, test, unknown in folds:
+    for (name, train, test, unknown), fold_seed in zip(folds, fold_seeds, strict=True):
         no_test = len(test) == 0 and split.kind in ("cutoff_flops", "cutoff_date")
         if len(train) == 0 or no_test:
             side = "training" if len(train) == 0 else "test"
@@ -443,10 +455,13 @@ def backtest(
                 f"{split.describe()}: leaves no {side} models among the "
                 f"{len(data)} with {target} (fold {name})"
             )
-        fold_rows, fits = _run_fold(data, y, basis, settings, pconf, train, test, unknown, rng)
+        fold_rows, fits = _run_fold(
+            data, y, basis, settings, pconf, train, test, unknown, fold_seed
+        )
         rows.append(fold_rows)
         fold_scores.append(fits)
         if len(folds) == 1:
+            rng = np.random.default_rng(fold_seed.spawn(1)[0])
             curve = _capability_curve(
                 data,
                 y,
@@ -497,11 +512,38 @@ def backtest(
     )
 
 
+def _check_target(models: pd.DataFrame, target: str) -> None:
+    """Only score columns are targets: metadata (sizes, flags, names) is not a metric."""
+    if models.empty:
+        raise PredictError("no models selected (check --subset / --families / --models)")
+    if target not in models.columns:
+        raise PredictError(f"unknown target column {target!r}")
+    if target in ("model", *META_FIELDS) or target.endswith("_source"):
+        raise PredictError(
+            f"target {target!r} is model metadata, not a metric: choose a <source>:<benchmark> "
+            "column of models.csv or a metric of --downstream"
+        )
+    col = models[target]
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        raise PredictError(f"target {target!r} is not numeric (dtype {col.dtype})")
+    if col.dropna().nunique() < 2:
+        raise PredictError(f"target {target!r} has fewer than 2 distinct values: nothing to fit")
+
+
+def factor_basis(
+    benchmarks: tuple[str, ...], target: str, twins: tuple[tuple[str, str], ...]
+) -> tuple[list[str], list[str]]:
+    """The basis without the target and without its twins (the same benchmark measured by
+    another source, e.g. obsscaling:HellaSwag for openllm_v1:HellaSwag), which would leak it."""
+    leaky = {target} | {a for a, b in twins if b == target} | {b for a, b in twins if a == target}
+    return [b for b in benchmarks if b not in leaky], [b for b in benchmarks if b in leaky]
+
+
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
-def _run_fold(data, y, basis, settings, pconf, train, test, unknown, rng):
+def _run_fold(data, y, basis, settings, pconf, train, test, unknown, seed):
     try:
         cap = CapabilityPCA(
             n_components=settings.n_components,
@@ -518,7 +560,8 @@ def _run_fold(data, y, basis, settings, pconf, train, test, unknown, rng):
     role[train], role[test], role[unknown] = "train", "test", "unknown"
     yv = y.to_numpy()
     rows, fits = [], {}
-    for name in PREDICTORS:
+    for name, child in zip(PREDICTORS, seed.spawn(len(PREDICTORS)), strict=True):
+        rng = np.random.default_rng(child)
         X = feats[name]
         ok = np.isfinite(X).all(axis=1)
         tr = ok & (role == "train").to_numpy()
@@ -567,9 +610,11 @@ def _score(pred: pd.DataFrame, fold_fits: list[dict], y: pd.Series) -> dict[str,
         else:
             mse_train = float(((tr["predicted"] - tr["actual"]) ** 2).mean())
         reg = fold_fits[0][name][0].reg
+        single = len(fold_fits) == 1
         score = PredictorScore(
             name=name,
-            n_train=int(fold_fits[0][name][1].sum()),
+            # multi-fold: the mean training size over folds
+            n_train=round(float(np.mean([f[name][1].sum() for f in fold_fits]))),
             mse_train=mse_train,
             mse_test=float((err**2).mean()) if len(te) else float("nan"),
             mae_test=float(err.abs().mean()) if len(te) else float("nan"),
@@ -580,9 +625,10 @@ def _score(pred: pd.DataFrame, fold_fits: list[dict], y: pd.Series) -> dict[str,
             if len(te)
             else float("nan"),
             n_test_scored=len(te),
-            coef=[float(c) for c in reg.coef_],
-            intercept=float(reg.intercept_),
-            floor=float(reg.floor_),
+            # coefficients only mean something for a single fit (folds have their own PCA bases)
+            coef=[float(c) for c in reg.coef_] if single else [],
+            intercept=float(reg.intercept_) if single else None,
+            floor=float(reg.floor_) if single else None,
         )
         if name == "pc":
             allp = p[p["split"].isin(["test", "unknown"])]

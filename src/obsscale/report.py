@@ -121,20 +121,22 @@ def headlines(fit: CapabilityFit, sections: list[TargetSection]) -> list[str]:
         f"{len(evr)} factors explain {evr.sum():.1%}."
     ]
     eff = fit.efficiency
-    solid = (
-        eff[(eff["n"] >= 3) & eff["pc1_offset_low"].notna() & ~eff["extrapolated"]]
-        if len(eff)
-        else eff
-    )
-    if len(solid) and fit.reference is not None:
-        best = solid.iloc[0]
-        worst = solid.iloc[-1]
-        out.append(
-            f"Most compute-efficient family (at least 3 models, compute within the "
-            f"{fit.reference.family} range): {best['family']}, whose PC-1 would cost "
-            f"{fit.reference.family} {best['compute_multiplier']:.2g}x its compute; least "
-            f"efficient: {worst['family']} ({worst['compute_multiplier']:.2g}x)."
-        )
+    if len(eff) and fit.reference is not None:
+        ref = fit.reference.family
+        solid = eff[~eff["extrapolated"] & eff["significant"]]
+        if len(solid):
+            parts = [f"{r['family']} ({r['compute_multiplier']:.2g}x)" for _, r in solid.iterrows()]
+            out.append(
+                f"Families whose compute efficiency differs from {ref} at 95% confidence "
+                f"(both lines' uncertainty counted; multiplier = {ref} compute needed for the "
+                f"same PC-1): {', '.join(parts)}."
+            )
+        else:
+            out.append(
+                f"No family's compute efficiency differs from {ref}'s at 95% confidence "
+                f"within {ref}'s compute range (its line rests on {fit.reference.n_models} "
+                "models); see the efficiency table for point estimates."
+            )
     done = [s.result for s in sections if s.result is not None]
     if done:
         wins = sum(all(v > 1 for v in r.mse_ratios().values()) for r in done)
