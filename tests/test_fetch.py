@@ -183,6 +183,18 @@ def test_tampered_copy_is_fetched_again(tmp_path: Path, server: ScriptedServer) 
     assert cfg.raw_path(cfg.sources[0]).read_bytes() == CSV
 
 
+def test_malformed_manifest_entry_is_refetched(tmp_path: Path, server: ScriptedServer) -> None:
+    server.set("/example.org/t.csv", ok(CSV))
+    cfg = make_config(tmp_path, server, csv_source())
+    fetch_all(cfg, progress=False)
+    manifest = json.loads(cfg.manifest_path.read_text())
+    manifest["table"]["etag"] = "x"  # a field this version does not know
+    cfg.manifest_path.write_text(json.dumps(manifest))
+    [result] = fetch_all(cfg, progress=False)
+    assert result.status == "downloaded"
+    assert "etag" not in json.loads(cfg.manifest_path.read_text())["table"]
+
+
 def test_missing_required_column_is_named(tmp_path: Path) -> None:
     path = tmp_path / "f.csv"
     path.write_bytes(b"Model,other\n" + b"a,1\n" * 5)

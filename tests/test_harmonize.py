@@ -168,6 +168,23 @@ def test_without_corrections_the_audit_flags_btlm(config: Config) -> None:
     assert "cerebras/btlm-3b-8k-base" in set(tpp["model"])
 
 
+def test_is_base_any_leaderboard_calling_it_fine_tuned_wins(result) -> None:
+    assert not row(result.models, "meta-llama/Llama-2-7b-chat-hf")["is_base"]
+    bad = findings(result, "is_base_disagree")
+    assert "meta-llama/Llama-2-7b-chat-hf" in set(bad["model"])
+    assert row(result.models, "meta-llama/Llama-2-7b-hf")["is_base"]  # curated decides
+
+
+def test_corrected_tokens_feed_six_nd(config: Config) -> None:
+    (config.data_dir / "corrections.csv").write_text(
+        "model,field,value,reason\nmistralai/Mistral-7B-v0.1,tokens_t,8,test: a cited source\n"
+    )
+    mistral = row(harmonize(config).models, "mistralai/Mistral-7B-v0.1")
+    assert mistral["tokens_t"] == 8.0 and mistral["tokens_t_source"] == "correction"
+    assert mistral["flops"] == pytest.approx(6 * 7.3e9 * 8e12)
+    assert mistral["flops_source"] == "6ND"
+
+
 def test_correction_without_reason_is_refused(config: Config) -> None:
     path = config.data_dir / "corrections.csv"
     path.write_text("model,field,value,reason\norg/tiny,params_b,1.0,\n")

@@ -116,6 +116,26 @@ def test_config_file_sets_report_targets(tmp_path: Path) -> None:
         load_config_file(path, Config())
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[predict]\nn_bootstrap = "many"\n', "n_bootstrap must be a number"),
+        ("[predict]\nn_bootstrap = 2.5\n", "n_bootstrap must be a whole number"),
+        ('[capabilities]\nbenchmarks = "obsscaling:MMLU"\n', "benchmarks must be a list"),
+        (
+            '[[report.targets]]\ncolumn = "a:b"\nchanse = 0.2\n',
+            r"entry 1 has unknown keys \['chanse'\]",
+        ),
+        ("[plots]\n", r"unknown section \[plots\]"),
+    ],
+)
+def test_config_file_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load_config_file(path, Config())
+
+
 def _browser() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)

@@ -79,6 +79,7 @@ OPENLLM_V1 = V1_HEADER + "".join(
         ),
         v1_row("someone/Llama-2-7b-hf-sft", 45.0, kind="💬 chat models (RLHF, DPO, IFT, ...)"),
         v1_row("someone/broken", 146.0, kind="🔶 fine-tuned on domain-specific datasets"),
+        v1_row("meta-llama/Llama-2-7b-chat-hf", 47.0, kind="💬 chat models (RLHF, DPO, IFT, ...)"),
     ]
 )
 
@@ -144,6 +145,7 @@ OPENLLM_V2 = V2_HEADER + "".join(
         ),
         v2_row("someone/merge-7b", 0.3, kind="basemergesandmoerges", merged="TRUE"),
         v2_row("Qwen/Qwen2-7B", 0.3, params="7.616", upload="2024-06-04"),
+        v2_row("meta-llama/Llama-2-7b-chat-hf", 0.25),  # v2 calls this chat model "pretrained"
     ]
 )
 

@@ -120,6 +120,44 @@ def check_sources_agree(models: pd.DataFrame, values: pd.DataFrame, config: Conf
     return out
 
 
+def check_is_base(models: pd.DataFrame, values: pd.DataFrame) -> list[dict]:
+    """Sources that disagree on pretrained vs fine-tuned, and 'base' models named chat/instruct."""
+    out = []
+    flags = values[values["field"] == "is_base"].dropna(subset=["value"])
+    split = flags.groupby("key")["value"].agg(lambda v: v.astype(bool).nunique() > 1)
+    kept = models.set_index(models["model"].str.lower())["is_base"]
+    for key in split.index[split]:
+        said = flags[flags["key"] == key]
+        detail = ", ".join(
+            f"{r.source}: {'base' if bool(r.value) else 'fine-tuned'}" for r in said.itertuples()
+        )
+        out.append(
+            _finding(
+                said["model"].iloc[0],
+                "is_base",
+                kept.get(key),
+                "is_base_disagree",
+                "/".join(sorted(said["source"].unique())),
+                "warning",
+                f"{detail}; kept {kept.get(key)}",
+            )
+        )
+    named = models["model"].str.contains(r"(?i)(?:chat|instruct|-it$|-sft|dpo|rlhf)")
+    for i in models.index[named & models["is_base"].fillna(False).astype(bool)]:
+        out.append(
+            _finding(
+                models.at[i, "model"],
+                "is_base",
+                True,
+                "base_named_finetuned",
+                models.at[i, "family_source"],
+                "warning",
+                "marked pretrained but its name says chat/instruct/fine-tuned",
+            )
+        )
+    return out
+
+
 def check_score_pairs(models: pd.DataFrame, config: Config) -> list[dict]:
     """The same benchmark from two leaderboards (different harnesses) differing sharply."""
     out = []
@@ -170,6 +208,7 @@ def audit(
         *check_compute(models, config),
         *check_ranges(models),
         *check_sources_agree(models, values, config),
+        *check_is_base(models, values),
         *check_score_pairs(models, config),
     ]
     frame = pd.DataFrame(findings, columns=EVENT_COLUMNS)

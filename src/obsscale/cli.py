@@ -425,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CLIError as e:
         print(f"obsscale {args.command}: error: {e}", file=sys.stderr)
         return e.status
-    except (FileNotFoundError, ValueError, RuntimeError, KeyError) as e:
+    except (OSError, ValueError, RuntimeError, KeyError) as e:
         print(f"obsscale {args.command}: error: {e}", file=sys.stderr)
         return 1
 

@@ -12,6 +12,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 MIRROR_ENV = "OBSSCALE_MIRROR"
 
@@ -358,23 +359,47 @@ def load_config_file(path: str | Path, config: Config) -> Config:
     changes: dict[str, object] = {}
     for name, table in data.items():
         if name == "report":
-            targets = tuple(ReportTarget(**t) for t in table.get("targets", []))
-            extra = {k: v for k, v in table.items() if k != "targets"}
-            changes["report"] = replace(
-                config.report, **extra, **({"targets": targets} if targets else {})
+            entries = table.get("targets", [])
+            targets = tuple(
+                _typed(ReportTarget(column=""), t, f"{path}: [[report.targets]] entry {i + 1}")
+                for i, t in enumerate(entries)
             )
+            extra = {k: v for k, v in table.items() if k != "targets"}
+            report = _typed(config.report, extra, f"{path}: [report]")
+            changes["report"] = replace(report, **({"targets": targets} if targets else {}))
         elif name in sections:
-            cur = sections[name]
-            unknown = set(table) - {f.name for f in fields(cur)}
-            if unknown:
-                raise ValueError(f"{path}: [{name}] has unknown keys {sorted(unknown)}")
-            table = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
-            changes[name] = replace(cur, **table)
+            changes[name] = _typed(sections[name], table, f"{path}: [{name}]")
         else:
             raise ValueError(
                 f"{path}: unknown section [{name}]; known: {sorted([*sections, 'report'])}"
             )
     return replace(config, **changes)
+
+
+def _typed(current: Any, table: dict[str, Any], where: str) -> Any:
+    """``current`` with the table's values, each checked against the type of its default."""
+    known = {f.name: getattr(current, f.name) for f in fields(current)}
+    unknown = set(table) - set(known)
+    if unknown:
+        raise ValueError(f"{where} has unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    values = {}
+    for key, value in table.items():
+        default = known[key]
+        if isinstance(default, tuple):
+            if not isinstance(value, list):
+                raise ValueError(f"{where}: {key} must be a list, got {value!r}")
+            value = tuple(value)
+        elif isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"{where}: {key} must be true or false, got {value!r}")
+        elif isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{where}: {key} must be a number, got {value!r}")
+            if isinstance(default, int) and not isinstance(value, int):
+                raise ValueError(f"{where}: {key} must be a whole number, got {value!r}")
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise ValueError(f"{where}: {key} must be a string, got {value!r}")
+        values[key] = value
+    return replace(current, **values)
 
 
 def resolve_url(url: str, mirror: str | None) -> str:

@@ -161,11 +161,11 @@ def build(
             matched = _match_epoch(parsed[name].values, values, names, rules, config)
             values = pd.concat([values, matched.assign(source=name)], ignore_index=True)
     chosen = _resolve(values, config)
-    chosen = pd.concat([chosen, _inherited_families(chosen, names)], ignore_index=True)
-    chosen = pd.concat([chosen, _six_nd(chosen)], ignore_index=True)
-    if corrections is not None:
+    if corrections is not None:  # first, so that derived values follow the corrected ones
         chosen, fixes = _apply_corrections(chosen, corrections, names)
         events.extend(fixes)
+    chosen = pd.concat([chosen, _inherited_families(chosen, names, rules)], ignore_index=True)
+    chosen = pd.concat([chosen, _six_nd(chosen)], ignore_index=True)
     models = _wide(chosen, names, values, config)
     provenance = (
         chosen.assign(model=chosen["key"].map(names))
@@ -267,6 +267,11 @@ def _resolve(values: pd.DataFrame, config: Config) -> pd.DataFrame:
 
     ranks = [rank(f, s) for f, s in zip(values["field"], values["source"], strict=True)]
     ranked = values.assign(_rank=ranks)
+    # is_base: the curated tables decide; elsewhere any source calling a model fine-tuned or
+    # chat wins (leaderboard v2 labels some official chat/instruct models "pretrained")
+    curated = {s.name for s in config.sources if s.parser.startswith("obsscaling")}
+    lb = (ranked["field"] == "is_base") & ~ranked["source"].isin(curated)
+    ranked.loc[lb, "_rank"] = np.where(ranked.loc[lb, "value"].astype(bool), big - 1, big - 2)
     ranked = ranked[ranked["_rank"] < big]
     chosen = ranked.sort_values(["key", "field", "_rank", "row"], kind="stable")
     return chosen.drop_duplicates(["key", "field"]).drop(columns="_rank").reset_index(drop=True)
@@ -277,14 +282,15 @@ def _field(chosen: pd.DataFrame, fld: str) -> pd.Series:
     return sub.set_index("key")["value"]
 
 
-def _inherited_families(chosen: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
+def _inherited_families(chosen: pd.DataFrame, names: pd.Series, rules: Rules) -> pd.DataFrame:
     """A fine-tune without a family takes its declared base model's (curated/rule) family."""
     family = _field(chosen, "family")
     base = _field(chosen, "base_model").dropna()
     base = base[~base.index.isin(family.index)]
     rows = []
     for key, parent in base.items():
-        fam = family.get(str(parent).lower())
+        parent_key = str(parent).lower()
+        fam = family.get(rules.id_aliases.get(parent_key, parent_key))
         if fam is not None:
             rows.append(
                 {
@@ -408,10 +414,29 @@ def load_models(config: Config) -> pd.DataFrame:
         raise FileNotFoundError(
             f"{path} not found; run `obsscale fetch` (or `obsscale harmonize`) first"
         )
-    frame = pd.read_csv(
-        path, dtype={"model": str, "family": str, "release_date": str, "base_model": str}
-    )
-    frame["is_base"] = frame["is_base"].astype("boolean")
+    try:
+        frame = pd.read_csv(
+            path, dtype={"model": str, "family": str, "release_date": str, "base_model": str}
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise HarmonizeError(
+            f"{path}: not a readable table ({e}); rerun `obsscale harmonize`"
+        ) from e
+    needed = ("model", "family", "params_b", "tokens_t", "flops", "release_date", "is_base")
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise HarmonizeError(f"{path}: missing columns {missing}; rerun `obsscale harmonize`")
+    flags = frame["is_base"].map({True: True, False: False, "True": True, "False": False})
+    bad = frame["is_base"].notna() & flags.isna()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise HarmonizeError(
+            f"{path}: row {i + 2}: is_base must be True or False, got {frame['is_base'].iloc[i]!r}"
+        )
+    frame["is_base"] = flags.astype("boolean")
+    for col in (*NUMERIC_FIELDS, *(c for c in frame.columns if ":" in c)):
+        if not pd.api.types.is_numeric_dtype(frame[col]):
+            raise HarmonizeError(f"{path}: column {col!r} is not numeric")
     return frame
 
 
