@@ -352,6 +352,15 @@ def test_downstream_file_errors(tmp_path: Path, text: str, message: str) -> None
         load_downstream(path, world())
 
 
+def test_downstream_ids_follow_moved_ids_and_trailing_commas(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("Model,acc\nnew/m1,0.5,\norg0/m2,0.6,\n")
+    merged, unmatched = load_downstream(path, world(), {"new/m1": "org0/m1"})
+    assert unmatched == []
+    m = merged.set_index("model")["downstream:acc"]
+    assert m["org0/m1"] == 0.5 and m["org0/m2"] == 0.6
+
+
 def test_downstream_file_merges_and_reports_unknown_ids(tmp_path: Path) -> None:
     models = world()
     path = tmp_path / "d.csv"

@@ -105,12 +105,11 @@ def _capability_settings(args: argparse.Namespace, cfg: Config) -> CapabilityCon
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def _selected_models(args: argparse.Namespace, cfg: Config, settings: CapabilityConfig):
+def _selected_models(args: argparse.Namespace, settings: CapabilityConfig, models):
     from obsscale.capabilities import select_models
-    from obsscale.harmonize import load_models
 
     return select_models(
-        load_models(cfg),
+        models,
         settings.benchmarks,
         subset=args.subset,
         families=args.families,
@@ -122,11 +121,11 @@ def _selected_models(args: argparse.Namespace, cfg: Config, settings: Capability
 
 def cmd_fit(args: argparse.Namespace) -> int:
     from obsscale.capabilities import fit_capabilities, sha256_of
-    from obsscale.harmonize import processed_models_path
+    from obsscale.harmonize import load_models, processed_models_path
 
     cfg = _config(args)
     settings = _capability_settings(args, cfg)
-    models = _selected_models(args, cfg, settings)
+    models = _selected_models(args, settings, load_models(cfg))
     fit = fit_capabilities(models, settings, input_sha256=sha256_of(processed_models_path(cfg)))
     out = args.out / "fit.json"
     fit.save(out)
@@ -153,32 +152,47 @@ def _split(args: argparse.Namespace, cfg: Config):
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from obsscale.harmonize import Rules, load_models
     from obsscale.predict import backtest, load_downstream
 
     cfg = _config(args)
     settings = _capability_settings(args, cfg)
-    pconf = replace(
-        cfg.predict,
-        form=args.form,
-        loss=args.loss,
-        n_bootstrap=args.bootstrap if args.bootstrap is not None else cfg.predict.n_bootstrap,
-        random_state=args.seed if args.seed is not None else cfg.predict.random_state,
-    )
-    models = _selected_models(args, cfg, replace(settings, benchmarks=()))
-    target = args.target
-    unmatched: list[str] = []
+    given = {
+        "form": args.form,
+        "loss": args.loss,
+        "n_bootstrap": args.bootstrap,
+        "random_state": args.seed,
+    }
+    pconf = replace(cfg.predict, **{k: v for k, v in given.items() if v is not None})
+    models = load_models(cfg)
+    target, unmatched = args.target, []
     if args.downstream:
-        models, unmatched = load_downstream(args.downstream, models)
+        # merged into the whole table first, so that ids outside the selection are told apart
+        # from ids that are nowhere
+        models, unmatched = load_downstream(args.downstream, models, Rules.load().id_aliases)
         target = f"downstream:{args.target}"
         if target not in models.columns:
             raise CLIError(f"{args.downstream} has no column {args.target!r}")
+    selected = _selected_models(args, replace(settings, benchmarks=()), models)
+    if target in models.columns and models[target].notna().any():
+        n_all, n_sel = int(models[target].notna().sum()), int(selected[target].notna().sum())
+        if n_sel == 0:
+            raise CLIError(
+                f"none of the {n_all} models with {target} is in the selection (pretrained "
+                "models only by default: add --all-models; or check --subset/--families)"
+            )
     result = backtest(
-        models, target, split=_split(args, cfg), chance=args.chance, settings=settings, pconf=pconf
+        selected,
+        target,
+        split=_split(args, cfg),
+        chance=args.chance,
+        settings=settings,
+        pconf=pconf,
     )
     if unmatched:
         result.notes.append(
-            f"{len(unmatched)} ids of {args.downstream} are not in the model "
-            f"table: {', '.join(unmatched[:10])}"
+            f"{len(unmatched)} ids of {args.downstream} are not in the model table: "
+            f"{', '.join(unmatched[:10])}"
         )
     if args.out:
         result.save(args.out)
@@ -350,10 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--form",
         choices=("sigmoid", "parametric"),
-        default="sigmoid",
         help="sigmoid, or with a floor b in [0, 0.2] (default sigmoid)",
     )
-    p.add_argument("--loss", choices=("squared", "huber"), default="squared")
+    p.add_argument("--loss", choices=("squared", "huber"), help="default squared")
     s = p.add_argument_group("split (one of; default --cutoff-flops 8.4e22)")
     s.add_argument(
         "--cutoff-flops",

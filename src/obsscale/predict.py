@@ -71,13 +71,15 @@ def chance_normalize(y: pd.Series, chance: float) -> pd.Series:
     return (y - chance) / (1 - chance)
 
 
-def load_downstream(path: str | Path, models: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def load_downstream(
+    path: str | Path, models: pd.DataFrame, aliases: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """Merge a user's CSV (``Model`` column of Hugging Face ids + one column per metric) onto
     the model table as ``downstream:<metric>`` columns; return the ids it could not match."""
     path = Path(path)
     try:
-        frame = pd.read_csv(path, dtype={"Model": str})
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        frame = pd.read_csv(path, dtype={"Model": str}, index_col=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise PredictError(f"{path}: cannot read CSV ({e})") from e
     if "Model" not in frame.columns:
         raise PredictError(
@@ -87,7 +89,9 @@ def load_downstream(path: str | Path, models: pd.DataFrame) -> tuple[pd.DataFram
     if not metrics:
         raise PredictError(f"{path}: no metric columns besides 'Model'")
     frame["Model"] = frame["Model"].str.strip()
-    dup = frame["Model"].str.lower().duplicated(keep=False) & frame["Model"].notna()
+    ids = frame["Model"].str.lower()
+    ids = ids.map(lambda k: (aliases or {}).get(k, k))  # moved Hugging Face ids
+    dup = ids.duplicated(keep=False) & frame["Model"].notna()
     if dup.any():
         raise PredictError(f"{path}: duplicated models: {sorted(set(frame.loc[dup, 'Model']))}")
     for col in metrics:
@@ -100,14 +104,14 @@ def load_downstream(path: str | Path, models: pd.DataFrame) -> tuple[pd.DataFram
             )
         frame[col] = num
     key = models["model"].str.lower()
-    known = frame["Model"].str.lower().isin(set(key))
+    known = ids.isin(set(key))
     unmatched = sorted(frame.loc[~known, "Model"].dropna())
     if not known.any():
         raise PredictError(
             f"{path}: none of its {len(frame)} models is in the model table "
             f"(e.g. {unmatched[:3]}); ids must be Hugging Face ids"
         )
-    renamed = frame[known].set_index(frame.loc[known, "Model"].str.lower())[metrics]
+    renamed = frame[known].set_index(ids[known])[metrics]
     renamed.columns = [f"downstream:{c}" for c in metrics]
     merged = models.drop(columns=[c for c in renamed.columns if c in models.columns])
     merged = merged.join(renamed, on=key)
