@@ -37,6 +37,8 @@ from obsscale.capabilities import fit_capabilities, select_models
 from obsscale.config import CapabilityConfig, Config, PredictConfig, default_config
 from obsscale.harmonize import load_models
 from obsscale.predict import PredictError, Split, backtest
+from obsscale.regression import SigmoidRegressor
+from obsscale.selection import select_subset
 
 CURATED = CapabilityConfig().benchmarks
 V2_TASKS = (  # target, chance, FLOPs cutoff: the reference's Leaderboard-v2 set-up
@@ -125,6 +127,82 @@ def run_accuracy(models: pd.DataFrame, pconf: PredictConfig) -> list[dict[str, A
             }
         row |= {f"ratio_{k}": v for k, v in r.mse_ratios().items()}
         rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------- selection
+
+BUDGETS = (8, 12, 16, 24)
+N_RANDOM = 200
+
+
+def _subset_mse(
+    X: np.ndarray, y: np.ndarray, rows: np.ndarray, test: np.ndarray, pconf: PredictConfig
+) -> float:
+    reg = SigmoidRegressor(
+        form=pconf.form,
+        loss=pconf.loss,
+        huber_delta=pconf.huber_delta,
+        floor_max=pconf.floor_max,
+        n_starts=2,
+        random_state=pconf.random_state,
+    )
+    try:
+        reg.fit(X[rows], y[rows])
+    except ValueError:
+        return float("nan")
+    return float(np.mean((reg.predict(X[test]) - y[test]) ** 2))
+
+
+def run_selection(
+    models: pd.DataFrame, pconf: PredictConfig, budgets: tuple[int, ...] = BUDGETS
+) -> list[dict[str, Any]]:
+    """For each held-out curated benchmark: choose ``K`` models among those at or below the
+    Llama-2-7B cutoff (V-optimal for the models above it), fit the law on them alone, and
+    compare its test MSE above the cutoff with the median over 200 random subsets of size K
+    drawn from the same candidates."""
+    rows = []
+    base = select_models(models, CURATED)
+    for target in CURATED:
+        basis = [b for b in CURATED if b != target]
+        data = base[base[target].notna()].sort_values("model").reset_index(drop=True)
+        fit = fit_capabilities(data, CapabilityConfig(benchmarks=tuple(basis)))
+        X = fit.models[fit.components].to_numpy()
+        y = data[target].to_numpy()
+        flops = data["flops"]
+        cand = (flops <= 8.4e22).fillna(False)
+        test = (flops > 8.4e22).fillna(False)
+        rng = np.random.default_rng(pconf.random_state)
+        for k in budgets:
+            sel = select_subset(
+                fit.models,
+                fit.components,
+                budget=k,
+                criterion="v",
+                candidates=cand,
+                targets=test,
+                target_set="above the cutoff",
+            )
+            chosen = fit.models.index[fit.models["model"].isin(sel.chosen["model"])].to_numpy()
+            mse = _subset_mse(X, y, chosen, test.to_numpy(), pconf)
+            pool = np.flatnonzero(cand.to_numpy())
+            rand = [
+                _subset_mse(X, y, rng.choice(pool, size=k, replace=False), test.to_numpy(), pconf)
+                for _ in range(N_RANDOM)
+            ]
+            med = float(np.nanmedian(rand))
+            rows.append(
+                {
+                    "target": target,
+                    "budget": k,
+                    "n_candidates": int(cand.sum()),
+                    "n_test": int(test.sum()),
+                    "selected_mse": mse,
+                    "random_median_mse": med,
+                    "beats_median": bool(mse < med),
+                    "random_rank": float(np.mean(np.array(rand) < mse)),
+                }
+            )
     return rows
 
 
@@ -302,15 +380,37 @@ ACC_COLS = [
 SCALE_COLS = ["n", "fit_s", "predict_s", "total_s", "peak_rss_mb"]
 
 
+SEL_COLS = [
+    "target",
+    "budget",
+    "n_candidates",
+    "n_test",
+    "selected_mse",
+    "random_median_mse",
+    "beats_median",
+    "random_rank",
+]
+
+
 def summary_markdown(
-    acc: list[dict], real: dict, scale: list[dict], slopes: dict, edges: dict
+    acc: list[dict], sel: list[dict], real: dict, scale: list[dict], slopes: dict, edges: dict
 ) -> str:
+    wins = {k: sum(r["beats_median"] for r in sel if r["budget"] == k) for k in BUDGETS}
+    n_targets = len({r["target"] for r in sel})
     parts = [
         "# obsscale benchmarks",
         "",
         "## Accuracy (test MSE on the chance-normalised scale; ratio = baseline / factors)",
         "",
         markdown_table(acc, ACC_COLS),
+        "",
+        "## Subset selection (V-optimal subset vs the median of 200 random subsets of the "
+        "same size; random_rank = share of random subsets doing better)",
+        "",
+        markdown_table(sel, SEL_COLS),
+        "",
+        "selection beats the random median on: "
+        + ", ".join(f"K={k}: {w}/{n_targets} targets" for k, w in wins.items()),
         "",
         "## Fit + predict on the real table (one target, 200 bootstrap resamples)",
         "",
@@ -341,6 +441,7 @@ def run_bench(
     models = load_models(config)
     pconf = config.predict
     acc = run_accuracy(models, pconf)
+    sel = run_selection(models, pconf)
     base = select_models(models, CURATED)
     real = {
         "n": len(base),
@@ -352,12 +453,13 @@ def run_bench(
     slopes = loglog_slopes(scale)
     edges = run_edges(mirror, upstream)
     atomic.write_json(out / "accuracy.json", _clean(acc))
+    atomic.write_json(out / "selection.json", _clean(sel))
     atomic.write_json(
         out / "scale.json",
         _clean({"real_table": real, "synthetic": scale, "loglog_slopes": slopes}),
     )
     atomic.write_json(out / "edges.json", _clean(edges))
-    md = summary_markdown(acc, real, scale, slopes, edges)
+    md = summary_markdown(acc, sel, real, scale, slopes, edges)
     atomic.write_text(out / "summary.md", md)
     atomic.write_text(out / "summary.html", _html(md))
     return md

@@ -205,6 +205,29 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_select(args: argparse.Namespace) -> int:
+    from obsscale.capabilities import fit_capabilities
+    from obsscale.harmonize import load_models
+    from obsscale.selection import select_from_fit
+
+    cfg = _config(args)
+    settings = _capability_settings(args, cfg)
+    models = load_models(cfg)
+    fit = fit_capabilities(_selected_models(args, settings, models), settings)
+    result = select_from_fit(
+        fit,
+        models,
+        budget=args.budget,
+        criterion=args.criterion,
+        max_params_b=args.max_params_b,
+        max_flops=args.max_flops,
+        include=args.include,
+        target_set=args.target_set,
+    )
+    print(result.to_json() if args.json else result.summary().as_text())
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     import time
 
@@ -387,6 +410,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON to FILE")
     _add_selection(p)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("select", help="choose which models to evaluate (optimal design)")
+    _add_common(p)
+    p.add_argument(
+        "--budget",
+        type=_positive_int,
+        required=True,
+        metavar="K",
+        help="how many models you can evaluate",
+    )
+    p.add_argument(
+        "--criterion",
+        choices=("v", "d"),
+        default="v",
+        help="v: mean prediction variance over the target set; d: det XᵀX",
+    )
+    p.add_argument(
+        "--max-params-b",
+        type=_positive_float,
+        metavar="B",
+        help="only models with at most B billion parameters",
+    )
+    p.add_argument(
+        "--max-flops",
+        type=_positive_float,
+        metavar="F",
+        help="only models trained with at most F FLOPs",
+    )
+    p.add_argument("--include", nargs="+", metavar="MODEL", help="models that must be chosen")
+    p.add_argument(
+        "--target-set",
+        choices=("all", "largest"),
+        default="all",
+        help="where predictions should be precise (V-optimality): all models, or "
+        "the most capable quarter",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_selection(p)
+    p.set_defaults(func=cmd_select)
 
     p = sub.add_parser("report", help="fit, back-test the targets and write OUT/index.html")
     _add_common(p)

@@ -1,0 +1,43 @@
+"""The benchmark's own pieces: the synthetic generator and the growth-rate arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from obsscale.bench import accuracy_tasks, loglog_slopes, markdown_table, synthetic_table
+
+
+def test_synthetic_table_is_seeded_and_twenty_percent_missing() -> None:
+    a, b = synthetic_table(2000, seed=3), synthetic_table(2000, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    scores = a[[c for c in a.columns if c.startswith("syn:")]]
+    assert scores.shape == (2000, 8)
+    assert scores.isna().to_numpy().mean() == pytest.approx(0.2, abs=0.01)
+    assert scores.notna().any(axis=1).all()  # every model keeps at least one score
+    assert ((scores.stack().dropna() >= 0) & (scores.stack().dropna() <= 1)).all()
+
+
+def test_loglog_slope_reads_growth_rate() -> None:
+    rows = [
+        {"n": n, "fit_s": 1e-5 * n, "predict_s": 1e-9 * n**2, "total_s": 2.0}
+        for n in (1_000, 10_000, 100_000)
+    ]
+    slopes = loglog_slopes(rows)
+    assert slopes["fit_s"] == pytest.approx(1.0)
+    assert slopes["predict_s"] == pytest.approx(2.0)
+    assert slopes["total_s"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_task_list_is_the_documented_one() -> None:
+    tasks = accuracy_tasks()
+    suites = pd.Series([t["suite"] for t in tasks]).value_counts()
+    assert suites["held-out curated"] == 8
+    assert suites["leaderboard v2"] == 4
+    assert {t["split"].kind for t in tasks} == {"cutoff_flops", "leave_family_out", "cutoff_date"}
+
+
+def test_markdown_table_formats_numbers() -> None:
+    text = markdown_table([{"a": 0.000123456, "b": "x", "c": np.int64(3)}], ["a", "b", "c"])
+    assert text.splitlines()[2] == "| 0.000123 | x | 3 |"
