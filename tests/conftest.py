@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import gzip
 import http.server
 import socket
@@ -142,19 +141,10 @@ def upstream() -> Path:
 @pytest.fixture(scope="session")
 def mirror_url(upstream: Path) -> Iterator[str]:
     """Serve ../shared/upstream on loopback for the whole session."""
+    from obsscale.bench import serve
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(upstream))
-    )
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(upstream) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -9,21 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from obsscale.config import default_config
+from obsscale.config import OBSSCALING_BENCHMARKS, default_config
 from obsscale.harmonize import load_models
 
 pytestmark = pytest.mark.mirror
 
-OBS_BENCHMARKS = [
-    "MMLU",
-    "ARC-C",
-    "HellaSwag",
-    "Winograd",
-    "TruthfulQA",
-    "GSM8K",
-    "XWinograd",
-    "HumanEval",
-]
+OBS_BENCHMARKS = [b.split(":", 1)[1] for b in OBSSCALING_BENCHMARKS]
 
 
 @pytest.fixture(scope="module")

@@ -36,8 +36,7 @@ from obsscale import atomic
 from obsscale.capabilities import fit_capabilities, select_models
 from obsscale.config import CapabilityConfig, Config, PredictConfig, default_config
 from obsscale.harmonize import load_models
-from obsscale.predict import PredictError, Split, backtest
-from obsscale.regression import SigmoidRegressor
+from obsscale.predict import PredictError, Split, backtest, make_regressor
 from obsscale.selection import select_subset
 
 CURATED = CapabilityConfig().benchmarks
@@ -139,14 +138,7 @@ N_RANDOM = 200
 def _subset_mse(
     X: np.ndarray, y: np.ndarray, rows: np.ndarray, test: np.ndarray, pconf: PredictConfig
 ) -> float:
-    reg = SigmoidRegressor(
-        form=pconf.form,
-        loss=pconf.loss,
-        huber_delta=pconf.huber_delta,
-        floor_max=pconf.floor_max,
-        n_starts=2,
-        random_state=pconf.random_state,
-    )
+    reg = make_regressor(pconf, n_starts=2)  # 201 fits per task: fewer random restarts
     try:
         reg.fit(X[rows], y[rows])
     except ValueError:

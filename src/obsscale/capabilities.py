@@ -283,6 +283,18 @@ class CapabilityPCA(TransformerMixin, BaseEstimator):
         self.explained_variance_ = var[: self.n_components]
         self.explained_variance_ratio_ = (var / var.sum())[: self.n_components]
 
+    @classmethod
+    def from_config(cls, cfg: CapabilityConfig, n_components: int | None = None) -> CapabilityPCA:
+        """The estimator a ``CapabilityConfig`` describes (optionally with more components)."""
+        return cls(
+            n_components=n_components or cfg.n_components,
+            impute_components=cfg.impute_components,
+            standardize=cfg.standardize,
+            max_iter=cfg.max_iter,
+            tol=cfg.tol,
+            clip=cfg.clip,
+        )
+
     def impute(self, X: Any) -> np.ndarray:
         """The scores with missing entries filled by the fitted imputer."""
         check_is_fitted(self, "components_")
@@ -765,14 +777,7 @@ def fit_capabilities(
     if missing:
         raise CapabilityDataError(f"unknown benchmark columns {missing}")
     X = models[benchmarks].set_axis(models["model"].astype(str), axis=0)
-    pca = CapabilityPCA(
-        n_components=cfg.n_components,
-        impute_components=cfg.impute_components,
-        standardize=cfg.standardize,
-        max_iter=cfg.max_iter,
-        tol=cfg.tol,
-        clip=cfg.clip,
-    ).fit(X)
+    pca = CapabilityPCA.from_config(cfg).fit(X)
     comps = [f"PC-{j + 1}" for j in range(cfg.n_components)]
     scores = pd.DataFrame(pca.transform(X), columns=comps, index=models.index)
     log_flops = np.log10(models["flops"].where(models["flops"] > 0))

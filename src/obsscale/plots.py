@@ -110,40 +110,43 @@ def family_scaling(fit: CapabilityFit, fig: Figure, ncols: int = 6) -> Figure:
     return fig
 
 
-def capability_curve(result: PredictionResult, ax: Axes, ylabel: str) -> Axes:
-    """The factor predictor's sigmoid against reference-equivalent FLOPs, with its 90% band,
-    models marked by role, extrapolated past the largest model."""
-    curve = result.curve
-    ref = curve["reference_family"].iloc[0]
+def _sigmoid_with_band(ax: Axes, x: pd.Series, curve: pd.DataFrame, color: Any) -> None:
     ax.fill_between(
-        curve["log10_equivalent_flops"],
+        x,
         curve["lower_raw"],
         curve["upper_raw"],
-        color=PALETTE[0],
+        color=color,
         alpha=0.18,
         lw=0,
         label="90% prediction band",
     )
-    ax.plot(
-        curve["log10_equivalent_flops"],
-        curve["predicted_raw"],
-        color=PALETTE[0],
-        lw=2,
-        label="fitted sigmoid",
-    )
-    pts = result.predictions[result.predictions["predictor"] == "pc"]
+    ax.plot(x, curve["predicted_raw"], color=color, lw=2, label="fitted sigmoid")
+
+
+def _models_by_role(ax: Axes, pts: pd.DataFrame, x: np.ndarray) -> None:
+    """Actual scores of the models, one marker per role (train / test / no FLOPs)."""
     for role, style in ROLE_STYLE.items():
-        sub = pts[pts["split"] == role]
-        if len(sub):
+        mask = (pts["split"] == role).to_numpy()
+        if mask.any():
             ax.scatter(
-                sub["equivalent_log10_flops"],
-                sub["actual_raw"],
+                x[mask],
+                pts["actual_raw"].to_numpy()[mask],
                 s=22,
                 edgecolor="black",
                 linewidth=0.4,
                 zorder=3,
                 **style,
             )
+
+
+def capability_curve(result: PredictionResult, ax: Axes, ylabel: str) -> Axes:
+    """The factor predictor's sigmoid against reference-equivalent FLOPs, with its 90% band,
+    models marked by role, extrapolated past the largest model."""
+    curve = result.curve
+    ref = curve["reference_family"].iloc[0]
+    _sigmoid_with_band(ax, curve["log10_equivalent_flops"], curve, PALETTE[0])
+    pts = result.predictions[result.predictions["predictor"] == "pc"]
+    _models_by_role(ax, pts, pts["equivalent_log10_flops"].to_numpy())
     largest = pts["equivalent_log10_flops"].max()
     ax.axvline(largest, color="0.4", ls=":", lw=1)
     ax.annotate(
@@ -171,32 +174,12 @@ def baseline_curve(
 ) -> Axes:
     """A compute-only baseline's sigmoid over its own axis, with the same markers."""
     curve = result.baseline_curves[result.baseline_curves["predictor"] == predictor]
-    ax.fill_between(
-        curve["x"],
-        curve["lower_raw"],
-        curve["upper_raw"],
-        color=PALETTE[2],
-        alpha=0.18,
-        lw=0,
-        label="90% prediction band",
-    )
-    ax.plot(curve["x"], curve["predicted_raw"], color=PALETTE[2], lw=2, label="fitted sigmoid")
+    _sigmoid_with_band(ax, curve["x"], curve, PALETTE[2])
     column = "flops" if predictor == "log_flops" else "params_b"
     scale = 1.0 if predictor == "log_flops" else 1e9
     x_of = np.log10(models.set_index("model")[column] * scale)
     pts = result.predictions[result.predictions["predictor"] == predictor]
-    for role, style in ROLE_STYLE.items():
-        sub = pts[pts["split"] == role]
-        if len(sub):
-            ax.scatter(
-                x_of.reindex(sub["model"]).to_numpy(),
-                sub["actual_raw"],
-                s=22,
-                edgecolor="black",
-                linewidth=0.4,
-                zorder=3,
-                **style,
-            )
+    _models_by_role(ax, pts, x_of.reindex(pts["model"]).to_numpy())
     if result.chance > 0:
         ax.axhline(result.chance, color="0.5", ls="--", lw=0.8, label="chance")
     what = (

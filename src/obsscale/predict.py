@@ -354,17 +354,23 @@ class _Fit:
     residuals: np.ndarray  # inflated training residuals
 
 
+def make_regressor(pconf: PredictConfig, **overrides: Any) -> SigmoidRegressor:
+    """The sigmoid regressor a ``PredictConfig`` describes."""
+    params = {
+        "form": pconf.form,
+        "loss": pconf.loss,
+        "huber_delta": pconf.huber_delta,
+        "floor_max": pconf.floor_max,
+        "n_starts": pconf.n_starts,
+        "random_state": pconf.random_state,
+    }
+    return SigmoidRegressor(**(params | overrides))
+
+
 def _fit_predictor(
     X: np.ndarray, y: np.ndarray, pconf: PredictConfig, rng: np.random.Generator
 ) -> _Fit:
-    reg = SigmoidRegressor(
-        form=pconf.form,
-        loss=pconf.loss,
-        huber_delta=pconf.huber_delta,
-        floor_max=pconf.floor_max,
-        n_starts=pconf.n_starts,
-        random_state=pconf.random_state,
-    ).fit(X, y)
+    reg = make_regressor(pconf).fit(X, y)
     n = len(y)
     resid = y - reg.predict(X)
     resid = resid * math.sqrt(n / max(n - reg.n_params, 1))  # undo the fit's shrinkage
@@ -549,14 +555,7 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
 
 def _run_fold(data, y, basis, settings, pconf, train, test, unknown, seed):
     try:
-        cap = CapabilityPCA(
-            n_components=settings.n_components,
-            impute_components=settings.impute_components,
-            standardize=settings.standardize,
-            max_iter=settings.max_iter,
-            tol=settings.tol,
-            clip=settings.clip,
-        ).fit(data.loc[train, basis])
+        cap = CapabilityPCA.from_config(settings).fit(data.loc[train, basis])
     except CapabilityDataError as e:
         raise PredictError(f"capability model on the {len(train)} training models: {e}") from e
     feats = _features(data, cap, basis)

@@ -223,12 +223,9 @@ def build_report(
         models = select_models(all_models, cap.benchmarks, base_only=cap.base_only)
         input_sha = sha256_of(processed_models_path(config))
         fit = fit_capabilities(models, cap, input_sha256=input_sha)
-        full = CapabilityPCA(
-            n_components=len(cap.benchmarks),
-            impute_components=cap.impute_components,
-            standardize=cap.standardize,
-            clip=cap.clip,
-        ).fit(models[list(cap.benchmarks)])
+        # the scree plot shows every component, not only the fitted ones
+        full = CapabilityPCA.from_config(cap, n_components=len(cap.benchmarks))
+        full.fit(models[list(cap.benchmarks)])
         bar.update(1)
         sections = _run_targets(models, config, chosen, bar)
         bar.set_postfix_str("figures")
