@@ -685,17 +685,17 @@ def _capability_curve(data, y, fits, reference, pconf, chance, rng, notes) -> pd
     floor = fit.thetas[:, -1:] if fit.reg.form == "parametric" else 0.0
     curves = (1 - floor) * expit(wt[:, None] * grid + bt[:, None]) + floor
     lo, hi = _band(curves, fit, pconf.interval, rng)
-    return pd.DataFrame(
-        {
-            "log10_equivalent_flops": grid,
-            "predicted": center,
-            "lower": lo,
-            "upper": hi,
-            "predicted_raw": center * (1 - chance) + chance,
-            "lower_raw": lo * (1 - chance) + chance,
-            "upper_raw": hi * (1 - chance) + chance,
-        }
-    ).assign(reference_family=reference, slope=w_e, intercept=b_e)
+    return _curve_frame(grid, center, lo, hi, chance, "log10_equivalent_flops").assign(
+        reference_family=reference, slope=w_e, intercept=b_e
+    )
+
+
+def _curve_frame(x, center, lo, hi, chance: float, x_name: str) -> pd.DataFrame:
+    """A curve with its band on the normalised and the raw metric scale."""
+    frame = pd.DataFrame({x_name: x, "predicted": center, "lower": lo, "upper": hi})
+    for col in ("predicted", "lower", "upper"):
+        frame[f"{col}_raw"] = frame[col] * (1 - chance) + chance
+    return frame
 
 
 def _band(
@@ -718,18 +718,6 @@ def _baseline_curves(
         grid = np.linspace(x.min() - 0.25, x.max() + pconf.extrapolate_decades, 120)[:, None]
         center = fit.reg.predict(grid)
         lo, hi = _band(fit.reg.predict_thetas(fit.thetas, grid), fit, pconf.interval, rng)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "predictor": name,
-                    "x": grid[:, 0],
-                    "predicted": center,
-                    "lower": lo,
-                    "upper": hi,
-                    "predicted_raw": center * (1 - chance) + chance,
-                    "lower_raw": lo * (1 - chance) + chance,
-                    "upper_raw": hi * (1 - chance) + chance,
-                }
-            )
-        )
+        curve = _curve_frame(grid[:, 0], center, lo, hi, chance, "x")
+        parts.append(curve.assign(predictor=name))
     return pd.concat(parts, ignore_index=True)
