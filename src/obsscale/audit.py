@@ -3,6 +3,9 @@
 Each finding names the model, the field, the value, the rule it broke, the source and a
 severity: ``warning`` (look at it), ``info`` (known gap, or a correction applied), ``dropped``
 (a parser could not use the value) or ``excluded`` (a leaderboard row left out by policy).
+Scores outside [0, 1] never reach the model table (the parsers drop and report them), so the
+rules here are about metadata and about sources that disagree. Every rule is vectorized: the
+audit runs on every harmonization, over tens of thousands of values.
 """
 
 from __future__ import annotations
@@ -14,188 +17,209 @@ from obsscale.config import Config
 from obsscale.parsers import EVENT_COLUMNS
 
 
-def _finding(
-    model: object, fld: str, value: object, rule: str, source: object, severity: str, detail: str
-) -> dict:
-    return {
-        "model": model,
-        "field": fld,
-        "value": value,
-        "rule": rule,
-        "source": source,
-        "severity": severity,
-        "detail": detail,
-    }
+def _rows(
+    frame: pd.DataFrame,
+    mask: pd.Series,
+    *,
+    field: object,
+    value: object,
+    rule: str,
+    source: object,
+    severity: str,
+    detail: object,
+) -> pd.DataFrame:
+    """Findings for the masked rows of ``frame``; each of field/value/source/detail is a
+    column of ``frame`` (Series) or one value for all rows."""
+    sub = frame[mask.to_numpy()]
+
+    def col(v: object) -> object:
+        return v[mask].to_numpy() if isinstance(v, pd.Series) else v
+
+    return pd.DataFrame(
+        {
+            "model": sub["model"].to_numpy(),
+            "field": col(field),
+            "value": col(value),
+            "rule": rule,
+            "source": col(source),
+            "severity": severity,
+            "detail": col(detail),
+        },
+        columns=EVENT_COLUMNS,
+    )
 
 
-def check_compute(models: pd.DataFrame, config: Config) -> list[dict]:
+def check_compute(models: pd.DataFrame, config: Config) -> list[pd.DataFrame]:
     """FLOPs inconsistent with 6·N·D, implausible tokens per parameter, missing compute."""
     tol = config.audit
-    out = []
     n, d, c = models["params_b"] * 1e9, models["tokens_t"] * 1e12, models["flops"]
     ratio = c / (6 * n * d)
     given = models["flops_source"].fillna("") != "6ND"
-    for i in models.index[given & ratio.notna() & ((ratio - 1).abs() > tol.flops_rel_tol)]:
-        out.append(
-            _finding(
-                models.at[i, "model"],
-                "flops",
-                c[i],
-                "flops_not_6nd",
-                models.at[i, "flops_source"],
-                "warning",
-                f"flops / (6·N·D) = {ratio[i]:.3g} (N={n[i]:.3g}, D={d[i]:.3g})",
-            )
-        )
     tpp = d / n
-    bad = tpp.notna() & ((tpp < tol.min_tokens_per_param) | (tpp > tol.max_tokens_per_param))
-    for i in models.index[bad]:
-        out.append(
-            _finding(
-                models.at[i, "model"],
-                "tokens_t",
-                models.at[i, "tokens_t"],
-                "tokens_per_param",
-                models.at[i, "tokens_t_source"],
-                "warning",
-                f"{tpp[i]:.4g} tokens per parameter, outside "
-                f"[{tol.min_tokens_per_param:g}, {tol.max_tokens_per_param:g}]",
-            )
-        )
+    off = given & ratio.notna() & ((ratio - 1).abs() > tol.flops_rel_tol)
+    ratio_detail = pd.Series(
+        [
+            f"flops / (6·N·D) = {r:.3g} (N={x:.3g}, D={y:.3g})"
+            for r, x, y in zip(ratio, n, d, strict=True)
+        ],
+        index=models.index,
+    )
+    bounds = f"[{tol.min_tokens_per_param:g}, {tol.max_tokens_per_param:g}]"
     curated = models["family_source"].fillna("").str.startswith("obsscaling")
-    for i in models.index[curated & models["flops"].isna()]:
-        out.append(
-            _finding(
-                models.at[i, "model"],
-                "flops",
-                None,
-                "no_flops",
-                models.at[i, "family_source"],
-                "info",
-                "curated model without training compute (params or tokens unknown)",
-            )
-        )
-    no_family = models["flops"].notna() & models["family"].isna()
-    for i in models.index[no_family]:
-        out.append(
-            _finding(
-                models.at[i, "model"],
-                "family",
-                None,
-                "no_family",
-                models.at[i, "flops_source"],
-                "warning",
-                "model has compute metadata but no family rule matches it",
-            )
-        )
-    return out
+    return [
+        _rows(
+            models,
+            off,
+            field="flops",
+            value=c,
+            rule="flops_not_6nd",
+            source=models["flops_source"],
+            severity="warning",
+            detail=ratio_detail,
+        ),
+        _rows(
+            models,
+            tpp.notna() & ((tpp < tol.min_tokens_per_param) | (tpp > tol.max_tokens_per_param)),
+            field="tokens_t",
+            value=models["tokens_t"],
+            rule="tokens_per_param",
+            source=models["tokens_t_source"],
+            severity="warning",
+            detail=tpp.map(lambda t: f"{t:.4g} tokens per parameter, outside {bounds}"),
+        ),
+        _rows(
+            models,
+            curated & models["flops"].isna(),
+            field="flops",
+            value=None,
+            rule="no_flops",
+            source=models["family_source"],
+            severity="info",
+            detail="curated model without training compute (params or tokens unknown)",
+        ),
+        _rows(
+            models,
+            models["flops"].notna() & models["family"].isna(),
+            field="family",
+            value=None,
+            rule="no_family",
+            source=models["flops_source"],
+            severity="warning",
+            detail="model has compute metadata but no family rule matches it",
+        ),
+    ]
 
 
-def check_sources_agree(models: pd.DataFrame, values: pd.DataFrame, config: Config) -> list[dict]:
+def check_sources_agree(
+    models: pd.DataFrame, values: pd.DataFrame, config: Config
+) -> list[pd.DataFrame]:
     """Compare every source's value of a field with the value kept in ``models``."""
     tol = config.audit
-    kept = models.set_index(models["model"].str.lower())
-    out = []
-    numeric = values[
-        values["field"].isin(["params_b", "flops"]) | values["field"].str.contains(":")
+    compared = values[
+        values["field"].isin(["params_b", "flops"]) | values["field"].str.contains(":", regex=False)
     ]
-    for rec in numeric.itertuples(index=False):
-        if rec.key not in kept.index or rec.field not in kept.columns:
-            continue
-        ref, val = kept.at[rec.key, rec.field], float(rec.value)
-        if pd.isna(ref) or ref == val:
-            continue
-        rule = "score_disagree" if ":" in rec.field else f"{rec.field}_disagree"
-        if rec.field == "params_b":
-            bad = abs(val - ref) / ref > tol.params_rel_tol
-            detail = f"{rec.source} says {val:.4g}B, kept {ref:.4g}B"
-        elif rec.field == "flops":
-            bad = max(val / ref, ref / val) > tol.flops_ratio_tol
-            detail = f"{rec.source} says {val:.3g}, kept {ref:.3g}"
-        else:
-            bad = abs(val - ref) > tol.score_abs_tol
-            detail = f"{rec.source} says {val:.3f}, kept {ref:.3f}"
-        if bad:
-            out.append(_finding(rec.model, rec.field, val, rule, rec.source, "warning", detail))
-    return out
-
-
-def check_is_base(models: pd.DataFrame, values: pd.DataFrame) -> list[dict]:
-    """Sources that disagree on pretrained vs fine-tuned, and 'base' models named chat/instruct."""
+    kept = (
+        models.set_index(models["model"].str.lower()).drop(columns="model").stack().rename("kept")
+    )
+    kept.index.names = ["key", "field"]
+    both = compared.join(kept, on=["key", "field"], how="inner")
+    val = pd.to_numeric(both["value"], errors="coerce")
+    ref = pd.to_numeric(both["kept"], errors="coerce")
+    field = both["field"]
+    bad = (
+        ((field == "params_b") & ((val - ref).abs() / ref > tol.params_rel_tol))
+        | ((field == "flops") & (np.maximum(val / ref, ref / val) > tol.flops_ratio_tol))
+        | (field.str.contains(":", regex=False) & ((val - ref).abs() > tol.score_abs_tol))
+    )
     out = []
-    flags = values[values["field"] == "is_base"].dropna(subset=["value"])
-    split = flags.groupby("key")["value"].agg(lambda v: v.astype(bool).nunique() > 1)
-    kept = models.set_index(models["model"].str.lower())["is_base"]
-    for key in split.index[split]:
-        said = flags[flags["key"] == key]
-        detail = ", ".join(
-            f"{r.source}: {'base' if bool(r.value) else 'fine-tuned'}" for r in said.itertuples()
-        )
+    for name, digits, unit in (("params_b", ".4g", "B"), ("flops", ".3g", ""), (None, ".3f", "")):
+        which = field.str.contains(":", regex=False) if name is None else field == name
+        mask = bad & which
+        detail = [
+            f"{s} says {v:{digits}}{unit}, kept {k:{digits}}{unit}"
+            for s, v, k in zip(both["source"][mask], val[mask], ref[mask], strict=True)
+        ]
         out.append(
-            _finding(
-                said["model"].iloc[0],
-                "is_base",
-                kept.get(key),
-                "is_base_disagree",
-                "/".join(sorted(said["source"].unique())),
-                "warning",
-                f"{detail}; kept {kept.get(key)}",
-            )
-        )
-    named = models["model"].str.contains(r"(?i)(?:chat|instruct|-it$|-sft|dpo|rlhf)")
-    for i in models.index[named & models["is_base"].fillna(False).astype(bool)]:
-        out.append(
-            _finding(
-                models.at[i, "model"],
-                "is_base",
-                True,
-                "base_named_finetuned",
-                models.at[i, "family_source"],
-                "warning",
-                "marked pretrained but its name says chat/instruct/fine-tuned",
+            _rows(
+                both,
+                mask,
+                field=field,
+                value=val,
+                rule="score_disagree" if name is None else f"{name}_disagree",
+                source=both["source"],
+                severity="warning",
+                detail=pd.Series(detail, index=both.index[mask], dtype=object).reindex(both.index),
             )
         )
     return out
 
 
-def check_score_pairs(models: pd.DataFrame, config: Config) -> list[dict]:
+def check_is_base(models: pd.DataFrame, values: pd.DataFrame) -> list[pd.DataFrame]:
+    """Sources that disagree on pretrained vs fine-tuned, and 'base' models named chat/instruct."""
+    flags = values[values["field"] == "is_base"].dropna(subset=["value"])
+    flags = flags.assign(value=flags["value"].astype(bool))
+    split = flags.groupby("key")["value"].nunique()
+    split = flags[flags["key"].isin(split.index[split > 1])]
+    kept = models.set_index(models["model"].str.lower())["is_base"]
+    said = split.assign(
+        said=split["source"] + ": " + np.where(split["value"], "base", "fine-tuned")
+    )
+    per_model = said.groupby("key", sort=True).agg(
+        model=("model", "first"),
+        detail=("said", ", ".join),
+        source=("source", lambda s: "/".join(sorted(set(s)))),
+    )
+    per_model["value"] = kept.reindex(per_model.index).to_numpy()
+    per_model["detail"] += "; kept " + per_model["value"].astype(str)
+    named = models["model"].str.contains(r"(?i)(?:chat|instruct|-it$|-sft|dpo|rlhf)")
+    return [
+        _rows(
+            per_model,
+            pd.Series(True, index=per_model.index),
+            field="is_base",
+            value=per_model["value"],
+            rule="is_base_disagree",
+            source=per_model["source"],
+            severity="warning",
+            detail=per_model["detail"],
+        ),
+        _rows(
+            models,
+            named & models["is_base"].fillna(False).astype(bool),
+            field="is_base",
+            value=True,
+            rule="base_named_finetuned",
+            source=models["family_source"],
+            severity="warning",
+            detail="marked pretrained but its name says chat/instruct/fine-tuned",
+        ),
+    ]
+
+
+def check_score_pairs(models: pd.DataFrame, config: Config) -> list[pd.DataFrame]:
     """The same benchmark from two leaderboards (different harnesses) differing sharply."""
     out = []
     for a, b in config.audit.score_pairs:
         if a not in models or b not in models:
             continue
-        diff = (models[a] - models[b]).abs()
-        for i in models.index[diff > config.audit.score_abs_tol]:
-            out.append(
-                _finding(
-                    models.at[i, "model"],
-                    f"{a} vs {b}",
-                    models.at[i, a],
-                    "score_disagree",
-                    f"{a.split(':')[0]}/{b.split(':')[0]}",
-                    "warning",
-                    f"{a}={models.at[i, a]:.3f}, {b}={models.at[i, b]:.3f}",
-                )
+        mask = (models[a] - models[b]).abs() > config.audit.score_abs_tol
+        detail = (
+            models[a].map("{:.3f}".format).radd(f"{a}=")
+            + ", "
+            + models[b].map("{:.3f}".format).radd(f"{b}=")
+        )
+        out.append(
+            _rows(
+                models,
+                mask,
+                field=f"{a} vs {b}",
+                value=models[a],
+                rule="score_disagree",
+                source=f"{a.split(':')[0]}/{b.split(':')[0]}",
+                severity="warning",
+                detail=detail,
             )
-    return out
-
-
-def check_ranges(models: pd.DataFrame) -> list[dict]:
-    out = []
-    for col in [c for c in models.columns if ":" in c]:
-        bad = models[col].notna() & ((models[col] < 0) | (models[col] > 1))
-        for i in models.index[bad]:
-            out.append(
-                _finding(
-                    models.at[i, "model"],
-                    col,
-                    models.at[i, col],
-                    "score_out_of_range",
-                    col.split(":")[0],
-                    "warning",
-                    "score outside [0, 1]",
-                )
-            )
+        )
     return out
 
 
@@ -203,16 +227,17 @@ def audit(
     models: pd.DataFrame, values: pd.DataFrame, events: list[dict], config: Config
 ) -> pd.DataFrame:
     """All findings, parser events first, in a stable order."""
-    findings = [
-        *events,
+    parts = [
+        pd.DataFrame(events, columns=EVENT_COLUMNS),
         *check_compute(models, config),
-        *check_ranges(models),
         *check_sources_agree(models, values, config),
         *check_is_base(models, values),
         *check_score_pairs(models, config),
     ]
-    frame = pd.DataFrame(findings, columns=EVENT_COLUMNS)
+    frame = pd.concat([p.astype(object) for p in parts if len(p)], ignore_index=True)
+    if frame.empty:
+        return pd.DataFrame(columns=EVENT_COLUMNS)
     frame["value"] = frame["value"].map(
-        lambda v: v if not isinstance(v, float) or np.isfinite(v) else None
+        lambda v: None if isinstance(v, float) and not np.isfinite(v) else v
     )
-    return frame.reset_index(drop=True)
+    return frame[EVENT_COLUMNS]
