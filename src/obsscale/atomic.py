@@ -1,4 +1,4 @@
-"""Atomic file output: every file obsscale writes appears whole or not at all.
+"""File output: every file obsscale writes appears whole or not at all, JSON always valid.
 
 A reader (or a rerun after a crash) must never see a half-written table, so outputs are
 written to a process-unique temporary file in the destination folder and renamed over the
@@ -8,13 +8,16 @@ target only once complete; the temporary file is removed on any failure.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -40,14 +43,43 @@ def _umask() -> int:
     return mask
 
 
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in blocks (the manifest's and fit.json's input hash)."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def write_text(target: str | Path, text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_json(target: str | Path, obj: Any) -> None:
+def jsonable(obj: Any) -> Any:
+    """A JSON-safe copy: DataFrames as records, numpy scalars and arrays as Python values,
+    tuples as lists, NaN/NA as null (strict JSON has no NaN)."""
+    if isinstance(obj, pd.DataFrame):
+        return [jsonable(r) for r in obj.to_dict(orient="records")]
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if obj is pd.NA or obj is pd.NaT or (isinstance(obj, float) and not math.isfinite(obj)):
+        return None
+    return obj
+
+
+def dumps(obj: Any) -> str:
     """Deterministic JSON (sorted keys, fixed indentation) so equal inputs give equal bytes."""
-    write_text(target, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    return json.dumps(jsonable(obj), indent=2, sort_keys=True, allow_nan=False)
+
+
+def write_json(target: str | Path, obj: Any) -> None:
+    write_text(target, dumps(obj) + "\n")
 
 
 def write_csv(target: str | Path, frame: pd.DataFrame, **kwargs: Any) -> None:

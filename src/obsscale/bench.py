@@ -444,27 +444,17 @@ def run_bench(
     scale = run_scale(sizes)
     slopes = loglog_slopes(scale)
     edges = run_edges(mirror, upstream)
-    atomic.write_json(out / "accuracy.json", _clean(acc))
-    atomic.write_json(out / "selection.json", _clean(sel))
+    atomic.write_json(out / "accuracy.json", acc)
+    atomic.write_json(out / "selection.json", sel)
     atomic.write_json(
         out / "scale.json",
-        _clean({"real_table": real, "synthetic": scale, "loglog_slopes": slopes}),
+        {"real_table": real, "synthetic": scale, "loglog_slopes": slopes},
     )
-    atomic.write_json(out / "edges.json", _clean(edges))
+    atomic.write_json(out / "edges.json", edges)
     md = summary_markdown(acc, sel, real, scale, slopes, edges)
     atomic.write_text(out / "summary.md", md)
     atomic.write_text(out / "summary.html", _html(md))
     return md
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 def _html(md: str) -> str:

@@ -14,7 +14,6 @@ offsets (compute efficiency). This module estimates exactly that, in scikit-lear
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import tomllib
@@ -655,39 +654,41 @@ class CapabilityFit:
 
     def to_dict(self) -> dict[str, Any]:
         imp, pca = self.pca.imputer_, self.pca
-        return {
-            "format": FIT_FORMAT,
-            "settings": self.settings,
-            "input_sha256": self.input_sha256,
-            "benchmarks": self.benchmarks,
-            "components": self.components,
-            "explained_variance_ratio": pca.explained_variance_ratio_.tolist(),
-            "explained_variance": pca.explained_variance_.tolist(),
-            "loadings": {
-                b: dict(zip(self.components, row.tolist(), strict=True))
-                for b, row in zip(self.benchmarks, pca.components_.T, strict=True)
-            },
-            "imputer": {
-                "n_components": imp.n_components,
-                "n_iter": imp.n_iter_,
-                "mean": imp.mean_.tolist(),
-                "scale": imp.scale_.tolist(),
-                "center": imp.center_.tolist(),
-                "components": imp.components_.tolist(),
-                "clip": list(imp.clip) if imp.clip is not None else None,
-            },
-            "pca": {
-                "mean": pca.mean_.tolist(),
-                "scale": pca.scale_.tolist(),
-                "components": pca.components_.tolist(),
-                "standardize": pca.standardize,
-            },
-            "reference": _finite(asdict(self.reference)) if self.reference else None,
-            "models": _records(self.models),
-            "families": _records(self.families),
-            "efficiency": _records(self.efficiency),
-            "notes": self.notes,
-        }
+        return atomic.jsonable(
+            {
+                "format": FIT_FORMAT,
+                "settings": self.settings,
+                "input_sha256": self.input_sha256,
+                "benchmarks": self.benchmarks,
+                "components": self.components,
+                "explained_variance_ratio": pca.explained_variance_ratio_.tolist(),
+                "explained_variance": pca.explained_variance_.tolist(),
+                "loadings": {
+                    b: dict(zip(self.components, row.tolist(), strict=True))
+                    for b, row in zip(self.benchmarks, pca.components_.T, strict=True)
+                },
+                "imputer": {
+                    "n_components": imp.n_components,
+                    "n_iter": imp.n_iter_,
+                    "mean": imp.mean_.tolist(),
+                    "scale": imp.scale_.tolist(),
+                    "center": imp.center_.tolist(),
+                    "components": imp.components_.tolist(),
+                    "clip": list(imp.clip) if imp.clip is not None else None,
+                },
+                "pca": {
+                    "mean": pca.mean_.tolist(),
+                    "scale": pca.scale_.tolist(),
+                    "components": pca.components_.tolist(),
+                    "standardize": pca.standardize,
+                },
+                "reference": asdict(self.reference) if self.reference else None,
+                "models": self.models,
+                "families": self.families,
+                "efficiency": self.efficiency,
+                "notes": self.notes,
+            }
+        )
 
     def save(self, path: str | Path) -> None:
         atomic.write_json(path, self.to_dict())
@@ -741,23 +742,6 @@ class CapabilityFit:
         except (OSError, json.JSONDecodeError) as e:
             raise CapabilityDataError(f"cannot read fit {path}: {e}") from e
         return cls.from_dict(data)
-
-
-def _finite(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in d.items()}
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-safe records: NaN -> null, numpy scalars -> Python."""
-    clean = frame.astype(object).where(frame.notna(), None)
-    return [
-        {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
-        for r in clean.to_dict(orient="records")
-    ]
-
-
-def sha256_of(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def fit_capabilities(
@@ -819,7 +803,6 @@ def fit_capabilities(
             min_models=cfg.min_family_models,
             alpha=cfg.alpha,
         )
-    settings_dict = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()}
     return CapabilityFit(
         benchmarks=benchmarks,
         pca=pca,
@@ -827,7 +810,7 @@ def fit_capabilities(
         families=families,
         efficiency=efficiency,
         reference=reference,
-        settings=settings_dict,
+        settings=atomic.jsonable(asdict(cfg)),
         input_sha256=input_sha256,
         notes=notes,
     )

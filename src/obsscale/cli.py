@@ -120,13 +120,14 @@ def _selected_models(args: argparse.Namespace, settings: CapabilityConfig, model
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from obsscale.capabilities import fit_capabilities, sha256_of
+    from obsscale.atomic import sha256_file
+    from obsscale.capabilities import fit_capabilities
     from obsscale.harmonize import load_models, processed_models_path
 
     cfg = _config(args)
     settings = _capability_settings(args, cfg)
     models = _selected_models(args, settings, load_models(cfg))
-    fit = fit_capabilities(models, settings, input_sha256=sha256_of(processed_models_path(cfg)))
+    fit = fit_capabilities(models, settings, input_sha256=sha256_file(processed_models_path(cfg)))
     out = args.out / "fit.json"
     fit.save(out)
     print(fit.summary().as_text())

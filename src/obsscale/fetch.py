@@ -91,14 +91,6 @@ def make_session(net: NetworkConfig) -> requests.Session:
     return session
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def load_manifest(path: Path) -> dict[str, dict]:
     """The manifest as a dict; unreadable entries are dropped (their files are re-fetched)."""
     if not path.exists():
@@ -233,7 +225,12 @@ def fetch_source(
     url = resolve_url(source.url, config.mirror)
     target = config.raw_path(source)
     known = manifest.get(source.name)
-    if not refresh and known and target.exists() and sha256_file(target) == known.get("sha256"):
+    if (
+        not refresh
+        and known
+        and target.exists()
+        and atomic.sha256_file(target) == known.get("sha256")
+    ):
         log.info("%s: cached (%s)", source.name, target)
         return FetchResult(source.name, "cached", ManifestEntry(**known))
     try:

@@ -16,7 +16,6 @@ are on that normalised scale, as in the reference; predictions are reported on b
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import asdict, dataclass, field
@@ -249,19 +248,13 @@ class PredictionResult:
             "settings": self.settings,
         }
         for name, s in self.scores.items():
-            out[name] = {k: _clean(v) for k, v in asdict(s).items() if k != "name"}
+            out[name] = {k: v for k, v in asdict(s).items() if k != "name"}
         out["predictions"] = _prediction_records(self.predictions)
-        out["curve"] = (
-            None
-            if self.curve is None
-            else [
-                {k: _clean(v) for k, v in r.items()} for r in self.curve.to_dict(orient="records")
-            ]
-        )
-        return out
+        out["curve"] = self.curve
+        return atomic.jsonable(out)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False)
+        return atomic.dumps(self.to_dict())
 
     def save(self, path: str | Path) -> None:
         atomic.write_text(path, self.to_json() + "\n")
@@ -300,33 +293,14 @@ class PredictionResult:
         return s
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, list):
-        return [_clean(x) for x in v]
-    return v
-
-
 def _prediction_records(pred: pd.DataFrame) -> list[dict[str, Any]]:
     records = []
     for (model, family, split, actual), grp in pred.groupby(
         ["model", "family", "split", "actual"], sort=False, dropna=False
     ):
-        rec: dict[str, Any] = {
-            "model": model,
-            "family": _clean(family),
-            "split": split,
-            "actual": _clean(actual),
-        }
+        rec: dict[str, Any] = {"model": model, "family": family, "split": split, "actual": actual}
         for r in grp.itertuples(index=False):
-            rec[r.predictor] = {
-                "predicted": _clean(r.predicted),
-                "lower": _clean(r.lower),
-                "upper": _clean(r.upper),
-            }
+            rec[r.predictor] = {"predicted": r.predicted, "lower": r.lower, "upper": r.upper}
         records.append(rec)
     return records
 
@@ -513,7 +487,7 @@ def backtest(
         predictions=pred,
         curve=curve,
         settings={
-            "capabilities": _jsonable(asdict(settings)),
+            "capabilities": asdict(settings),
             "predict": asdict(pconf),
             "split": {"kind": split.kind, "value": split.value},
         },
@@ -547,10 +521,6 @@ def factor_basis(
     another source, e.g. obsscaling:HellaSwag for openllm_v1:HellaSwag), which would leak it."""
     leaky = {target} | {a for a, b in twins if b == target} | {b for a, b in twins if a == target}
     return [b for b in benchmarks if b not in leaky], [b for b in benchmarks if b in leaky]
-
-
-def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
 def _run_fold(data, y, basis, settings, pconf, train, test, unknown, seed):

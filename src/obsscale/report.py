@@ -28,7 +28,6 @@ from obsscale.capabilities import (
     CapabilityPCA,
     fit_capabilities,
     select_models,
-    sha256_of,
 )
 from obsscale.config import Config, ReportTarget
 from obsscale.harmonize import load_models, processed_models_path
@@ -188,7 +187,7 @@ def _models_table(fit: CapabilityFit, models: pd.DataFrame) -> list[dict[str, An
     table = fit.models.join(meta, on="model")
     cols = ["model", "family", "params_b", "tokens_t", "flops", "equivalent_flops", *fit.components]
     table = table[[c for c in cols if c in table.columns]]
-    return table.astype(object).where(table.notna(), None).to_dict(orient="records")
+    return atomic.jsonable(table)
 
 
 def _environment() -> Environment:
@@ -221,7 +220,7 @@ def build_report(
         all_models = load_models(config)
         cap = config.capabilities
         models = select_models(all_models, cap.benchmarks, base_only=cap.base_only)
-        input_sha = sha256_of(processed_models_path(config))
+        input_sha = atomic.sha256_file(processed_models_path(config))
         fit = fit_capabilities(models, cap, input_sha256=input_sha)
         # the scree plot shows every component, not only the fitted ones
         full = CapabilityPCA.from_config(cap, n_components=len(cap.benchmarks))

@@ -12,7 +12,6 @@ invertible while fewer models than parameters are chosen.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from statsmodels.iolib.summary2 import Summary
+
+from obsscale import atomic
 
 CRITERIA = ("v", "d")
 
@@ -156,17 +157,18 @@ class SelectionResult:
         return s
 
     def to_dict(self) -> dict[str, Any]:
-        rows = self.chosen.astype(object).where(self.chosen.notna(), None)
-        return {
-            "criterion": self.criterion,
-            "budget": self.budget,
-            "target_set": self.target_set,
-            "n_candidates": self.n_candidates,
-            "chosen": rows.to_dict(orient="records"),
-        }
+        return atomic.jsonable(
+            {
+                "criterion": self.criterion,
+                "budget": self.budget,
+                "target_set": self.target_set,
+                "n_candidates": self.n_candidates,
+                "chosen": self.chosen,
+            }
+        )
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False)
+        return atomic.dumps(self.to_dict())
 
     def __repr__(self) -> str:
         return (
