@@ -90,6 +90,8 @@ def test_explained_variance_matches_empirical_variance() -> None:
     assert_allclose(scores.var(axis=0, ddof=1), pca.explained_variance_, rtol=1e-10)
     total = X.var(axis=0, ddof=1).sum()
     assert_allclose(pca.explained_variance_ / total, pca.explained_variance_ratio_, rtol=1e-10)
+    assert_allclose(pca.spectrum_ratio_.sum(), 1.0)
+    assert_allclose(pca.spectrum_ratio_[:3], pca.explained_variance_ratio_)
 
 
 def test_matches_sklearn_pca_up_to_sign() -> None:

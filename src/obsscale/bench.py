@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -327,7 +327,7 @@ def run_edges(mirror: str | None, upstream: Path | None) -> dict[str, Any]:
         return {"skipped": "no mirror: pass --mirror URL or keep ../shared/upstream beside"}
     with (
         tempfile.TemporaryDirectory() as tmp,
-        serve(upstream) if mirror is None else _given(mirror) as url,
+        serve(upstream) if mirror is None else nullcontext(mirror) as url,
     ):
         cfg = default_config(Path(tmp) / "data", url)
         _, cold = _timed(lambda: fetch_all(cfg, progress=False))
@@ -335,11 +335,6 @@ def run_edges(mirror: str | None, upstream: Path | None) -> dict[str, Any]:
         _, harm = _timed(lambda: harmonize(cfg).write(cfg))
         _, rep = _timed(lambda: build_report(cfg, Path(tmp) / "reports", progress=False))
     return {"fetch_cold_s": cold, "fetch_warm_s": warm, "harmonize_s": harm, "report_s": rep}
-
-
-@contextmanager
-def _given(url: str) -> Iterator[str]:
-    yield url
 
 
 # ----------------------------------------------------------------------------- summary

@@ -281,6 +281,8 @@ class CapabilityPCA(TransformerMixin, BaseEstimator):
         var = S**2 / (len(filled) - 1)
         self.explained_variance_ = var[: self.n_components]
         self.explained_variance_ratio_ = (var / var.sum())[: self.n_components]
+        # the whole spectrum, for scree plots (the fitted components are the first entries)
+        self.spectrum_ratio_ = var / var.sum()
 
     @classmethod
     def from_config(cls, cfg: CapabilityConfig, n_components: int | None = None) -> CapabilityPCA:
@@ -663,6 +665,7 @@ class CapabilityFit:
                 "components": self.components,
                 "explained_variance_ratio": pca.explained_variance_ratio_.tolist(),
                 "explained_variance": pca.explained_variance_.tolist(),
+                "spectrum_ratio": pca.spectrum_ratio_.tolist(),
                 "loadings": {
                     b: dict(zip(self.components, row.tolist(), strict=True))
                     for b, row in zip(self.benchmarks, pca.components_.T, strict=True)
@@ -717,6 +720,7 @@ class CapabilityFit:
         pca.components_ = np.array(pca_d["components"])
         pca.explained_variance_ratio_ = np.array(d["explained_variance_ratio"])
         pca.explained_variance_ = np.array(d["explained_variance"])
+        pca.spectrum_ratio_ = np.array(d["spectrum_ratio"])
         pca.n_features_in_ = len(d["benchmarks"])
         pca.feature_names_in_ = np.asarray(d["benchmarks"], dtype=object)
         return cls(

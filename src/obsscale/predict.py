@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy.special import expit
 from sklearn.model_selection import KFold
 from statsmodels.iolib.summary2 import Summary
@@ -430,7 +429,7 @@ def backtest(
     seeds = np.random.SeedSequence(pconf.random_state)
     folds = split.folds(data, pconf.random_state)
     fold_seeds = seeds.spawn(len(folds))
-    rows, fold_scores, curve, baselines = [], [], None, None
+    rows, fold_scores, curve, baselines, equivalent = [], [], None, None, None
     for (name, train, test, unknown), fold_seed in zip(folds, fold_seeds, strict=True):
         no_test = len(test) == 0 and split.kind in ("cutoff_flops", "cutoff_date")
         if len(train) == 0 or no_test:
@@ -446,9 +445,8 @@ def backtest(
         fold_scores.append(fits)
         if len(folds) == 1:
             rng = np.random.default_rng(fold_seed.spawn(1)[0])
-            curve = _capability_curve(
+            curve, equivalent = _capability_curve(
                 data,
-                y,
                 fits,
                 reference_family or settings.reference_family,
                 pconf,
@@ -458,9 +456,8 @@ def backtest(
             )
             baselines = _baseline_curves(fits, pconf, chance, rng)
     pred = pd.concat(rows, ignore_index=True)
-    if "equivalent_log10_flops" in data:
-        eq = data.set_index("model")["equivalent_log10_flops"]
-        pred["equivalent_log10_flops"] = pred["model"].map(eq)
+    if equivalent is not None:
+        pred["equivalent_log10_flops"] = pred["model"].map(equivalent)
     if len(folds) > 1:
         pred = pred[pred["split"] != "train"].reset_index(drop=True)
     pred["actual_raw"] = pred["actual"] * (1 - chance) + chance
@@ -616,12 +613,16 @@ def _train_mse(fit_and_mask, X, y) -> float:
     return float(np.mean((fit.reg.predict(X[tr]) - y.to_numpy()[tr]) ** 2))
 
 
-def _capability_curve(data, y, fits, reference, pconf, chance, rng, notes) -> pd.DataFrame | None:
-    """The factor predictor's curve against the reference family's equivalent FLOPs.
+def _capability_curve(
+    data, fits, reference, pconf, chance, rng, notes
+) -> tuple[pd.DataFrame | None, pd.Series | None]:
+    """The factor predictor's curve against the reference family's equivalent FLOPs, and every
+    model's position on that axis (log10 equivalent FLOPs, by model id).
 
     As in the reference: regress the linear predictor z = w·PCs + c of the reference family's
     models on their log10 FLOPs, invert the line to put every model on that compute axis, and
-    draw sigmoid(w_e·log10 F + b_e) past the largest model, with a bootstrap band.
+    draw sigmoid(w_e·log10 F + b_e) past the largest model, with a bootstrap band (each
+    bootstrap fit with its own reference line).
     """
     fit, _ = fits["pc"]
     X = fits["_features"]["pc"]
@@ -632,32 +633,33 @@ def _capability_curve(data, y, fits, reference, pconf, chance, rng, notes) -> pd
             f"no capability curve: fewer than 2 {reference} models with known FLOPs "
             "have this target"
         )
-        return None
+        return None, None
     logf = np.log10(data.loc[ref, "flops"].to_numpy(dtype=float))
-    z = fit.reg.decision_function(X[ref])
-    line = sm.OLS(z, sm.add_constant(logf, has_constant="add")).fit()
-    b_e, w_e = line.params
+    [w_e], [b_e] = _lines(logf, fit.reg.decision_function(X[ref])[None, :])
     if not w_e > 0:
         notes.append(
             f"no capability curve: the factor predictor does not increase with {reference} compute"
         )
-        return None
+        return None, None
     ok = np.isfinite(X).all(axis=1)
     eq = (fit.reg.decision_function(X[ok]) - b_e) / w_e
-    data.loc[ok, "equivalent_log10_flops"] = eq
     grid = np.linspace(eq.min() - 0.25, max(eq.max(), logf.max()) + pconf.extrapolate_decades, 120)
     center = fit.reg.link(w_e * grid + b_e)
-    # every bootstrap fit gets its own reference line (batched simple regression)
-    zt = fit.reg.decision_thetas(fit.thetas, X[ref])  # B x n_ref
-    xc = logf - logf.mean()
-    wt = (zt - zt.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
-    bt = zt.mean(axis=1) - wt * logf.mean()
+    wt, bt = _lines(logf, fit.reg.decision_thetas(fit.thetas, X[ref]))  # B x n_ref
     floor = fit.thetas[:, -1:] if fit.reg.form == "parametric" else 0.0
     curves = (1 - floor) * expit(wt[:, None] * grid + bt[:, None]) + floor
     lo, hi = _band(curves, fit, pconf.interval, rng)
-    return _curve_frame(grid, center, lo, hi, chance, "log10_equivalent_flops").assign(
+    curve = _curve_frame(grid, center, lo, hi, chance, "log10_equivalent_flops").assign(
         reference_family=reference, slope=w_e, intercept=b_e
     )
+    return curve, pd.Series(eq, index=data.loc[ok, "model"].to_numpy())
+
+
+def _lines(x: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Slope and intercept of OLS of each row of ``Z`` on ``x`` (closed form, batched)."""
+    xc = x - x.mean()
+    slope = (Z - Z.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+    return slope, Z.mean(axis=1) - slope * x.mean()
 
 
 def _curve_frame(x, center, lo, hi, chance: float, x_name: str) -> pd.DataFrame:

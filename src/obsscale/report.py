@@ -25,7 +25,6 @@ from tqdm.auto import tqdm
 from obsscale import __version__, atomic, plots
 from obsscale.capabilities import (
     CapabilityFit,
-    CapabilityPCA,
     fit_capabilities,
     select_models,
 )
@@ -222,13 +221,10 @@ def build_report(
         models = select_models(all_models, cap.benchmarks, base_only=cap.base_only)
         input_sha = atomic.sha256_file(processed_models_path(config))
         fit = fit_capabilities(models, cap, input_sha256=input_sha)
-        # the scree plot shows every component, not only the fitted ones
-        full = CapabilityPCA.from_config(cap, n_components=len(cap.benchmarks))
-        full.fit(models[list(cap.benchmarks)])
         bar.update(1)
         sections = _run_targets(models, config, chosen, bar)
         bar.set_postfix_str("figures")
-        figs = _figures(fit, full.explained_variance_ratio_, models, sections, config.report.dpi)
+        figs = _figures(fit, fit.pca.spectrum_ratio_, models, sections, config.report.dpi)
         bar.update(1)
         bar.set_postfix_str("render")
         html = (
