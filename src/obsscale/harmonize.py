@@ -23,7 +23,7 @@ import pandas as pd
 from obsscale import atomic
 from obsscale.audit import audit
 from obsscale.config import Config
-from obsscale.parsers import EVENT_COLUMNS, PARSERS, Parsed, ParseError
+from obsscale.parsers import PARSERS, Parsed, ParseError
 
 log = logging.getLogger(__name__)
 
@@ -438,14 +438,3 @@ def load_models(config: Config) -> pd.DataFrame:
         if not pd.api.types.is_numeric_dtype(frame[col]):
             raise HarmonizeError(f"{path}: column {col!r} is not numeric")
     return frame
-
-
-__all__ = [
-    "EVENT_COLUMNS",
-    "HarmonizeError",
-    "Harmonized",
-    "Rules",
-    "build",
-    "harmonize",
-    "load_models",
-]
