@@ -13,7 +13,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
-from obsscale.capabilities import (
+from obsscale.model.factors import (
     CapabilityDataError,
     CapabilityFit,
     CapabilityPCA,
@@ -22,7 +22,7 @@ from obsscale.capabilities import (
     select_models,
 )
 from obsscale.config import CapabilityConfig, default_config
-from obsscale.harmonize import load_models
+from obsscale.data.harmonize import load_models
 
 BENCH = [f"b{j}" for j in range(8)]
 SETTINGS = CapabilityConfig(benchmarks=tuple(BENCH), reference_family="Ref")
@@ -344,7 +344,7 @@ def test_pc1_linear_in_log_compute_within_families(mirror_data: Path) -> None:
 def test_grouped_ols_equals_statsmodels_per_group() -> None:
     import statsmodels.api as sm
 
-    from obsscale.capabilities import family_efficiency, family_regressions
+    from obsscale.model.factors import family_efficiency, family_regressions
 
     models = synthetic_models(noise=0.02, per_family=5)
     models.loc[models.index[:2], "family"] = "Pair"  # two models: no residual df

@@ -9,8 +9,8 @@ import pytest
 from upstream_fakes import write_fakes
 
 from obsscale.config import Config
-from obsscale.harmonize import HarmonizeError, Rules, epoch_key, harmonize, load_models
-from obsscale.parsers import ParseError, parse_epoch
+from obsscale.data.harmonize import HarmonizeError, Rules, epoch_key, harmonize, load_models
+from obsscale.data.parsers import ParseError, parse_epoch
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.special import expit
 
-from obsscale.capabilities import select_models
+from obsscale.model.factors import select_models
 from obsscale.config import CapabilityConfig, PredictConfig, default_config
-from obsscale.harmonize import load_models
-from obsscale.predict import PredictError, Split, backtest, load_downstream, normalize_scale
-from obsscale.regression import SigmoidRegressor
+from obsscale.data.harmonize import load_models
+from obsscale.model.backtest import PredictError, Split, backtest, load_downstream, normalize_scale
+from obsscale.model.link import SigmoidRegressor
 
 BENCH = [f"b{j}" for j in range(6)]
 SETTINGS = CapabilityConfig(benchmarks=tuple(BENCH), n_components=2, reference_family="F0")

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from test_predict import world
 
-from obsscale import atomic
+from obsscale.data import store
 from obsscale.config import (
     CapabilityConfig,
     Config,
@@ -22,7 +22,7 @@ from obsscale.config import (
     ReportTarget,
     load_config_file,
 )
-from obsscale.report import build_report
+from obsscale.report.html import build_report
 
 EVIL = "<script>alert(1)</script>"
 REPO = Path(__file__).resolve().parents[1]
@@ -46,8 +46,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Config]:
         predict=PredictConfig(n_bootstrap=40, n_starts=2),
         report=ReportConfig(targets=(ReportTarget("s:target", 0.0, 10**22.6),), dpi=60),
     )
-    atomic.write_csv(cfg.processed_dir / "models.csv", models)
-    atomic.write_csv(
+    store.write_csv(cfg.processed_dir / "models.csv", models)
+    store.write_csv(
         cfg.processed_dir / "quality.csv",
         pd.DataFrame(
             [

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from obsscale.selection import (
+from obsscale.model.selection import (
     SelectionError,
     criterion_value,
     design_matrix,

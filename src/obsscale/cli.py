@@ -48,7 +48,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from obsscale.fetch import fetch_all
+    from obsscale.data.fetch import fetch_all
 
     cfg = _config(args)
     results = fetch_all(cfg, only=args.only, refresh=args.refresh, progress=not args.quiet)
@@ -71,7 +71,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _harmonize(cfg: Config) -> None:
-    from obsscale.harmonize import harmonize
+    from obsscale.data.harmonize import harmonize
 
     result = harmonize(cfg)
     result.write(cfg)
@@ -106,7 +106,7 @@ def _capability_settings(args: argparse.Namespace, cfg: Config) -> CapabilityCon
 
 
 def _selected_models(args: argparse.Namespace, settings: CapabilityConfig, models):
-    from obsscale.capabilities import select_models
+    from obsscale.model.factors import select_models
 
     return select_models(
         models,
@@ -120,9 +120,9 @@ def _selected_models(args: argparse.Namespace, settings: CapabilityConfig, model
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from obsscale.atomic import sha256_file
-    from obsscale.capabilities import fit_capabilities
-    from obsscale.harmonize import load_models, processed_models_path
+    from obsscale.data.store import sha256_file
+    from obsscale.model.factors import fit_capabilities
+    from obsscale.data.harmonize import load_models, processed_models_path
 
     cfg = _config(args)
     settings = _capability_settings(args, cfg)
@@ -136,7 +136,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _split(args: argparse.Namespace, cfg: Config):
-    from obsscale.predict import Split
+    from obsscale.model.backtest import Split
 
     chosen = [
         k
@@ -153,8 +153,8 @@ def _split(args: argparse.Namespace, cfg: Config):
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from obsscale.harmonize import Rules, load_models
-    from obsscale.predict import backtest, load_downstream
+    from obsscale.data.harmonize import Rules, load_models
+    from obsscale.model.backtest import backtest, load_downstream
 
     cfg = _config(args)
     settings = _capability_settings(args, cfg)
@@ -207,9 +207,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_select(args: argparse.Namespace) -> int:
-    from obsscale.capabilities import fit_capabilities
-    from obsscale.harmonize import load_models
-    from obsscale.selection import select_from_fit
+    from obsscale.model.factors import fit_capabilities
+    from obsscale.data.harmonize import load_models
+    from obsscale.model.selection import select_from_fit
 
     cfg = _config(args)
     settings = _capability_settings(args, cfg)
@@ -232,7 +232,7 @@ def cmd_select(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import time
 
-    from obsscale.report import build_report
+    from obsscale.report.html import build_report
 
     cfg = _config(args)
     start = time.monotonic()

@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from obsscale import atomic
-from obsscale.capabilities import fit_capabilities, select_models
+from obsscale.data import store
+from obsscale.model.factors import fit_capabilities, select_models
 from obsscale.config import CapabilityConfig, Config, PredictConfig, default_config
-from obsscale.harmonize import load_models
-from obsscale.predict import PredictError, Split, backtest, make_regressor
-from obsscale.selection import select_subset
+from obsscale.data.harmonize import load_models
+from obsscale.model.backtest import PredictError, Split, backtest, make_regressor
+from obsscale.model.selection import select_subset
 
 CURATED = CapabilityConfig().benchmarks
 V2_TASKS = (  # target, chance, FLOPs cutoff: the reference's Leaderboard-v2 set-up
@@ -319,9 +319,9 @@ def serve(directory: Path) -> Iterator[str]:
 
 def run_edges(mirror: str | None, upstream: Path | None) -> dict[str, Any]:
     """Fetch (cold, warm) and report generation timings in a scratch data folder."""
-    from obsscale.fetch import fetch_all
-    from obsscale.harmonize import harmonize
-    from obsscale.report import build_report
+    from obsscale.data.fetch import fetch_all
+    from obsscale.data.harmonize import harmonize
+    from obsscale.report.html import build_report
 
     if mirror is None and (upstream is None or not upstream.is_dir()):
         return {"skipped": "no mirror: pass --mirror URL or keep ../shared/upstream beside"}
@@ -439,16 +439,16 @@ def run_bench(
     scale = run_scale(sizes)
     slopes = loglog_slopes(scale)
     edges = run_edges(mirror, upstream)
-    atomic.write_json(out / "accuracy.json", acc)
-    atomic.write_json(out / "selection.json", sel)
-    atomic.write_json(
+    store.write_json(out / "accuracy.json", acc)
+    store.write_json(out / "selection.json", sel)
+    store.write_json(
         out / "scale.json",
         {"real_table": real, "synthetic": scale, "loglog_slopes": slopes},
     )
-    atomic.write_json(out / "edges.json", edges)
+    store.write_json(out / "edges.json", edges)
     md = summary_markdown(acc, sel, real, scale, slopes, edges)
-    atomic.write_text(out / "summary.md", md)
-    atomic.write_text(out / "summary.html", _html(md))
+    store.write_text(out / "summary.md", md)
+    store.write_text(out / "summary.html", _html(md))
     return md
 
 

@@ -19,8 +19,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from obsscale.capabilities import CapabilityFit
-from obsscale.predict import PredictionResult
+from obsscale.model.factors import CapabilityFit
+from obsscale.model.backtest import PredictionResult
 
 PALETTE = sns.color_palette("colorblind")
 ROLE_STYLE = {

@@ -25,7 +25,7 @@ from requests.adapters import HTTPAdapter
 from tqdm.auto import tqdm
 from urllib3.util.retry import Retry
 
-from obsscale import atomic
+from obsscale.data import store
 from obsscale.config import Config, NetworkConfig, Source, resolve_url
 
 log = logging.getLogger(__name__)
@@ -229,12 +229,12 @@ def fetch_source(
         not refresh
         and known
         and target.exists()
-        and atomic.sha256_file(target) == known.get("sha256")
+        and store.sha256_file(target) == known.get("sha256")
     ):
         log.info("%s: cached (%s)", source.name, target)
         return FetchResult(source.name, "cached", ManifestEntry(**known))
     try:
-        with atomic.atomic_path(target) as tmp:
+        with store.atomic_path(target) as tmp:
             n, digest, status = _download(session, source, url, tmp, config.network, progress)
             validate(tmp, source, url)
     except (FetchError, FormatError, UnicodeDecodeError, OSError) as e:
@@ -267,5 +267,5 @@ def fetch_all(
             results.append(result)
             if result.status == "downloaded" and result.entry is not None:
                 manifest[source.name] = asdict(result.entry)
-                atomic.write_json(config.manifest_path, manifest)
+                store.write_json(config.manifest_path, manifest)
     return results

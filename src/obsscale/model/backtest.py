@@ -28,11 +28,11 @@ from scipy.special import expit
 from sklearn.model_selection import KFold
 from statsmodels.iolib.summary2 import Summary
 
-from obsscale import atomic
-from obsscale.capabilities import CapabilityDataError, CapabilityPCA
+from obsscale.data import store
+from obsscale.model.factors import CapabilityDataError, CapabilityPCA
 from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
-from obsscale.harmonize import META_FIELDS
-from obsscale.regression import SigmoidRegressor
+from obsscale.data.harmonize import META_FIELDS
+from obsscale.model.link import SigmoidRegressor
 
 log = logging.getLogger(__name__)
 
@@ -250,13 +250,13 @@ class PredictionResult:
             out[name] = {k: v for k, v in asdict(s).items() if k != "name"}
         out["predictions"] = _prediction_records(self.predictions)
         out["curve"] = self.curve
-        return atomic.jsonable(out)
+        return store.jsonable(out)
 
     def to_json(self) -> str:
-        return atomic.dumps(self.to_dict())
+        return store.dumps(self.to_dict())
 
     def save(self, path: str | Path) -> None:
-        atomic.write_text(path, self.to_json() + "\n")
+        store.write_text(path, self.to_json() + "\n")
 
     def table(self) -> pd.DataFrame:
         cols = ["n_train", "mse_train", "mse_test", "mae_test", "r2_test", "coverage_90"]

@@ -33,12 +33,12 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from statsmodels.iolib.summary2 import Summary
 
-from obsscale import atomic
+from obsscale.data import store
 from obsscale.config import CapabilityConfig
 
 log = logging.getLogger(__name__)
 
-FIT_FORMAT = "obsscale.capabilities/1"
+FIT_FORMAT = "obsscale.model.factors/1"
 
 
 class CapabilityDataError(ValueError):
@@ -313,7 +313,7 @@ class CapabilityPCA(TransformerMixin, BaseEstimator):
 
 
 def load_subsets() -> dict[str, dict[str, list[str]]]:
-    text = resources.files("obsscale.curated").joinpath("subsets.toml").read_text("utf-8")
+    text = resources.files("obsscale.data.curated").joinpath("subsets.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 
@@ -656,7 +656,7 @@ class CapabilityFit:
 
     def to_dict(self) -> dict[str, Any]:
         imp, pca = self.pca.imputer_, self.pca
-        return atomic.jsonable(
+        return store.jsonable(
             {
                 "format": FIT_FORMAT,
                 "settings": self.settings,
@@ -694,7 +694,7 @@ class CapabilityFit:
         )
 
     def save(self, path: str | Path) -> None:
-        atomic.write_json(path, self.to_dict())
+        store.write_json(path, self.to_dict())
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CapabilityFit:
@@ -814,7 +814,7 @@ def fit_capabilities(
         families=families,
         efficiency=efficiency,
         reference=reference,
-        settings=atomic.jsonable(asdict(cfg)),
+        settings=store.jsonable(asdict(cfg)),
         input_sha256=input_sha256,
         notes=notes,
     )

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import Config
-from obsscale.parsers import EVENT_COLUMNS
+from obsscale.data.parsers import EVENT_COLUMNS
 
 
 def _rows(

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.iolib.summary2 import Summary
 
-from obsscale import atomic
+from obsscale.data import store
 
 CRITERIA = ("v", "d")
 
@@ -157,7 +157,7 @@ class SelectionResult:
         return s
 
     def to_dict(self) -> dict[str, Any]:
-        return atomic.jsonable(
+        return store.jsonable(
             {
                 "criterion": self.criterion,
                 "budget": self.budget,
@@ -168,7 +168,7 @@ class SelectionResult:
         )
 
     def to_json(self) -> str:
-        return atomic.dumps(self.to_dict())
+        return store.dumps(self.to_dict())
 
     def __repr__(self) -> str:
         return (

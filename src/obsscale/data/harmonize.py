@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from obsscale import atomic
-from obsscale.audit import audit
+from obsscale.data import store
+from obsscale.data.audit import audit
 from obsscale.config import Config
-from obsscale.parsers import PARSERS, Parsed, ParseError
+from obsscale.data.parsers import PARSERS, Parsed, ParseError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Rules:
         text = (
             path.read_text(encoding="utf-8")
             if path
-            else resources.files("obsscale.curated").joinpath("rules.toml").read_text("utf-8")
+            else resources.files("obsscale.data.curated").joinpath("rules.toml").read_text("utf-8")
         )
         data = tomllib.loads(text)
         families = tuple(
@@ -77,9 +77,9 @@ class Harmonized:
 
     def write(self, config: Config) -> None:
         out = config.processed_dir
-        atomic.write_csv(out / "models.csv", self.models)
-        atomic.write_csv(out / "provenance.csv", self.provenance)
-        atomic.write_csv(out / "quality.csv", self.quality)
+        store.write_csv(out / "models.csv", self.models)
+        store.write_csv(out / "provenance.csv", self.provenance)
+        store.write_csv(out / "quality.csv", self.quality)
 
     def __repr__(self) -> str:
         fam = self.models["family"].nunique()
@@ -96,7 +96,7 @@ def load_corrections(config: Config) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         origin = str(path)
     else:
-        src = resources.files("obsscale.curated").joinpath("corrections.csv")
+        src = resources.files("obsscale.data.curated").joinpath("corrections.csv")
         with resources.as_file(src) as p:
             frame = pd.read_csv(p, dtype=str, keep_default_na=False)
         origin = "obsscale/curated/corrections.csv"

@@ -22,15 +22,17 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from tqdm.auto import tqdm
 
-from obsscale import __version__, atomic, plots
-from obsscale.capabilities import (
+from obsscale import __version__
+from obsscale.data import store
+from obsscale.report import figures as plots
+from obsscale.model.factors import (
     CapabilityFit,
     fit_capabilities,
     select_models,
 )
 from obsscale.config import Config, ReportTarget
-from obsscale.harmonize import load_models, processed_models_path
-from obsscale.predict import PredictError, PredictionResult, Split, backtest
+from obsscale.data.harmonize import load_models, processed_models_path
+from obsscale.model.backtest import PredictError, PredictionResult, Split, backtest
 
 log = logging.getLogger(__name__)
 
@@ -186,12 +188,12 @@ def _models_table(fit: CapabilityFit, models: pd.DataFrame) -> list[dict[str, An
     table = fit.models.join(meta, on="model")
     cols = ["model", "family", "params_b", "tokens_t", "flops", "equivalent_flops", *fit.components]
     table = table[[c for c in cols if c in table.columns]]
-    return atomic.jsonable(table)
+    return store.jsonable(table)
 
 
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("obsscale", "templates"),
+        loader=PackageLoader("obsscale.report", "templates"),
         autoescape=select_autoescape(["html"], default=True),
     )
     env.filters["num"] = _num
@@ -219,7 +221,7 @@ def build_report(
         all_models = load_models(config)
         cap = config.capabilities
         models = select_models(all_models, cap.benchmarks, base_only=cap.base_only)
-        input_sha = atomic.sha256_file(processed_models_path(config))
+        input_sha = store.sha256_file(processed_models_path(config))
         fit = fit_capabilities(models, cap, input_sha256=input_sha)
         bar.update(1)
         sections = _run_targets(models, config, chosen, bar)
@@ -251,7 +253,7 @@ def build_report(
             if sec.result is not None:
                 sec.result.save(out_dir / f"predict-{slug(sec.target.column)}.json")
         index = out_dir / "index.html"
-        atomic.write_text(index, html)
+        store.write_text(index, html)
         bar.update(1)
     return index
 
