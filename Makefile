@@ -31,10 +31,12 @@ fetch: install ## download the sources and build data/processed/models.csv
 harmonize: install ## rebuild data/processed/ from the raw files already fetched
 	$(BIN)/obsscale harmonize --data-dir $(DATA)
 
-fit: install ## fit capabilities, back-test the targets, write reports/index.html
+fit: install ## fit capabilities, back-test the targets, then render reports/index.html
+	$(BIN)/obsscale fit --data-dir $(DATA) --out $(REPORTS) --quiet > /dev/null
 	$(BIN)/obsscale report --data-dir $(DATA) --out $(REPORTS)
 
-report: fit ## same as fit
+report: install ## re-render reports/index.html from the artifacts of the last fit
+	$(BIN)/obsscale report --data-dir $(DATA) --out $(REPORTS)
 
 bench: install ## accuracy suite, speed and scale -> reports/bench/ (after make fetch)
 	$(BIN)/obsscale bench --data-dir $(DATA) --out $(REPORTS)/bench $(if $(MIRROR),--mirror $(MIRROR))
@@ -54,4 +56,4 @@ mirror: ## serve ../shared/upstream on 127.0.0.1:8765 (Ctrl-C to stop)
 	$(PYTHON) -m http.server $(MIRROR_PORT) --bind 127.0.0.1 --directory $(MIRROR_DIR)
 
 clean: ## remove derived data and reports (keeps downloads in data/raw)
-	rm -rf $(DATA)/processed $(REPORTS)/*.html $(REPORTS)/*.json
+	rm -rf $(DATA)/processed $(REPORTS)/*.html $(REPORTS)/*.json $(REPORTS)/bench

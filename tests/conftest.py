@@ -141,7 +141,7 @@ def upstream() -> Path:
 @pytest.fixture(scope="session")
 def mirror_url(upstream: Path) -> Iterator[str]:
     """Serve ../shared/upstream on loopback for the whole session."""
-    from obsscale.bench import serve
+    from obsscale.bench.edges import serve
 
     with serve(upstream) as url:
         yield url

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from obsscale.bench import accuracy_tasks, loglog_slopes, markdown_table, synthetic_table
+from obsscale.bench.accuracy import accuracy_tasks
+from obsscale.bench.scale import loglog_slopes, synthetic_table
+from obsscale.bench.summary import markdown_table
 
 
 def test_synthetic_table_is_seeded_and_twenty_percent_missing() -> None:

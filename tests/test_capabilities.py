@@ -13,16 +13,13 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
-from obsscale.model.factors import (
-    CapabilityDataError,
-    CapabilityFit,
-    CapabilityPCA,
-    PCAImputer,
-    fit_capabilities,
-    select_models,
-)
 from obsscale.config import CapabilityConfig, default_config
-from obsscale.data.harmonize import load_models
+from obsscale.data.table import load_models
+from obsscale.exceptions import CapabilityDataError
+from obsscale.model.capability_fit import CapabilityFit, fit_capabilities
+from obsscale.model.factors import CapabilityPCA
+from obsscale.model.imputation import PCAImputer
+from obsscale.model.subsets import Selection, select_models
 
 BENCH = [f"b{j}" for j in range(8)]
 SETTINGS = CapabilityConfig(benchmarks=tuple(BENCH), reference_family="Ref")
@@ -316,7 +313,7 @@ def test_invalid_parameter_names_the_value() -> None:
 )
 def test_reference_explained_variance(mirror_data: Path, subset, n, pc1, pc123) -> None:
     models = load_models(default_config(mirror_data))
-    sel = select_models(models, CapabilityConfig().benchmarks, subset=subset)
+    sel = select_models(models, CapabilityConfig().benchmarks, selection=Selection(subset=subset))
     assert len(sel) == n
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -344,7 +341,7 @@ def test_pc1_linear_in_log_compute_within_families(mirror_data: Path) -> None:
 def test_grouped_ols_equals_statsmodels_per_group() -> None:
     import statsmodels.api as sm
 
-    from obsscale.model.factors import family_efficiency, family_regressions
+    from obsscale.model.families import family_efficiency, family_regressions
 
     models = synthetic_models(noise=0.02, per_family=5)
     models.loc[models.index[:2], "family"] = "Pair"  # two models: no residual df

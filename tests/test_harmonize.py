@@ -9,8 +9,11 @@ import pytest
 from upstream_fakes import write_fakes
 
 from obsscale.config import Config
-from obsscale.data.harmonize import HarmonizeError, Rules, epoch_key, harmonize, load_models
+from obsscale.data.errors import HarmonizeError
+from obsscale.data.harmonize import harmonize
 from obsscale.data.parsers import ParseError, parse_epoch
+from obsscale.data.rules import Rules, epoch_key
+from obsscale.data.table import load_models
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from obsscale.config import OBSSCALING_BENCHMARKS, default_config
-from obsscale.data.harmonize import load_models
+from obsscale.data.table import load_models
 
 pytestmark = pytest.mark.mirror
 

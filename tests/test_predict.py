@@ -13,11 +13,14 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.special import expit
 
-from obsscale.model.factors import select_models
 from obsscale.config import CapabilityConfig, PredictConfig, default_config
-from obsscale.data.harmonize import load_models
-from obsscale.model.backtest import PredictError, Split, backtest, load_downstream, normalize_scale
+from obsscale.data.table import load_models
+from obsscale.exceptions import PredictError
+from obsscale.model.backtest import backtest
 from obsscale.model.link import SigmoidRegressor
+from obsscale.model.splits import CutoffDate, CutoffFlops, KFold, LeaveFamilyOut
+from obsscale.model.subsets import Selection, select_models
+from obsscale.model.targets import load_downstream, normalize_scale
 
 BENCH = [f"b{j}" for j in range(6)]
 SETTINGS = CapabilityConfig(benchmarks=tuple(BENCH), n_components=2, reference_family="F0")
@@ -107,9 +110,7 @@ def test_too_few_training_models_for_the_parameters() -> None:
 
 
 def test_factors_beat_compute_when_families_differ() -> None:
-    res = backtest(
-        world(), "target", split=Split("cutoff_flops", 10**22.6), settings=SETTINGS, pconf=FAST
-    )
+    res = backtest(world(), "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
     assert res.scores["pc"].mse_test < res.scores["log_flops"].mse_test / 2
     assert res.scores["pc"].mse_test < res.scores["log_params"].mse_test / 2
     assert res.n_train + res.n_test == 80
@@ -123,7 +124,7 @@ def test_interval_coverage_on_known_truth() -> None:
         res = backtest(
             world(noise=0.03, per=25, seed=seed),
             "target",
-            split=Split("kfold", 5),
+            split=KFold(5),
             settings=SETTINGS,
             pconf=FAST,
         )
@@ -136,7 +137,7 @@ def test_interval_coverage_on_known_truth() -> None:
 
 def test_no_test_row_leaks_into_training() -> None:
     models = world()
-    split = Split("cutoff_flops", 10**22.6)
+    split = CutoffFlops(10**22.6)
     base = backtest(models, "target", split=split, settings=SETTINGS, pconf=FAST)
     poisoned = models.copy()
     test = poisoned["flops"] > 10**22.6
@@ -152,9 +153,7 @@ def test_unknown_split_variable_is_test_only() -> None:
     models = world()
     unknown = models.sample(7, random_state=0).index
     models.loc[unknown, "flops"] = np.nan
-    res = backtest(
-        models, "target", split=Split("cutoff_flops", 10**22.6), settings=SETTINGS, pconf=FAST
-    )
+    res = backtest(models, "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
     assert res.n_unknown == 7
     side = res.predictions.drop_duplicates("model").set_index("model")["split"]
     assert (side.loc[models.loc[unknown, "model"]] == "unknown").all()
@@ -166,18 +165,14 @@ def test_unknown_split_variable_is_test_only() -> None:
 
 
 def test_leave_family_out_predicts_each_model_once() -> None:
-    res = backtest(
-        world(), "target", split=Split("leave_family_out"), settings=SETTINGS, pconf=FAST
-    )
+    res = backtest(world(), "target", split=LeaveFamilyOut(), settings=SETTINGS, pconf=FAST)
     pc = res.predictions[res.predictions["predictor"] == "pc"]
     assert len(pc) == 80 and pc["model"].is_unique
     assert set(pc["split"]) == {"test"}
 
 
 def test_date_split() -> None:
-    res = backtest(
-        world(), "target", split=Split("cutoff_date", "2022-06-01"), settings=SETTINGS, pconf=FAST
-    )
+    res = backtest(world(), "target", split=CutoffDate("2022-06-01"), settings=SETTINGS, pconf=FAST)
     side = res.predictions.drop_duplicates("model")
     dates = world().set_index("model")["release_date"]
     assert (dates[side.loc[side["split"] == "train", "model"]] < "2022-06-01").all()
@@ -190,7 +185,7 @@ def test_chance_normalisation_and_raw_scale() -> None:
     res = backtest(
         models,
         "target",
-        split=Split("cutoff_flops", 10**22.6),
+        split=CutoffFlops(10**22.6),
         chance=0.25,
         settings=SETTINGS,
         pconf=FAST,
@@ -207,7 +202,7 @@ def test_twin_of_the_target_is_left_out() -> None:
     res = backtest(
         models,
         "other",
-        split=Split("cutoff_flops", 10**22.6),
+        split=CutoffFlops(10**22.6),
         settings=SETTINGS,
         pconf=FAST,
         twins=twins,
@@ -217,17 +212,13 @@ def test_twin_of_the_target_is_left_out() -> None:
 
 
 def test_target_in_basis_is_left_out() -> None:
-    res = backtest(
-        world(), "b0", split=Split("cutoff_flops", 10**22.6), settings=SETTINGS, pconf=FAST
-    )
+    res = backtest(world(), "b0", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
     assert "b0" not in res.basis
     assert any("left out" in n for n in res.notes)
 
 
 def test_curve_extends_past_the_largest_model() -> None:
-    res = backtest(
-        world(), "target", split=Split("cutoff_flops", 10**22.6), settings=SETTINGS, pconf=FAST
-    )
+    res = backtest(world(), "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
     eq = res.predictions["equivalent_log10_flops"].max()
     assert res.curve["log10_equivalent_flops"].max() >= eq + 1.4
     assert (res.curve["lower"] <= res.curve["predicted"]).all()
@@ -236,7 +227,7 @@ def test_curve_extends_past_the_largest_model() -> None:
 
 
 def test_json_shape_and_determinism() -> None:
-    args = dict(split=Split("cutoff_flops", 10**22.6), settings=SETTINGS, pconf=FAST)
+    args = dict(split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
     a = backtest(world(), "target", **args).to_json()
     assert a == backtest(world(), "target", **args).to_json()
     d = json.loads(a)
@@ -264,14 +255,12 @@ def test_json_shape_and_determinism() -> None:
 
 def test_split_without_test_or_train_is_refused() -> None:
     with pytest.raises(PredictError, match="leaves no test models"):
-        backtest(
-            world(), "target", split=Split("cutoff_flops", 1e30), settings=SETTINGS, pconf=FAST
-        )
+        backtest(world(), "target", split=CutoffFlops(1e30), settings=SETTINGS, pconf=FAST)
     with pytest.raises(PredictError, match="leaves no training models"):
         backtest(
             world(),
             "target",
-            split=Split("cutoff_date", "1990-01-01"),
+            split=CutoffDate("1990-01-01"),
             settings=SETTINGS,
             pconf=FAST,
         )
@@ -280,20 +269,18 @@ def test_split_without_test_or_train_is_refused() -> None:
 def test_too_few_training_models() -> None:
     models = world()
     cutoff = models["flops"].sort_values().iloc[3]  # 4 training models, 2 PCs + intercept = 3
-    res = backtest(
-        models, "target", split=Split("cutoff_flops", cutoff), settings=SETTINGS, pconf=FAST
-    )
+    res = backtest(models, "target", split=CutoffFlops(cutoff), settings=SETTINGS, pconf=FAST)
     assert res.n_train == 4
     with pytest.raises(PredictError, match="2 training models: too few models: 2"):
         backtest(
             models,
             "target",
-            split=Split("cutoff_flops", models["flops"].sort_values().iloc[1]),
+            split=CutoffFlops(models["flops"].sort_values().iloc[1]),
             settings=SETTINGS,
             pconf=FAST,
         )
     floor = replace(FAST, form="parametric")
-    three = Split("cutoff_flops", models["flops"].sort_values().iloc[2])
+    three = CutoffFlops(models["flops"].sort_values().iloc[2])
     with pytest.raises(PredictError, match=r"pc: 3 training models for 4 parameters"):
         backtest(models, "target", split=three, settings=SETTINGS, pconf=floor)
 
@@ -329,7 +316,7 @@ def test_empty_selection_is_named() -> None:
 
 
 def test_result_does_not_depend_on_row_order() -> None:
-    args = dict(split=Split("cutoff_flops", 10**22.6), settings=SETTINGS, pconf=FAST)
+    args = dict(split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
     a = backtest(world(), "target", **args)
     b = backtest(world().sample(frac=1, random_state=3), "target", **args)
     assert a.to_json() == b.to_json()
@@ -374,7 +361,7 @@ def test_downstream_file_merges_and_reports_unknown_ids(tmp_path: Path) -> None:
     res = backtest(
         merged,
         "downstream:my_metric",
-        split=Split("cutoff_flops", 10**22.6),
+        split=CutoffFlops(10**22.6),
         settings=SETTINGS,
         pconf=FAST,
     )
@@ -411,7 +398,7 @@ def test_gsm8k_from_other_benchmarks(real: pd.DataFrame) -> None:
     res = backtest(
         sel,
         "obsscaling:GSM8K",
-        split=Split("cutoff_flops", 8.4e22),
+        split=CutoffFlops(8.4e22),
         pconf=replace(FAST, n_bootstrap=100),
     )
     assert "obsscaling:GSM8K" not in res.basis
@@ -426,7 +413,7 @@ def test_leaderboard_v2_tasks_beat_compute(real, target, cutoff, chance) -> None
     res = backtest(
         sel,
         target,
-        split=Split("cutoff_flops", cutoff),
+        split=CutoffFlops(cutoff),
         chance=chance,
         pconf=replace(FAST, n_bootstrap=100),
     )
@@ -447,11 +434,11 @@ def test_leaderboard_v2_tasks_beat_compute(real, target, cutoff, chance) -> None
 def test_matches_reference_on_its_47_models(real, target, cutoff, chance, reference) -> None:
     nongsm = tuple(b for b in CapabilityConfig().benchmarks if b != "obsscaling:GSM8K")
     settings = CapabilityConfig(benchmarks=nongsm)
-    sel = select_models(real, nongsm, subset="paper_with_flops")
+    sel = select_models(real, nongsm, selection=Selection(subset="paper_with_flops"))
     res = backtest(
         sel,
         target,
-        split=Split("cutoff_flops", cutoff),
+        split=CutoffFlops(cutoff),
         chance=chance,
         settings=settings,
         pconf=replace(FAST, n_bootstrap=100),

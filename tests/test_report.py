@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 from test_predict import world
 
-from obsscale.data import store
 from obsscale.config import (
     CapabilityConfig,
     Config,
@@ -22,7 +21,8 @@ from obsscale.config import (
     ReportTarget,
     load_config_file,
 )
-from obsscale.report.html import build_report
+from obsscale.data import store
+from obsscale.pipeline import fit_and_report as build_report
 
 EVIL = "<script>alert(1)</script>"
 REPO = Path(__file__).resolve().parents[1]

@@ -25,8 +25,8 @@ from requests.adapters import HTTPAdapter
 from tqdm.auto import tqdm
 from urllib3.util.retry import Retry
 
-from obsscale.data import store
 from obsscale.config import Config, NetworkConfig, Source, resolve_url
+from obsscale.data import store
 
 log = logging.getLogger(__name__)
 

@@ -11,60 +11,23 @@ gives them. Hand-curated corrections are applied last, each logged with its reas
 from __future__ import annotations
 
 import logging
-import re
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from obsscale.config import Config
 from obsscale.data import store
 from obsscale.data.audit import audit
-from obsscale.config import Config
+from obsscale.data.corrections import _apply_corrections, load_corrections
+from obsscale.data.errors import HarmonizeError
 from obsscale.data.parsers import PARSERS, Parsed, ParseError
+from obsscale.data.rules import Rules, _match_epoch, _rule_families
+from obsscale.data.table import META_FIELDS, NUMERIC_FIELDS, is_score_column
 
 log = logging.getLogger(__name__)
 
-META_FIELDS = ("family", "params_b", "tokens_t", "flops", "release_date", "is_base", "base_model")
-NUMERIC_FIELDS = ("params_b", "tokens_t", "flops")
-CORRECTABLE = ("family", "params_b", "tokens_t", "flops", "release_date", "is_base")
 PROVENANCE_COLUMNS = ["model", "field", "source", "row", "detail"]
-
-
-class HarmonizeError(RuntimeError):
-    """Harmonization cannot proceed (e.g. the curated table was never fetched)."""
-
-
-@dataclass(frozen=True)
-class Rules:
-    """Family rules, Epoch name aliases and moved Hugging Face ids (``curated/rules.toml``)."""
-
-    families: tuple[tuple[str, re.Pattern[str]], ...]
-    epoch_names: dict[str, str]
-    id_aliases: dict[str, str]
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> Rules:
-        text = (
-            path.read_text(encoding="utf-8")
-            if path
-            else resources.files("obsscale.data.curated").joinpath("rules.toml").read_text("utf-8")
-        )
-        data = tomllib.loads(text)
-        families = tuple(
-            (r["family"], re.compile(r["pattern"], re.IGNORECASE)) for r in data.get("rule", [])
-        )
-        epoch = {k.lower(): v for k, v in data.get("epoch_names", {}).items()}
-        ids = {k.lower(): v.lower() for k, v in data.get("id_aliases", {}).items()}
-        return cls(families, epoch, ids)
-
-    def family_of(self, model: str) -> tuple[str, str] | None:
-        for family, pattern in self.families:
-            if pattern.fullmatch(model):
-                return family, pattern.pattern
-        return None
 
 
 @dataclass
@@ -87,37 +50,6 @@ class Harmonized:
             f"<Harmonized: {len(self.models)} models, {fam} families, "
             f"{len(self.quality)} quality findings>"
         )
-
-
-def load_corrections(config: Config) -> pd.DataFrame:
-    """The corrections table: DATA_DIR/corrections.csv if present, else the packaged one."""
-    path = config.corrections_file or config.data_dir / "corrections.csv"
-    if path.exists():
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        origin = str(path)
-    else:
-        src = resources.files("obsscale.data.curated").joinpath("corrections.csv")
-        with resources.as_file(src) as p:
-            frame = pd.read_csv(p, dtype=str, keep_default_na=False)
-        origin = "obsscale/curated/corrections.csv"
-    missing = {"model", "field", "value", "reason"} - set(frame.columns)
-    if missing:
-        raise HarmonizeError(
-            f"{origin}: corrections need columns model, field, value, reason; "
-            f"missing {sorted(missing)}"
-        )
-    bad = frame[~frame["field"].isin(CORRECTABLE)]
-    if len(bad):
-        raise HarmonizeError(
-            f"{origin}: row {bad.index[0] + 1}: field {bad['field'].iloc[0]!r} "
-            f"cannot be corrected (allowed: {', '.join(CORRECTABLE)})"
-        )
-    empty = frame[frame["reason"].str.strip() == ""]
-    if len(empty):
-        raise HarmonizeError(
-            f"{origin}: row {empty.index[0] + 1}: every correction needs a cited reason"
-        )
-    return frame.assign(origin=origin)
 
 
 def read_sources(config: Config) -> dict[str, Parsed]:
@@ -158,7 +90,7 @@ def build(
     values = pd.concat([values, _rule_families(names, rules)], ignore_index=True)
     for name in epoch_names:
         if name in parsed:
-            matched = _match_epoch(parsed[name].values, values, names, rules, config)
+            matched = _match_epoch(parsed[name].values, values, names, rules)
             values = pd.concat([values, matched.assign(source=name)], ignore_index=True)
     chosen = _resolve(values, config)
     if corrections is not None:  # first, so that derived values follow the corrected ones
@@ -191,67 +123,6 @@ def _display_names(values: pd.DataFrame, config: Config) -> pd.Series:
     order = {s.name: i for i, s in enumerate(config.sources)}
     ranked = values.assign(_r=values["source"].map(order)).sort_values(["_r", "row"], kind="stable")
     return ranked.drop_duplicates("key").set_index("key")["model"]
-
-
-def _rule_families(names: pd.Series, rules: Rules) -> pd.DataFrame:
-    rows = []
-    for key, model in names.items():
-        hit = rules.family_of(model)
-        if hit:
-            rows.append(
-                {
-                    "model": model,
-                    "key": key,
-                    "field": "family",
-                    "value": hit[0],
-                    "row": np.nan,
-                    "source": "rules",
-                    "detail": f"id matches {hit[1]}",
-                }
-            )
-    return pd.DataFrame(rows, columns=["model", "key", "field", "value", "row", "source", "detail"])
-
-
-def epoch_key(name: str, is_hf_id: bool) -> str:
-    """Normalised matching key: 'meta-llama/Llama-2-7b-hf' and 'Llama 2-7B' both -> 'llama27b'."""
-    name = name.lower()
-    if is_hf_id:
-        name = name.split("/", 1)[-1]
-        name = re.sub(r"^meta-", "", name)
-        while (stripped := re.sub(r"-(hf|base|fp8)$", "", name)) != name:
-            name = stripped
-    return re.sub(r"[^a-z0-9]", "", name)
-
-
-def _match_epoch(
-    epoch: pd.DataFrame, values: pd.DataFrame, names: pd.Series, rules: Rules, config: Config
-) -> pd.DataFrame:
-    """Attach Epoch rows to models whose family is curated or rule-given (official releases)."""
-    fam = values[(values["field"] == "family") & values["value"].notna()]
-    candidates = [k for k in fam["key"].unique() if k in names.index]
-    lookup: dict[str, list[str]] = {}
-    for key in candidates:
-        target = rules.epoch_names.get(key)
-        ek = epoch_key(target, False) if target else epoch_key(names[key], True)
-        lookup.setdefault(ek, []).append(key)
-    epoch = epoch.assign(ekey=epoch["model"].map(lambda n: epoch_key(n, False)))
-    first_rows = epoch.drop_duplicates("ekey")["row"]
-    epoch = epoch[epoch["row"].isin(first_rows) & epoch["ekey"].isin(lookup)]
-    rows = []
-    for rec in epoch.itertuples(index=False):
-        for key in lookup[rec.ekey]:
-            rows.append(
-                {
-                    "model": names[key],
-                    "key": key,
-                    "field": rec.field,
-                    "value": rec.value,
-                    "row": rec.row,
-                    "detail": f"Epoch name {rec.model!r}",
-                }
-            )
-    log.info("epoch: matched %d models", len({r["key"] for r in rows}))
-    return pd.DataFrame(rows, columns=["model", "key", "field", "value", "row", "detail"])
 
 
 def _resolve(values: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -328,49 +199,6 @@ def _six_nd(chosen: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=chosen.columns)
 
 
-def _apply_corrections(
-    chosen: pd.DataFrame, corrections: pd.DataFrame, names: pd.Series
-) -> tuple[pd.DataFrame, list[dict]]:
-    events = []
-    chosen = chosen.set_index(["key", "field"])
-    for i, c in corrections.iterrows():
-        key = c["model"].lower()
-        if key not in names.index:
-            events.append(
-                {
-                    "model": c["model"],
-                    "field": c["field"],
-                    "value": c["value"],
-                    "rule": "correction_unused",
-                    "source": c["origin"],
-                    "severity": "warning",
-                    "detail": f"row {i + 1}: model not in any source",
-                }
-            )
-            continue
-        old = chosen["value"].get((key, c["field"]))
-        value: object = float(c["value"]) if c["field"] in NUMERIC_FIELDS else c["value"]
-        chosen.loc[(key, c["field"]), ["value", "source", "row", "detail", "model"]] = [
-            value,
-            "correction",
-            i + 1,
-            c["reason"],
-            names[key],
-        ]
-        events.append(
-            {
-                "model": names[key],
-                "field": c["field"],
-                "value": old,
-                "rule": "corrected",
-                "source": c["origin"],
-                "severity": "info",
-                "detail": f"replaced by {c['value']}: {c['reason']}",
-            }
-        )
-    return chosen.reset_index(), events
-
-
 def _wide(
     chosen: pd.DataFrame, names: pd.Series, values: pd.DataFrame, config: Config
 ) -> pd.DataFrame:
@@ -397,44 +225,7 @@ def _wide(
         src = sources[fld] if fld in sources else pd.Series(np.nan, index=sources.index)
         out[f"{fld}_source"] = src.reindex(out.index)
     # scores in upstream order: sources as configured, benchmarks as their tables list them
-    score_cols = [c for c in pd.unique(values["field"]) if ":" in c and c in wide.columns]
+    score_cols = [c for c in pd.unique(values["field"]) if is_score_column(c) and c in wide.columns]
     for col in score_cols:
         out[col] = pd.to_numeric(wide[col].reindex(out.index), errors="coerce").astype(float)
     return out.reset_index(drop=True)
-
-
-def processed_models_path(config: Config) -> Path:
-    return config.processed_dir / "models.csv"
-
-
-def load_models(config: Config) -> pd.DataFrame:
-    """Read ``models.csv`` back with its column types (the input of every later stage)."""
-    path = processed_models_path(config)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} not found; run `obsscale fetch` (or `obsscale harmonize`) first"
-        )
-    try:
-        frame = pd.read_csv(
-            path, dtype={"model": str, "family": str, "release_date": str, "base_model": str}
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise HarmonizeError(
-            f"{path}: not a readable table ({e}); rerun `obsscale harmonize`"
-        ) from e
-    needed = ("model", "family", "params_b", "tokens_t", "flops", "release_date", "is_base")
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise HarmonizeError(f"{path}: missing columns {missing}; rerun `obsscale harmonize`")
-    flags = frame["is_base"].map({True: True, False: False, "True": True, "False": False})
-    bad = frame["is_base"].notna() & flags.isna()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise HarmonizeError(
-            f"{path}: row {i + 2}: is_base must be True or False, got {frame['is_base'].iloc[i]!r}"
-        )
-    frame["is_base"] = flags.astype("boolean")
-    for col in (*NUMERIC_FIELDS, *(c for c in frame.columns if ":" in c)):
-        if not pd.api.types.is_numeric_dtype(frame[col]):
-            raise HarmonizeError(f"{path}: column {col!r} is not numeric")
-    return frame

@@ -78,6 +78,18 @@ def dumps(obj: Any) -> str:
     return json.dumps(jsonable(obj), indent=2, sort_keys=True, allow_nan=False)
 
 
+def read_json(path: str | Path, what: str = "JSON file") -> Any:
+    """A JSON file obsscale wrote, or an ``ArtifactError`` naming the file and the cause."""
+    from obsscale.exceptions import ArtifactError
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ArtifactError(f"{path} not found: no {what}") from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ArtifactError(f"{path}: not a readable {what} ({e})") from e
+
+
 def write_json(target: str | Path, obj: Any) -> None:
     write_text(target, dumps(obj) + "\n")
 

@@ -13,25 +13,27 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.optimize import least_squares
 from scipy.special import expit, logit
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from obsscale.model.params import RANDOM_STATE, Interval, Options, ValidatedParams
 
-class SigmoidRegressor(RegressorMixin, BaseEstimator):
+
+class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
     """Sigmoid (optionally with a floor) of a linear function of the predictors."""
 
-    _parameter_constraints: dict = {  # noqa: RUF012 - scikit-learn's declaration table
-        "form": [StrOptions({"sigmoid", "parametric"})],
-        "loss": [StrOptions({"squared", "huber"})],
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "form": [Options(frozenset({"sigmoid", "parametric"}))],
+        "loss": [Options(frozenset({"squared", "huber"}))],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
         "floor_max": [Interval(Real, 0, 1, closed="left")],
-        "n_starts": [Interval(Integral, 0, None, closed="left")],
-        "random_state": ["random_state"],
+        "n_starts": [Interval(Integral, 0)],
+        "random_state": [RANDOM_STATE, None],
     }
 
     def __init__(

@@ -21,12 +21,9 @@ import pandas as pd
 from statsmodels.iolib.summary2 import Summary
 
 from obsscale.data import store
+from obsscale.exceptions import SelectionError
 
 CRITERIA = ("v", "d")
-
-
-class SelectionError(ValueError):
-    """The selection request cannot be met (budget, constraints, required models)."""
 
 
 def design_matrix(factors: np.ndarray) -> np.ndarray:

@@ -19,8 +19,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from obsscale.model.factors import CapabilityFit
-from obsscale.model.backtest import PredictionResult
+from obsscale.model.capability_fit import CapabilityFit
+from obsscale.model.results import PredictionResult
 
 PALETTE = sns.color_palette("colorblind")
 ROLE_STYLE = {
@@ -110,7 +110,9 @@ def family_scaling(fit: CapabilityFit, fig: Figure, ncols: int = 6) -> Figure:
     return fig
 
 
-def _sigmoid_with_band(ax: Axes, x: pd.Series, curve: pd.DataFrame, color: Any) -> None:
+def _sigmoid_with_band(
+    ax: Axes, x: pd.Series, curve: pd.DataFrame, color: Any, level: float
+) -> None:
     ax.fill_between(
         x,
         curve["lower_raw"],
@@ -118,7 +120,7 @@ def _sigmoid_with_band(ax: Axes, x: pd.Series, curve: pd.DataFrame, color: Any) 
         color=color,
         alpha=0.18,
         lw=0,
-        label="90% prediction band",
+        label=f"{level:.0%} prediction band",
     )
     ax.plot(x, curve["predicted_raw"], color=color, lw=2, label="fitted sigmoid")
 
@@ -140,11 +142,11 @@ def _models_by_role(ax: Axes, pts: pd.DataFrame, x: np.ndarray) -> None:
 
 
 def capability_curve(result: PredictionResult, ax: Axes, ylabel: str) -> Axes:
-    """The factor predictor's sigmoid against reference-equivalent FLOPs, with its 90% band,
+    """The factor predictor's sigmoid against reference-equivalent FLOPs, with its prediction band,
     models marked by role, extrapolated past the largest model."""
     curve = result.curve
     ref = curve["reference_family"].iloc[0]
-    _sigmoid_with_band(ax, curve["log10_equivalent_flops"], curve, PALETTE[0])
+    _sigmoid_with_band(ax, curve["log10_equivalent_flops"], curve, PALETTE[0], result.interval)
     pts = result.predictions[result.predictions["predictor"] == "pc"]
     _models_by_role(ax, pts, pts["equivalent_log10_flops"].to_numpy())
     largest = pts["equivalent_log10_flops"].max()
@@ -174,7 +176,7 @@ def baseline_curve(
 ) -> Axes:
     """A compute-only baseline's sigmoid over its own axis, with the same markers."""
     curve = result.baseline_curves[result.baseline_curves["predictor"] == predictor]
-    _sigmoid_with_band(ax, curve["x"], curve, PALETTE[2])
+    _sigmoid_with_band(ax, curve["x"], curve, PALETTE[2], result.interval)
     column = "flops" if predictor == "log_flops" else "params_b"
     scale = 1.0 if predictor == "log_flops" else 1e9
     x_of = np.log10(models.set_index("model")[column] * scale)
@@ -209,12 +211,12 @@ def backtest(result: PredictionResult, fig: Figure, label: str) -> Figure:
             elinewidth=0.8,
             markeredgecolor="black",
             markeredgewidth=0.4,
-            label="test model, 90% PI",
+            label=f"test model, {result.interval:.0%} PI",
         )
         ax.plot([lo, hi], [lo, hi], color="0.3", lw=1, ls="--", label="perfect prediction")
         s = result.scores[name]
         ax.set_title(
-            f"{PREDICTOR_LABEL[name]}\nMSE {s.mse_test:.2g}, coverage {s.coverage_90:.0%}",
+            f"{PREDICTOR_LABEL[name]}\nMSE {s.mse_test:.2g}, coverage {s.coverage:.0%}",
             fontsize=9,
         )
         ax.set_xlabel(f"actual {label}")

@@ -1,38 +1,37 @@
 """The HTML report: everything ``make fit`` shows, in one self-contained file.
 
-``build_report`` runs the capability fit and one back-test per configured target, draws the
-figures (embedded as PNG data URIs, so the file works offline, from file:// and by mail), and
-renders ``templates/report.html`` with Jinja2 autoescaping: every upstream string (model and
-family names) reaches the page escaped. It also writes ``fit.json`` and one
-``predict-<target>.json`` per target beside ``index.html``.
+``render_report`` draws the figures of a fit run read back from its artifacts (``fit.json``,
+``predict-<target>.json``, ``run.json``, plus the data folder's ``models.csv``, manifest and
+audit): it computes nothing, so a report never disagrees with the files beside it. Figures are
+embedded as PNG data URIs (the file works offline, from file:// and by mail) and the template
+is rendered with Jinja2 autoescaping: every upstream string (model and family names) reaches
+the page escaped.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
-from tqdm.auto import tqdm
 
 from obsscale import __version__
+from obsscale.config import CapabilityConfig, Config, ReportTarget
 from obsscale.data import store
+from obsscale.data.table import load_models, score_columns
+from obsscale.model.capability_fit import CapabilityFit
+from obsscale.model.results import PredictionResult
 from obsscale.report import figures as plots
-from obsscale.model.factors import (
-    CapabilityFit,
-    fit_capabilities,
-    select_models,
-)
-from obsscale.config import Config, ReportTarget
-from obsscale.data.harmonize import load_models, processed_models_path
-from obsscale.model.backtest import PredictError, PredictionResult, Split, backtest
+
+if TYPE_CHECKING:
+    from obsscale.pipeline import FitRun
 
 log = logging.getLogger(__name__)
 
@@ -44,34 +43,6 @@ class TargetSection:
     error: str | None
     curve_png: str | None = None
     backtest_png: str | None = None
-
-
-def slug(column: str) -> str:
-    """File-name-safe form of a (configured) column name."""
-    return re.sub(r"[^a-z0-9]+", "-", column.lower()).strip("-")
-
-
-def _run_targets(
-    models: pd.DataFrame, config: Config, targets: list[ReportTarget], bar: tqdm
-) -> list[TargetSection]:
-    sections = []
-    for t in targets:
-        bar.set_postfix_str(t.column)
-        try:
-            result = backtest(
-                models,
-                t.column,
-                split=Split("cutoff_flops", t.cutoff_flops),
-                chance=t.chance,
-                settings=config.capabilities,
-                pconf=config.predict,
-            )
-            sections.append(TargetSection(t, result, None))
-        except PredictError as e:
-            log.warning("report: %s skipped: %s", t.column, e)
-            sections.append(TargetSection(t, None, str(e)))
-        bar.update(1)
-    return sections
 
 
 def _figures(
@@ -121,19 +92,20 @@ def headlines(fit: CapabilityFit, sections: list[TargetSection]) -> list[str]:
         f"{len(evr)} factors explain {evr.sum():.1%}."
     ]
     eff = fit.efficiency
+    conf = 1 - float(fit.settings["alpha"])
     if len(eff) and fit.reference is not None:
         ref = fit.reference.family
         solid = eff[~eff["extrapolated"] & eff["significant"]]
         if len(solid):
             parts = [f"{r['family']} ({r['compute_multiplier']:.2g}x)" for _, r in solid.iterrows()]
             out.append(
-                f"Families whose compute efficiency differs from {ref} at 95% confidence "
+                f"Families whose compute efficiency differs from {ref} at {conf:.0%} confidence "
                 f"(both lines' uncertainty counted; multiplier = {ref} compute needed for the "
                 f"same PC-1): {', '.join(parts)}."
             )
         else:
             out.append(
-                f"No family's compute efficiency differs from {ref}'s at 95% confidence "
+                f"No family's compute efficiency differs from {ref}'s at {conf:.0%} confidence "
                 f"within {ref}'s compute range (its line rests on {fit.reference.n_models} "
                 "models); see the efficiency table for point estimates."
             )
@@ -152,7 +124,7 @@ def headlines(fit: CapabilityFit, sections: list[TargetSection]) -> list[str]:
 def _snapshot(config: Config, models: pd.DataFrame) -> dict[str, Any]:
     manifest_path = config.manifest_path
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    scores = [c for c in models.columns if ":" in c]
+    scores = score_columns(models)
     return {
         "sources": [manifest[k] for k in sorted(manifest)],
         "n_models": len(models),
@@ -210,52 +182,44 @@ def _num(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
-def build_report(
-    config: Config, out_dir: str | Path, targets: list[str] | None = None, progress: bool = True
-) -> Path:
-    """Fit, back-test every target, draw and render; returns the path of ``index.html``."""
+def render_report(config: Config, out_dir: str | Path, run: FitRun) -> Path:
+    """Draw and render a fit run; returns the path of ``index.html``."""
     out_dir = Path(out_dir)
-    chosen = [config.report.target(c) for c in targets] if targets else list(config.report.targets)
-    with tqdm(total=3 + len(chosen), desc="report", unit="step", disable=not progress) as bar:
-        bar.set_postfix_str("capability fit")
-        all_models = load_models(config)
-        cap = config.capabilities
-        models = select_models(all_models, cap.benchmarks, base_only=cap.base_only)
-        input_sha = store.sha256_file(processed_models_path(config))
-        fit = fit_capabilities(models, cap, input_sha256=input_sha)
-        bar.update(1)
-        sections = _run_targets(models, config, chosen, bar)
-        bar.set_postfix_str("figures")
-        figs = _figures(fit, fit.pca.spectrum_ratio_, models, sections, config.report.dpi)
-        bar.update(1)
-        bar.set_postfix_str("render")
-        html = (
-            _environment()
-            .get_template("report.html")
-            .render(
-                version=__version__,
-                generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                snapshot=_snapshot(config, all_models),
-                settings=config,
-                fit=fit,
-                figs=figs,
-                headlines=headlines(fit, sections),
-                sections=sections,
-                quality=_quality(config),
-                models_table=_models_table(fit, all_models),
-                efficiency=fit.efficiency.to_dict(orient="records"),
-                input_sha=input_sha,
-                bench_summary=_bench_link(out_dir),
-            )
+    fit = run.fit
+    all_models = load_models(config)
+    sections = [TargetSection(t, r, e) for t, r, e in run.targets]
+    figs = _figures(fit, fit.pca.spectrum_ratio_, all_models, sections, config.report.dpi)
+    settings = SimpleNamespace(
+        capabilities=CapabilityConfig(**_tuples(fit.settings)), predict=run.predict
+    )
+    html = (
+        _environment()
+        .get_template("report.html")
+        .render(
+            version=__version__,
+            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            snapshot=_snapshot(config, all_models),
+            settings=settings,
+            pct=round(run.predict.interval * 100),
+            conf=round((1 - settings.capabilities.alpha) * 100),
+            fit=fit,
+            figs=figs,
+            headlines=headlines(fit, sections),
+            sections=sections,
+            quality=_quality(config),
+            models_table=_models_table(fit, all_models),
+            efficiency=fit.efficiency.to_dict(orient="records"),
+            input_sha=run.models_sha256,
+            bench_summary=_bench_link(out_dir),
         )
-        fit.save(out_dir / "fit.json")
-        for sec in sections:
-            if sec.result is not None:
-                sec.result.save(out_dir / f"predict-{slug(sec.target.column)}.json")
-        index = out_dir / "index.html"
-        store.write_text(index, html)
-        bar.update(1)
+    )
+    index = out_dir / "index.html"
+    store.write_text(index, html)
     return index
+
+
+def _tuples(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
 def _bench_link(out_dir: Path) -> str | None:

@@ -1,0 +1,43 @@
+"""Command line: one subcommand per stage (``obsscale fetch | harmonize | fit | report | ...``).
+
+The CLI only parses arguments (``parser``) and calls one stage function per subcommand
+(``commands``); every number it prints comes from the same functions a notebook would call.
+Errors meant for the user are printed as one line, without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from obsscale.cli.commands import CLIError
+from obsscale.cli.parser import build_parser
+
+__all__ = ["CLIError", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    func: Callable[..., int] = args.func
+    try:
+        return func(args)
+    except BrokenPipeError:  # e.g. `obsscale predict --json | head`
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print(f"obsscale {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except CLIError as e:
+        print(f"obsscale {args.command}: error: {e}", file=sys.stderr)
+        return e.status
+    except (OSError, ValueError, RuntimeError, KeyError) as e:
+        print(f"obsscale {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

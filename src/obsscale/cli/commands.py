@@ -1,0 +1,207 @@
+"""One small function per subcommand: settings from the arguments, one stage call, output."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from obsscale.config import CapabilityConfig, Config, default_config, load_config_file
+from obsscale.model.subsets import Selection
+
+
+class CLIError(Exception):
+    """An error to print as one line (no traceback) with exit status 1 or 2."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _config(args: argparse.Namespace) -> Config:
+    cfg = default_config(args.data_dir, getattr(args, "mirror", None))
+    config_file = args.config or (Path("obsscale.toml") if Path("obsscale.toml").exists() else None)
+    if config_file:
+        cfg = load_config_file(config_file, cfg)
+    overrides = {
+        key: value
+        for key, flag, value in (
+            ("include_flagged", "include_flagged", True),
+            ("include_merged", "include_merged", True),
+            ("apply_corrections", "no_corrections", False),
+        )
+        if getattr(args, flag, False)
+    }
+    return cfg.with_overrides(**overrides) if overrides else cfg
+
+
+def _capability_settings(args: argparse.Namespace, cfg: Config) -> CapabilityConfig:
+    given = {
+        "benchmarks": tuple(args.benchmarks) if args.benchmarks else None,
+        "n_components": args.components,
+        "reference_family": args.reference_family,
+        "base_only": False if args.all_models else None,
+        "standardize": True if args.standardize else None,
+    }
+    return replace(cfg.capabilities, **{k: v for k, v in given.items() if v is not None})
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    return Selection(
+        subset=args.subset,
+        families=tuple(args.families or ()),
+        include=tuple(args.models or ()),
+        exclude=tuple(args.exclude or ()),
+    )
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from obsscale.data.fetch import fetch_all
+
+    cfg = _config(args)
+    results = fetch_all(cfg, only=args.only, refresh=args.refresh, progress=not args.quiet)
+    for r in results:
+        size = f"{r.entry.bytes:>10,d} B  sha256 {r.entry.sha256[:12]}" if r.entry else ""
+        print(f"{r.status:>10}  {r.source:<20} {size}{r.error or ''}")
+    failed = [r for r in results if r.status == "failed"]
+    if not args.no_harmonize:
+        try:
+            _harmonize(cfg)
+        except Exception as e:
+            if not failed:
+                raise
+            print(f"harmonize skipped: {e}", file=sys.stderr)
+    if failed:
+        raise CLIError(
+            f"{len(failed)} source(s) failed: " + "; ".join(r.error or r.source for r in failed)
+        )
+    return 0
+
+
+def _harmonize(cfg: Config) -> None:
+    from obsscale.data.harmonize import harmonize
+
+    result = harmonize(cfg)
+    result.write(cfg)
+    m = result.models
+    print(
+        f"harmonized {len(m)} models ({int(m['flops'].notna().sum())} with FLOPs, "
+        f"{m['family'].nunique()} families) -> {cfg.processed_dir / 'models.csv'}"
+    )
+    sev = result.quality["severity"].value_counts().to_dict()
+    print(f"quality findings: {sev} -> {cfg.processed_dir / 'quality.csv'}")
+
+
+def cmd_harmonize(args: argparse.Namespace) -> int:
+    _harmonize(_config(args))
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from obsscale.model.capability_fit import CapabilityFit
+    from obsscale.pipeline import FitRequest, default_targets, run_fit
+
+    cfg = _config(args)
+    request = FitRequest(
+        capabilities=_capability_settings(args, cfg),
+        selection=_selection(args),
+        targets=() if args.no_targets else default_targets(cfg, args.target),
+    )
+    run_fit(cfg, args.out, request, progress=not args.quiet)
+    fit = CapabilityFit.load(args.out / "fit.json")
+    print(fit.summary().as_text())
+    print(f"\n{fit!r}\nwrote {args.out / 'fit.json'} and {args.out / 'run.json'}")
+    return 0
+
+
+def _split(args: argparse.Namespace, cfg: Config):
+    from obsscale.model.splits import Split
+
+    kinds = ("cutoff_flops", "cutoff_date", "leave_family_out", "kfold")
+    chosen = [k for k in kinds if getattr(args, k) not in (None, False)]
+    if len(chosen) > 1:
+        raise CLIError(f"choose one split, got {chosen}", status=2)
+    if not chosen:
+        return Split.of("cutoff_flops", cfg.predict.cutoff_flops)
+    kind = chosen[0]
+    return Split.of(kind, None if kind == "leave_family_out" else getattr(args, kind))
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from obsscale.pipeline import PredictRequest, run_predict
+
+    cfg = _config(args)
+    given = {
+        "form": args.form,
+        "loss": args.loss,
+        "n_bootstrap": args.bootstrap,
+        "random_state": args.seed,
+    }
+    request = PredictRequest(
+        target=args.target,
+        capabilities=_capability_settings(args, cfg),
+        predict=replace(cfg.predict, **{k: v for k, v in given.items() if v is not None}),
+        selection=_selection(args),
+        split=_split(args, cfg),
+        chance=args.chance,
+        downstream=args.downstream,
+    )
+    result = run_predict(cfg, request)
+    if args.out:
+        result.save(args.out)
+    if args.json:
+        print(result.to_json())
+    else:
+        print(result.summary().as_text())
+        if args.out:
+            print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    from obsscale.model.capability_fit import fit_capabilities
+    from obsscale.model.selection import select_from_fit
+    from obsscale.pipeline import selected_models
+
+    cfg = _config(args)
+    settings = _capability_settings(args, cfg)
+    models, chosen = selected_models(cfg, settings, _selection(args))
+    result = select_from_fit(
+        fit_capabilities(chosen, settings),
+        models,
+        budget=args.budget,
+        criterion=args.criterion,
+        max_params_b=args.max_params_b,
+        max_flops=args.max_flops,
+        include=args.include,
+        target_set=args.target_set,
+    )
+    print(result.to_json() if args.json else result.summary().as_text())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from obsscale.pipeline import run_report
+
+    start = time.monotonic()
+    index = run_report(_config(args), args.out)
+    print(f"report written in {time.monotonic() - start:.0f} s: {index.resolve()}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from obsscale.bench import SIZES, run_bench
+
+    cfg = _config(args)
+    md = run_bench(
+        cfg,
+        args.out,
+        mirror=args.mirror,
+        upstream=cfg.upstream_dir,
+        sizes=tuple(args.sizes or SIZES),
+    )
+    print(md)
+    print(f"wrote {args.out}/summary.md, accuracy.json, scale.json, edges.json")
+    return 0

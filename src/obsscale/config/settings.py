@@ -1,0 +1,220 @@
+"""Settings of every stage as frozen dataclasses, so that a run is fully described by one
+``Config`` value (and can be recorded next to its outputs)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from obsscale.config.sources import DEFAULT_SOURCES, MIRROR_ENV, Source
+
+# Llama-2-7B's training compute (6 x 7B x 2T): the reference's default FLOPs cutoff
+LLAMA2_7B_FLOPS = 8.4e22
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """How hard fetch tries: per-request timeout (s) and capped exponential backoff."""
+
+    timeout: float = 30.0
+    retries: int = 4
+    backoff_factor: float = 0.5
+    backoff_max: float = 30.0
+    chunk_size: int = 1 << 16
+
+
+_CURATED = ("obsscaling_base", "obsscaling_sub10b", "obsscaling_instruct")
+
+# Which source wins when several give the same field (first listed wins; "rules" is the family
+# rule set, "6ND" the computed compute). Score columns are owned by one source prefix each, so for
+# them the order of ``sources`` decides (only the ObsScaling base and sub-10B files overlap).
+DEFAULT_PRECEDENCE: dict[str, tuple[str, ...]] = {
+    "family": (*_CURATED, "rules"),
+    "params_b": (*_CURATED, "openllm_v2", "epoch", "evalplus"),
+    "tokens_t": _CURATED,
+    "flops": (*_CURATED, "epoch"),
+    "release_date": ("epoch", "openllm_v2"),
+    "is_base": (*_CURATED, "openllm_v2", "openllm_v1"),
+    "base_model": ("openllm_v2",),
+}
+
+# The same benchmark measured by two sources (harness versions differ): compared by the audit.
+DEFAULT_SCORE_PAIRS: tuple[tuple[str, str], ...] = (
+    ("obsscaling:MMLU", "openllm_v1:MMLU"),
+    ("obsscaling:ARC-C", "openllm_v1:ARC"),
+    ("obsscaling:HellaSwag", "openllm_v1:HellaSwag"),
+    ("obsscaling:TruthfulQA", "openllm_v1:TruthfulQA"),
+    ("obsscaling:Winograd", "openllm_v1:Winogrande"),
+    ("obsscaling:GSM8K", "openllm_v1:GSM8K"),
+    ("obsscaling:HumanEval", "evalplus:humaneval"),
+)
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Thresholds of the data-quality audit; each is a rule named in ``quality.csv``.
+
+    Chinchilla-style training sits near 20 tokens/parameter and modern small models reach
+    ~10,000 (H2O-Danube3-500M: 4T tokens); below 1 or above 20,000 is outside anything
+    published, so it is flagged.
+    """
+
+    flops_rel_tol: float = 0.10  # |flops - 6ND| / 6ND
+    min_tokens_per_param: float = 1.0
+    max_tokens_per_param: float = 20000.0
+    params_rel_tol: float = 0.25  # disagreement between sources
+    score_abs_tol: float = 0.10  # same benchmark, two sources, fraction scale
+    flops_ratio_tol: float = 3.0  # curated vs Epoch training compute
+    score_pairs: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS
+
+
+OBSSCALING_BENCHMARKS: tuple[str, ...] = tuple(
+    f"obsscaling:{b}"
+    for b in (
+        "MMLU",
+        "ARC-C",
+        "HellaSwag",
+        "Winograd",
+        "TruthfulQA",
+        "GSM8K",
+        "XWinograd",
+        "HumanEval",
+    )
+)
+
+
+@dataclass(frozen=True)
+class CapabilityConfig:
+    """Defaults of the capability model, as in the paper's public implementation.
+
+    Imputation: rank-1 PCA on standardized scores, clipped to [0, 1]; PCA on the imputed,
+    unstandardized scores; equivalent FLOPs on the Llama-2 scale.
+    """
+
+    benchmarks: tuple[str, ...] = OBSSCALING_BENCHMARKS
+    n_components: int = 3
+    impute_components: int = 1
+    standardize: bool = False
+    max_iter: int = 1000
+    tol: float = 1e-6  # max change of any imputed (standardized) entry between iterations
+    clip: tuple[float, float] = (0.0, 1.0)
+    reference_family: str = "Llama-2"
+    min_family_models: int = 2
+    base_only: bool = True
+    alpha: float = 0.05  # confidence level of the regression intervals is 1 - alpha
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """Defaults of the downstream predictor (``obsscale predict``).
+
+    The reference's own analyses use a plain sigmoid on the chance-normalised target, fitted by
+    least squares; the floor ("parametric") form and Huber loss are options. Intervals come from
+    a seeded bootstrap over training models.
+    """
+
+    form: str = "sigmoid"  # or "parametric": y = (1 - b) sigmoid(z) + b, b in [0, floor_max]
+    loss: str = "squared"  # or "huber"
+    huber_delta: float = 0.1
+    floor_max: float = 0.2
+    n_starts: int = 8  # random restarts besides the logit-linear and near-zero starts
+    n_bootstrap: int = 200
+    interval: float = 0.90
+    random_state: int = 0
+    cutoff_flops: float = LLAMA2_7B_FLOPS  # the reference's default cutoff
+    kfold: int = 5
+    extrapolate_decades: float = 1.5  # how far the capability curve runs past the largest model
+
+
+@dataclass(frozen=True)
+class ReportTarget:
+    """A downstream target drawn in the report, with its chance level and FLOPs cutoff."""
+
+    column: str
+    chance: float = 0.0
+    cutoff_flops: float = LLAMA2_7B_FLOPS
+
+
+# The reference's Leaderboard-v2 tasks (chance: 4-way GPQA; BBH's mean over its 27 subtasks;
+# MMLU-PRO has 10 options) and the held-out GSM8K; cutoffs as in the reference.
+LEADERBOARD_V2_TARGETS: tuple[ReportTarget, ...] = (
+    ReportTarget("openllm_v2:GPQA", 0.25, 1.68e23),
+    ReportTarget("openllm_v2:MATH Lvl 5", 0.0, 2.52e23),
+    ReportTarget("openllm_v2:BBH", 0.2624, LLAMA2_7B_FLOPS),
+    ReportTarget("openllm_v2:MMLU-PRO", 0.1, LLAMA2_7B_FLOPS),
+)
+DEFAULT_REPORT_TARGETS: tuple[ReportTarget, ...] = (
+    *LEADERBOARD_V2_TARGETS,
+    ReportTarget("obsscaling:GSM8K", 0.0, LLAMA2_7B_FLOPS),
+)
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    targets: tuple[ReportTarget, ...] = DEFAULT_REPORT_TARGETS
+    dpi: int = 110
+
+    def target(self, column: str) -> ReportTarget:
+        """The configured target of that column, or chance 0 and the default cutoff."""
+        for t in self.targets:
+            if t.column == column:
+                return t
+        return ReportTarget(column)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole run's settings. ``with_overrides`` gives a modified copy."""
+
+    data_dir: Path = Path("data")
+    mirror: str | None = None
+    sources: tuple[Source, ...] = DEFAULT_SOURCES
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    capabilities: CapabilityConfig = field(default_factory=CapabilityConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    include_flagged: bool = False
+    include_merged: bool = False
+    precedence: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PRECEDENCE))
+    # Hand-curated corrections: DATA_DIR/corrections.csv if present, else the packaged file.
+    corrections_file: Path | None = None
+    apply_corrections: bool = True
+
+    @property
+    def upstream_dir(self) -> Path:
+        """The byte-exact snapshot of the upstream files kept beside the checkout (the bench
+        serves it on loopback when no mirror URL is given)."""
+        return Path(os.environ.get("OBSSCALE_UPSTREAM_DIR", "../shared/upstream"))
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def processed_dir(self) -> Path:
+        return self.data_dir / "processed"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.raw_dir / "manifest.json"
+
+    def raw_path(self, source: Source) -> Path:
+        return self.raw_dir / source.name / source.filename
+
+    def source(self, name: str) -> Source:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.sources)
+        raise KeyError(f"unknown source {name!r}; known sources: {known}")
+
+    def with_overrides(self, **kwargs: object) -> Config:
+        return replace(self, **kwargs)  # type: ignore[arg-type]
+
+
+def default_config(data_dir: str | Path | None = None, mirror: str | None = None) -> Config:
+    """The default configuration, with the mirror taken from ``$OBSSCALE_MIRROR`` if unset."""
+    mirror = mirror or os.environ.get(MIRROR_ENV) or None
+    return Config(data_dir=Path(data_dir) if data_dir else Path("data"), mirror=mirror)

@@ -1,0 +1,180 @@
+"""What every parser shares: the long value table, quality events, and careful number and
+scale parsing (nothing is altered or dropped without an event that says so)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+VALUE_COLUMNS = ["model", "field", "value", "row"]
+EVENT_COLUMNS = ["model", "field", "value", "rule", "source", "severity", "detail"]
+HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class ParseError(ValueError):
+    """A raw file lacks what its parser needs; names the file and what is missing."""
+
+
+@dataclass
+class Parsed:
+    values: pd.DataFrame
+    events: list[dict] = field(default_factory=list)
+
+
+def _event(
+    source: str, model: object, fld: str, value: object, rule: str, severity: str, detail: str
+) -> dict:
+    return {
+        "model": model,
+        "field": fld,
+        "value": value,
+        "rule": rule,
+        "source": source,
+        "severity": severity,
+        "detail": detail,
+    }
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> None:
+    """The columns a parser reads are its source's ``required`` ones (config), so that fetch
+    rejects a changed format before it replaces a good copy."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ParseError(f"{path}: missing columns {missing} (found {list(frame.columns)[:12]}...)")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based data record numbers
+    return frame
+
+
+def _numeric(
+    frame: pd.DataFrame, column: str, source: str, model_col: str, events: list[dict]
+) -> pd.Series:
+    """Parse a column as numbers; anything present but not a number becomes NaN and an event."""
+    raw = frame[column]
+    num = pd.to_numeric(raw, errors="coerce")
+    for idx in raw.index[raw.notna() & num.isna()]:
+        events.append(
+            _event(
+                source,
+                frame.at[idx, model_col],
+                column,
+                raw[idx],
+                "not_numeric",
+                "dropped",
+                f"record {idx}: not a number",
+            )
+        )
+    return num
+
+
+def to_fraction(
+    values: pd.Series, declared: str, source: str, fld: str, models: pd.Series, events: list[dict]
+) -> pd.Series:
+    """Bring a score column to [0, 1]: divide percentages, detect a mismatched scale, drop
+    values outside the scale (each change is an event, so nothing is altered silently)."""
+    observed = values.dropna()
+    looks_percent = len(observed) > 0 and observed.max() > 1.0 and observed.max() <= 100.0
+    if declared == "fraction" and looks_percent:
+        events.append(
+            _event(
+                source,
+                "*",
+                fld,
+                float(observed.max()),
+                "scale_mismatch",
+                "warning",
+                "declared fractions but values exceed 1: read as percent",
+            )
+        )
+        declared = "percent"
+    elif declared == "percent" and len(observed) > 0 and observed.max() <= 1.0:
+        events.append(
+            _event(
+                source,
+                "*",
+                fld,
+                float(observed.max()),
+                "scale_mismatch",
+                "warning",
+                "declared percent but every value is <= 1: read as fractions",
+            )
+        )
+        declared = "fraction"
+    out = values / 100.0 if declared == "percent" else values.astype(float)
+    bad = out.notna() & ((out < 0) | (out > 1))
+    for idx in out.index[bad]:
+        events.append(
+            _event(
+                source,
+                models[idx],
+                fld,
+                values[idx],
+                "score_out_of_range",
+                "dropped",
+                f"record {idx}: outside [0, 1] after scaling",
+            )
+        )
+    return out.mask(bad)
+
+
+def _long(frame: pd.DataFrame, model_col: str, fields: dict[str, str]) -> pd.DataFrame:
+    """Melt the given columns (column -> field name) into the long value table."""
+    parts = []
+    for column, name in fields.items():
+        part = pd.DataFrame(
+            {
+                "model": frame[model_col],
+                "field": name,
+                "value": frame[column].astype(object),
+                "row": frame.index,
+            }
+        )
+        parts.append(part[part["value"].notna()])
+    if not parts:
+        return pd.DataFrame(columns=VALUE_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[VALUE_COLUMNS]
+
+
+def _check_duplicate_ids(
+    frame: pd.DataFrame, model_col: str, source: str, events: list[dict]
+) -> pd.DataFrame:
+    dup = frame[model_col].str.lower().duplicated(keep="first")
+    for idx in frame.index[dup]:
+        events.append(
+            _event(
+                source,
+                frame.at[idx, model_col],
+                "model",
+                frame.at[idx, model_col],
+                "duplicate_model",
+                "dropped",
+                f"record {idx}: repeats an earlier record; the first is kept",
+            )
+        )
+    return frame[~dup]
+
+
+def _drop_nonpositive(
+    values: pd.Series, source: str, fld: str, models: pd.Series, events: list[dict]
+) -> pd.Series:
+    bad = values.notna() & (values <= 0)
+    for idx in values.index[bad]:
+        events.append(
+            _event(
+                source,
+                models[idx],
+                fld,
+                values[idx],
+                "absurd_metadata",
+                "dropped",
+                f"record {idx}: {fld} must be positive",
+            )
+        )
+    return values.mask(bad)

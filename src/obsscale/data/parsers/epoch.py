@@ -1,0 +1,40 @@
+"""Epoch AI's notable models table: publication dates, parameters, training compute."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from obsscale.config import Config, Source
+from obsscale.data.parsers.common import (
+    Parsed,
+    _drop_nonpositive,
+    _long,
+    _numeric,
+    _read_csv,
+    _require,
+)
+
+
+def parse_epoch(path: Path, source: Source, config: Config) -> Parsed:
+    """Epoch AI notable models: columns found by name (the live file adds and reorders them).
+
+    Rows keep Epoch's own model names; ``harmonize`` matches them to Hugging Face ids. The dataset
+    size column mixes words and tokens, so it is not read.
+    """
+    frame = _read_csv(path)
+    _require(frame, source.required, path)
+    events: list[dict] = []
+    frame = frame.dropna(subset=["Model"])
+    if "Domain" in frame.columns:
+        frame = frame[frame["Domain"].fillna("").str.contains("Language")]
+    out = pd.DataFrame({"model": frame["Model"].str.strip()}, index=frame.index)
+    params = _numeric(frame, "Parameters", source.name, "Model", events) / 1e9
+    out["params_b"] = _drop_nonpositive(params, source.name, "params_b", out["model"], events)
+    flops = _numeric(frame, "Training compute (FLOP)", source.name, "Model", events)
+    out["flops"] = _drop_nonpositive(flops, source.name, "flops", out["model"], events)
+    out["release_date"] = pd.to_datetime(frame["Publication date"], errors="coerce").dt.strftime(
+        "%Y-%m-%d"
+    )
+    return Parsed(_long(out, "model", {c: c for c in out.columns if c != "model"}), events)

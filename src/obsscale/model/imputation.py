@@ -1,0 +1,190 @@
+"""Missing benchmark scores, filled by iterated low-rank PCA reconstruction.
+
+The reference fills a model's missing benchmarks from the others (``pca_impute``): standardize,
+mean-fill, then alternate {rank-r PCA, replace the missing entries by the reconstruction}.
+``PCAImputer`` does that as a scikit-learn transformer fitted on training rows only, so that a
+held-out model never shapes the basis it is imputed with.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from obsscale.exceptions import CapabilityDataError, ConvergenceWarning
+from obsscale.model.params import Interval, ValidatedParams
+
+# ----------------------------------------------------------------------------- input checks
+
+
+def _as_matrix(X: Any, names: list[str] | None = None) -> tuple[np.ndarray, list[str], list[str]]:
+    """Float matrix plus column and row labels (from a DataFrame when given one)."""
+    if isinstance(X, pd.DataFrame):
+        cols = [str(c) for c in X.columns]
+        rows = [str(r) for r in X.index]
+        try:
+            arr = X.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError) as e:
+            raise CapabilityDataError(f"scores must be numeric: {e}") from e
+    else:
+        arr = np.asarray(X, dtype=float)
+        cols = names or [f"x{j}" for j in range(arr.shape[1] if arr.ndim == 2 else 0)]
+        rows = [str(i) for i in range(arr.shape[0])]
+    if arr.ndim != 2:
+        raise CapabilityDataError(f"scores must be a 2-D table, got shape {arr.shape}")
+    if np.isinf(arr).any():
+        raise CapabilityDataError("scores contain infinite values")
+    return arr, cols, rows
+
+
+def check_score_matrix(X: np.ndarray, cols: list[str], rows: list[str], n_components: int) -> None:
+    """Refuse, with a message naming the culprits, what would make the fit meaningless."""
+    n, p = X.shape
+    if n < max(3, n_components + 1):
+        raise CapabilityDataError(
+            f"too few models: {n} (need at least {max(3, n_components + 1)} for "
+            f"{n_components} components)"
+        )
+    if p < n_components:
+        raise CapabilityDataError(
+            f"{n_components} components requested but only {p} benchmarks: {cols}"
+        )
+    empty_cols = [c for c, e in zip(cols, np.isnan(X).all(axis=0), strict=True) if e]
+    if empty_cols:
+        raise CapabilityDataError(f"benchmarks with no scores at all: {empty_cols}")
+    empty_rows = [r for r, e in zip(rows, np.isnan(X).all(axis=1), strict=True) if e]
+    if empty_rows:
+        shown = ", ".join(empty_rows[:5]) + (" ..." if len(empty_rows) > 5 else "")
+        raise CapabilityDataError(
+            f"{len(empty_rows)} models have no score on any benchmark ({shown}); drop them "
+            "or choose other benchmarks"
+        )
+    counts = (~np.isnan(X)).sum(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        std = np.nanstd(X, axis=0)
+    flat = [c for c, s, k in zip(cols, std, counts, strict=True) if k < 2 or not s > 0]
+    if flat:
+        raise CapabilityDataError(
+            f"benchmarks with no variance (fewer than 2 distinct observed scores): {flat}"
+        )
+
+
+# ----------------------------------------------------------------------------- imputation
+
+
+def _top_components(Z: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and top-``rank`` principal axes (rows) of Z, via the p x p covariance."""
+    mu = Z.mean(axis=0)
+    Zc = Z - mu
+    _, vecs = np.linalg.eigh(Zc.T @ Zc)
+    W = vecs[:, ::-1][:, :rank].T
+    return mu, W
+
+
+def _project_missing(Z: np.ndarray, mask: np.ndarray, mu: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Fill the masked entries of Z with the rank-r reconstruction that best fits each row's
+    observed entries (least squares). This is the fixed point of the reference's iteration
+    "replace missing by reconstruction" when the PCA basis is held fixed; rows sharing a
+    missingness pattern are solved together."""
+    Z = Z.copy()
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return Z
+    patterns, inverse = np.unique(mask[rows], axis=0, return_inverse=True)
+    for k, pattern in enumerate(patterns):
+        idx = rows[inverse.ravel() == k]
+        obs = ~pattern
+        A = W[:, obs].T  # observed coordinates of the axes, p_obs x r
+        coef, *_ = np.linalg.lstsq(A, (Z[np.ix_(idx, obs)] - mu[obs]).T, rcond=None)
+        Z[np.ix_(idx, pattern)] = (mu[pattern][:, None] + W[:, pattern].T @ coef).T
+    return Z
+
+
+class PCAImputer(ValidatedParams, TransformerMixin, BaseEstimator):
+    """Impute missing scores by iterated low-rank PCA reconstruction.
+
+    Standardize each benchmark (observed entries, population std), fill missing entries with
+    the mean, then repeat {fit a rank-``n_components`` PCA, replace the missing entries by
+    their reconstruction} until no imputed entry moves by more than ``tol`` (standardized
+    units) or ``max_iter`` is reached; un-standardize and clip to ``clip``. New rows are
+    imputed with the fitted basis. Observed entries are never changed (except by clipping).
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_components": [Interval(Integral, 1)],
+        "max_iter": [Interval(Integral, 1)],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "clip": [tuple, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_components: int = 1,
+        max_iter: int = 1000,
+        tol: float = 1e-6,
+        clip: tuple[float, float] | None = (0.0, 1.0),
+    ) -> None:
+        self.n_components = n_components
+        self.max_iter = max_iter
+        self.tol = tol
+        self.clip = clip
+
+    def fit(self, X: Any, y: None = None) -> PCAImputer:
+        self._validate_params()
+        arr, cols, rows = _as_matrix(X)
+        check_score_matrix(arr, cols, rows, self.n_components)
+        self.n_features_in_ = arr.shape[1]
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(cols, dtype=object)
+        self.mean_ = np.nanmean(arr, axis=0)
+        self.scale_ = np.nanstd(arr, axis=0)
+        self.center_, self.components_, self.n_iter_ = self._iterate(arr)
+        return self
+
+    def _iterate(self, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        mask = np.isnan(arr)
+        Z = np.where(mask, 0.0, (arr - self.mean_) / self.scale_)
+        mu, W = _top_components(Z, self.n_components)
+        for it in range(1, self.max_iter + 1):
+            R = mu + (Z - mu) @ W.T @ W
+            delta = np.abs(R[mask] - Z[mask]).max(initial=0.0)
+            Z[mask] = R[mask]
+            mu, W = _top_components(Z, self.n_components)
+            if delta <= self.tol:
+                return mu, W, it
+        warnings.warn(
+            f"PCA imputation did not converge in {self.max_iter} iterations (last change "
+            f"{delta:.2g} > tol {self.tol:g}); raise max_iter or tol",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+        return mu, W, self.max_iter
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "components_")
+        arr, cols, _ = _as_matrix(X)
+        if arr.shape[1] != self.n_features_in_:
+            raise CapabilityDataError(
+                f"expected {self.n_features_in_} benchmarks, got {arr.shape[1]}"
+            )
+        named = hasattr(self, "feature_names_in_") and isinstance(X, pd.DataFrame)
+        if named and list(cols) != list(self.feature_names_in_):
+            raise CapabilityDataError(
+                f"benchmarks {cols} differ from those seen in fit {list(self.feature_names_in_)}"
+            )
+        mask = np.isnan(arr)
+        if mask.all(axis=1).any():
+            raise CapabilityDataError("rows with no observed score cannot be imputed")
+        Z = np.where(mask, 0.0, (arr - self.mean_) / self.scale_)
+        Z = _project_missing(Z, mask, self.center_, self.components_)
+        out = Z * self.scale_ + self.mean_
+        out[~mask] = arr[~mask]
+        return np.clip(out, *self.clip) if self.clip is not None else out

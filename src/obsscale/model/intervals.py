@@ -1,0 +1,85 @@
+"""Prediction intervals of the sigmoid link: a pairs bootstrap over training models (all
+resamples refitted at once) plus resampled, inflated training residuals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from obsscale.config import PredictConfig
+from obsscale.model.link import SigmoidRegressor
+
+
+@dataclass
+class BootstrapFit:
+    """A fitted link with its bootstrap parameters and inflated training residuals."""
+
+    reg: SigmoidRegressor
+    thetas: np.ndarray  # bootstrap parameters, B x n_theta
+    residuals: np.ndarray  # inflated training residuals
+
+
+def make_regressor(pconf: PredictConfig, **overrides: Any) -> SigmoidRegressor:
+    """The sigmoid regressor a ``PredictConfig`` describes."""
+    params = {
+        "form": pconf.form,
+        "loss": pconf.loss,
+        "huber_delta": pconf.huber_delta,
+        "floor_max": pconf.floor_max,
+        "n_starts": pconf.n_starts,
+        "random_state": pconf.random_state,
+    }
+    return SigmoidRegressor(**(params | overrides))
+
+
+def fit_with_bootstrap(
+    X: np.ndarray, y: np.ndarray, pconf: PredictConfig, rng: np.random.Generator
+) -> BootstrapFit:
+    reg = make_regressor(pconf).fit(X, y)
+    n = len(y)
+    resid = y - reg.predict(X)
+    resid = resid * math.sqrt(n / max(n - reg.n_params, 1))  # undo the fit's shrinkage
+    thetas = np.vstack(
+        [
+            reg.bootstrap_thetas(X, y, counts)
+            for counts in _resample_counts(n, pconf.n_bootstrap, rng)
+        ]
+    )
+    return BootstrapFit(reg, thetas, resid)
+
+
+def _resample_counts(
+    n: int, n_boot: int, rng: np.random.Generator, budget: int = 4_000_000
+) -> Iterator[np.ndarray]:
+    """Pairs-bootstrap multiplicities (B x n: how often each training model is drawn), in
+    blocks of at most ``budget`` cells so that memory stays flat in N."""
+    block = max(1, budget // max(n, 1))
+    for start in range(0, n_boot, block):
+        b = min(block, n_boot - start)
+        draws = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
+        yield np.bincount(draws.ravel(), minlength=b * n).reshape(b, n)
+
+
+def prediction_interval(
+    fit: BootstrapFit, X: np.ndarray, level: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles of (bootstrap prediction + resampled residual) for each row of X."""
+    if len(X) == 0:
+        return np.empty(0), np.empty(0)
+    rows = max(1, 4_000_000 // len(fit.thetas))  # B x rows cells per block
+    parts = [
+        band(fit.reg.predict_thetas(fit.thetas, X[i : i + rows]), fit, level, rng)
+        for i in range(0, len(X), rows)
+    ]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def band(
+    curves: np.ndarray, fit: BootstrapFit, level: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    noise = rng.choice(fit.residuals, size=curves.shape, replace=True)
+    return np.quantile(curves + noise, [(1 - level) / 2, (1 + level) / 2], axis=0)

@@ -1,0 +1,216 @@
+"""What a back-test returns: per-predictor scores and every prediction, with ``summary()``
+and a deterministic JSON form."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from statsmodels.iolib.summary2 import Summary
+
+from obsscale.data import store
+
+PREDICTORS = ("pc", "log_flops", "log_params")
+
+
+@dataclass
+class PredictorScore:
+    """Back-test metrics of one predictor (normalised target scale)."""
+
+    name: str
+    n_train: int
+    mse_train: float
+    mse_test: float
+    mae_test: float
+    r2_test: float
+    coverage: float  # share of test models inside their prediction interval
+    n_test_scored: int
+    mse_test_all: float | None = None
+    n_test_all: int | None = None
+    coef: list[float] = field(default_factory=list)
+    intercept: float | None = None
+    floor: float | None = None
+
+
+@dataclass
+class PredictionResult:
+    """A back-test of one target: scores per predictor, every prediction, the capability curve."""
+
+    target: str
+    split: str
+    chance: float
+    basis: list[str]
+    n_train: int
+    n_test: int
+    n_unknown: int
+    scores: dict[str, PredictorScore]
+    predictions: pd.DataFrame
+    curve: pd.DataFrame | None
+    settings: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    baseline_curves: pd.DataFrame | None = None
+
+    def mse_ratios(self) -> dict[str, float]:
+        """Each baseline's test MSE over the factor predictor's (> 1: factors are better)."""
+        pc = self.scores["pc"].mse_test
+        return {k: s.mse_test / pc for k, s in self.scores.items() if k != "pc" and pc > 0}
+
+    def __repr__(self) -> str:
+        ratios = ", ".join(f"{k} x{v:.2g}" for k, v in self.mse_ratios().items())
+        return (
+            f"<PredictionResult {self.target}: {self.split}; {self.n_train} train / "
+            f"{self.n_test} test models; pc test MSE {self.scores['pc'].mse_test:.3g} "
+            f"(baselines {ratios})>"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "target": self.target,
+            "split": self.split,
+            "chance": self.chance,
+            "scale": "metrics on (y - chance) / (1 - chance)",
+            "basis": self.basis,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "n_unknown": self.n_unknown,
+            "notes": self.notes,
+            "settings": self.settings,
+        }
+        cover = coverage_key(self.interval)
+        for name, s in self.scores.items():
+            fields = {k: v for k, v in asdict(s).items() if k != "name"}
+            fields[cover] = fields.pop("coverage")
+            out[name] = fields
+        out["predictions"] = _prediction_records(self.predictions)
+        out["curve"] = self.curve
+        return store.jsonable(out)
+
+    def to_json(self) -> str:
+        return store.dumps(self.to_dict())
+
+    def save(self, path: str | Path) -> None:
+        store.write_text(path, self.to_json() + "\n")
+
+    @property
+    def interval(self) -> float:
+        """The nominal coverage of the prediction intervals (e.g. 0.9)."""
+        return float(self.settings["predict"]["interval"])
+
+    def table(self) -> pd.DataFrame:
+        cols = ["n_train", "mse_train", "mse_test", "mae_test", "r2_test", "coverage"]
+        table = pd.DataFrame(
+            {k: [getattr(s, c) for c in cols] for k, s in self.scores.items()}, index=cols
+        ).T
+        return table.rename(columns={"coverage": coverage_key(self.interval)})
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], extras: dict[str, Any] | None = None) -> PredictionResult:
+        """The result ``to_dict`` described; ``extras`` adds what only figures need (each
+        model's equivalent compute and the baselines' curves), stored beside it by ``fit``."""
+        extras = extras or {}
+        cover = coverage_key(float(d["settings"]["predict"]["interval"]))
+        scores = {
+            name: PredictorScore(name=name, coverage=d[name][cover], **_without(d[name], cover))
+            for name in PREDICTORS
+        }
+        chance = float(d["chance"])
+        pred = _prediction_frame(d["predictions"], chance)
+        equivalent = extras.get("equivalent_log10_flops")
+        if equivalent is not None:
+            pred.insert(8, "equivalent_log10_flops", pred["model"].map(equivalent))
+        return cls(
+            target=d["target"],
+            split=d["split"],
+            chance=chance,
+            basis=list(d["basis"]),
+            n_train=d["n_train"],
+            n_test=d["n_test"],
+            n_unknown=d["n_unknown"],
+            scores=scores,
+            predictions=pred,
+            curve=_frame(d.get("curve")),
+            settings=d["settings"],
+            notes=list(d["notes"]),
+            baseline_curves=_frame(extras.get("baseline_curves")),
+        )
+
+    def figure_extras(self) -> dict[str, Any]:
+        """What ``from_dict`` needs besides ``to_dict`` to redraw every figure."""
+        pc = self.predictions[self.predictions["predictor"] == "pc"]
+        equivalent = None
+        if "equivalent_log10_flops" in pc:
+            equivalent = dict(zip(pc["model"], pc["equivalent_log10_flops"], strict=True))
+        return store.jsonable(
+            {"equivalent_log10_flops": equivalent, "baseline_curves": self.baseline_curves}
+        )
+
+    def summary(self) -> Summary:
+        s = Summary()
+        s.add_title(f"Downstream prediction of {self.target}")
+        s.add_dict(
+            {
+                "Split": self.split,
+                "Chance floor": f"{self.chance:g}",
+                "Train models": str(self.n_train),
+                "Test models": str(self.n_test),
+                "Unknown split variable": str(self.n_unknown),
+                "Basis": f"{len(self.basis)} benchmarks",
+            },
+            ncols=2,
+        )
+        s.add_df(self.table().astype(float).round(5))
+        pc = self.scores["pc"]
+        if pc.mse_test_all is not None:
+            s.add_text(
+                f"pc test MSE over all {pc.n_test_all} test/unknown models it can score: "
+                f"{pc.mse_test_all:.4g}"
+            )
+        for k, v in self.mse_ratios().items():
+            s.add_text(f"{k} test MSE / pc test MSE = {v:.3g}")
+        for note in self.notes:
+            s.add_text(note)
+        return s
+
+
+def coverage_key(level: float) -> str:
+    """The name of the coverage field for intervals of this level: ``coverage_90`` for 0.9."""
+    return f"coverage_{round(level * 100):d}"
+
+
+def _without(d: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k != key}
+
+
+def _frame(records: list[dict[str, Any]] | None) -> pd.DataFrame | None:
+    return None if records is None else pd.DataFrame(records)
+
+
+def _prediction_frame(records: list[dict[str, Any]], chance: float) -> pd.DataFrame:
+    """The long predictions table (one row per model and predictor) from its JSON records."""
+    rows = [
+        {k: r[k] for k in ("model", "family", "split")}
+        | {"predictor": name, "actual": r["actual"]}
+        | {k: r[name][k] for k in ("predicted", "lower", "upper")}
+        for name in PREDICTORS
+        for r in records
+        if name in r
+    ]
+    pred = pd.DataFrame(rows)
+    for col in ("actual", "predicted", "lower", "upper"):
+        pred[col] = pred[col].astype(float)
+        pred[f"{col}_raw"] = pred[col] * (1 - chance) + chance
+    return pred
+
+
+def _prediction_records(pred: pd.DataFrame) -> list[dict[str, Any]]:
+    records = []
+    for (model, family, split, actual), grp in pred.groupby(
+        ["model", "family", "split", "actual"], sort=False, dropna=False
+    ):
+        rec: dict[str, Any] = {"model": model, "family": family, "split": split, "actual": actual}
+        for r in grp.itertuples(index=False):
+            rec[r.predictor] = {"predicted": r.predicted, "lower": r.lower, "upper": r.upper}
+        records.append(rec)
+    return records

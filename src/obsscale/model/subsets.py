@@ -1,0 +1,78 @@
+"""Which rows of the model table a fit uses: base models with scores, named subsets,
+families, explicit model lists."""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+import pandas as pd
+
+from obsscale.data.table import score_columns
+from obsscale.exceptions import CapabilityDataError
+
+log = logging.getLogger(__name__)
+
+
+def load_subsets() -> dict[str, dict[str, list[str]]]:
+    text = resources.files("obsscale.data.curated").joinpath("subsets.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which models: a named subset (``subsets.toml``), families, explicit ids, exclusions."""
+
+    subset: str | None = None
+    families: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+def select_models(
+    models: pd.DataFrame,
+    benchmarks: tuple[str, ...] | list[str],
+    *,
+    selection: Selection | None = None,
+    base_only: bool = True,
+) -> pd.DataFrame:
+    """Rows of the model table used for a fit: with at least one score on the basis (any row
+    when ``benchmarks`` is empty), base models only by default, optionally a named subset, a
+    family list or an explicit model list.
+    """
+    sel = selection or Selection()
+    subset, include = sel.subset, list(sel.include)
+    families: list[str] = list(sel.families)
+    missing = [b for b in benchmarks if b not in models.columns]
+    if missing:
+        known = score_columns(models)
+        raise CapabilityDataError(f"unknown benchmark columns {missing}; available: {known}")
+    keep = (
+        models[list(benchmarks)].notna().any(axis=1)
+        if benchmarks
+        else pd.Series(True, index=models.index)
+    )
+    if base_only:
+        keep &= models["is_base"].fillna(False).astype(bool)
+    excluded = {m.lower() for m in sel.exclude}
+    if subset is not None:
+        subsets = load_subsets()
+        if subset not in subsets:
+            raise CapabilityDataError(f"unknown subset {subset!r}; known: {sorted(subsets)}")
+        families = [*families, *subsets[subset].get("families", [])]
+        excluded |= {m.lower() for m in subsets[subset].get("exclude", [])}
+    if families:
+        unknown = sorted(set(families) - set(models["family"].dropna()))
+        if unknown:
+            log.warning("families not in the table: %s", unknown)
+        keep &= models["family"].isin(families)
+    if include:
+        wanted = {m.lower() for m in include}
+        absent = sorted(wanted - set(models["model"].str.lower()))
+        if absent:
+            raise CapabilityDataError(f"models not in the table: {absent}")
+        keep &= models["model"].str.lower().isin(wanted)
+    keep &= ~models["model"].str.lower().isin(excluded)
+    return models[keep].reset_index(drop=True)

@@ -1,0 +1,108 @@
+"""What is predicted: checks on the target column, its scale, chance normalisation, the
+user's own downstream files, and which basis benchmarks would leak the target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from obsscale.data.table import META_FIELDS
+from obsscale.exceptions import PredictError
+
+
+def normalize_scale(values: pd.Series, name: str) -> tuple[pd.Series, str | None]:
+    """Fractions pass; a 0-100 metric is divided by 100 (with a note); anything else is refused."""
+    v = values.dropna()
+    if v.empty:
+        raise PredictError(f"target {name!r} has no values")
+    lo, hi = float(v.min()), float(v.max())
+    if lo >= 0 and hi <= 1:
+        return values.astype(float), None
+    if lo >= 0 and hi <= 100:
+        return values / 100.0, f"{name}: values range {lo:g}..{hi:g}; read as percent (÷100)"
+    raise PredictError(
+        f"target {name!r} ranges from {lo:g} to {hi:g}: obsscale predicts metrics on [0, 1] "
+        "(fractions) or [0, 100] (percent); rescale it (e.g. BLEU/100, Elo min-max) first"
+    )
+
+
+def chance_normalize(y: pd.Series, chance: float) -> pd.Series:
+    if not 0 <= chance < 1:
+        raise PredictError(f"--chance must be in [0, 1), got {chance}")
+    return (y - chance) / (1 - chance)
+
+
+def load_downstream(
+    path: str | Path, models: pd.DataFrame, aliases: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Merge a user's CSV (``Model`` column of Hugging Face ids + one column per metric) onto
+    the model table as ``downstream:<metric>`` columns; return the ids it could not match."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype={"Model": str}, index_col=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise PredictError(f"{path}: cannot read CSV ({e})") from e
+    if "Model" not in frame.columns:
+        raise PredictError(
+            f"{path}: needs a 'Model' column of Hugging Face ids; columns are {list(frame.columns)}"
+        )
+    metrics = [c for c in frame.columns if c != "Model"]
+    if not metrics:
+        raise PredictError(f"{path}: no metric columns besides 'Model'")
+    frame["Model"] = frame["Model"].str.strip()
+    ids = frame["Model"].str.lower()
+    ids = ids.map(lambda k: (aliases or {}).get(k, k))  # moved Hugging Face ids
+    dup = ids.duplicated(keep=False) & frame["Model"].notna()
+    if dup.any():
+        raise PredictError(f"{path}: duplicated models: {sorted(set(frame.loc[dup, 'Model']))}")
+    for col in metrics:
+        num = pd.to_numeric(frame[col], errors="coerce")
+        bad = frame[col].notna() & num.isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise PredictError(
+                f"{path}: row {i + 2}, column {col!r}: {frame[col].iloc[i]!r} is not a number"
+            )
+        frame[col] = num
+    key = models["model"].str.lower()
+    known = ids.isin(set(key))
+    unmatched = sorted(frame.loc[~known, "Model"].dropna())
+    if not known.any():
+        raise PredictError(
+            f"{path}: none of its {len(frame)} models is in the model table "
+            f"(e.g. {unmatched[:3]}); ids must be Hugging Face ids"
+        )
+    renamed = frame[known].set_index(ids[known])[metrics]
+    renamed.columns = [f"downstream:{c}" for c in metrics]
+    merged = models.drop(columns=[c for c in renamed.columns if c in models.columns])
+    merged = merged.join(renamed, on=key)
+    return merged, unmatched
+
+
+def _check_target(models: pd.DataFrame, target: str) -> None:
+    """Only score columns are targets: metadata (sizes, flags, names) is not a metric."""
+    if models.empty:
+        raise PredictError("no models selected (check --subset / --families / --models)")
+    if target not in models.columns:
+        raise PredictError(f"unknown target column {target!r}")
+    if target in ("model", *META_FIELDS) or target.endswith("_source"):
+        raise PredictError(
+            f"target {target!r} is model metadata, not a metric: choose a <source>:<benchmark> "
+            "column of models.csv or a metric of --downstream"
+        )
+    col = models[target]
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        raise PredictError(f"target {target!r} is not numeric (dtype {col.dtype})")
+    if col.dropna().nunique() < 2:
+        raise PredictError(f"target {target!r} has fewer than 2 distinct values: nothing to fit")
+
+
+def factor_basis(
+    benchmarks: tuple[str, ...], target: str, twins: tuple[tuple[str, str], ...]
+) -> tuple[list[str], list[str]]:
+    """The basis without the target and without its twins (the same benchmark measured by
+    another source, e.g. obsscaling:HellaSwag for openllm_v1:HellaSwag), which would leak it."""
+    leaky = {target} | {a for a, b in twins if b == target} | {b for a, b in twins if a == target}
+    return [b for b in benchmarks if b not in leaky], [b for b in benchmarks if b in leaky]
