@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
-from sklearn.exceptions import ConvergenceWarning
 
 from obsscale.config import CapabilityConfig, default_config
 from obsscale.data.table import load_models
-from obsscale.exceptions import CapabilityDataError
+from obsscale.exceptions import CapabilityDataError, ConvergenceWarning
 from obsscale.model.capability_fit import CapabilityFit, fit_capabilities
 from obsscale.model.factors import CapabilityPCA
 from obsscale.model.imputation import PCAImputer

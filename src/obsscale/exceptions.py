@@ -8,8 +8,6 @@ kind (``warnings.simplefilter("error", ExtrapolationWarning)``).
 
 from __future__ import annotations
 
-from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
-
 
 class ObsscaleError(Exception):
     """Base class: an error whose message is meant for the user as it is (no traceback)."""
@@ -39,8 +37,9 @@ class ObsscaleWarning(UserWarning):
     """Base class of obsscale's warnings."""
 
 
-class ConvergenceWarning(ObsscaleWarning, _SklearnConvergenceWarning):
-    """An iterative fit stopped before converging (also a scikit-learn ``ConvergenceWarning``)."""
+class ConvergenceWarning(ObsscaleWarning):
+    """An iterative fit stopped before converging. Not a subclass of scikit-learn's (that
+    would import scikit-learn, ~0.4 s, in every command): filter this class by name."""
 
 
 class ReferenceFamilyWarning(ObsscaleWarning):
@@ -49,6 +48,10 @@ class ReferenceFamilyWarning(ObsscaleWarning):
 
 class ExtrapolationWarning(ObsscaleWarning):
     """A prediction lies further past the fitted data than the configured limit."""
+
+
+class NotFittedError(ObsscaleError, ValueError, AttributeError):
+    """An estimator was used before ``fit`` (the same bases as scikit-learn's)."""
 
 
 class InvalidParameterError(ObsscaleError, ValueError, TypeError):

@@ -12,10 +12,9 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from obsscale.config import CapabilityConfig
+from obsscale.model.estimator import BaseEstimator, TransformerMixin, check_is_fitted
 from obsscale.model.imputation import PCAImputer, _as_matrix, check_score_matrix
 from obsscale.model.params import Interval, ValidatedParams
 

@@ -14,10 +14,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from obsscale.exceptions import CapabilityDataError, ConvergenceWarning
+from obsscale.model.estimator import BaseEstimator, TransformerMixin, check_is_fitted
 from obsscale.model.params import Interval, ValidatedParams
 
 # ----------------------------------------------------------------------------- input checks

@@ -18,9 +18,13 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.optimize import least_squares
 from scipy.special import expit, logit
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
 
+from obsscale.model.estimator import (
+    BaseEstimator,
+    RegressorMixin,
+    check_is_fitted,
+    validate_data,
+)
 from obsscale.model.params import RANDOM_STATE, Interval, Options, ValidatedParams
 
 
