@@ -8,11 +8,10 @@ import logging
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from statsmodels.iolib.summary2 import Summary
 
 from obsscale.config import CapabilityConfig
 from obsscale.data import store
@@ -20,6 +19,9 @@ from obsscale.exceptions import CapabilityDataError
 from obsscale.model.factors import CapabilityPCA
 from obsscale.model.families import GroupedOLS, ReferenceLine, family_efficiency, family_regressions
 from obsscale.model.imputation import PCAImputer
+
+if TYPE_CHECKING:
+    from statsmodels.iolib.summary2 import Summary
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ class CapabilityFit:
 
     def summary(self) -> Summary:
         """Text / HTML / LaTeX summary (statsmodels ``Summary``)."""
+        from statsmodels.iolib.summary2 import Summary  # only for summaries: 0.1 s
+
         s = Summary()
         s.add_title("Capability factors (observational scaling laws)")
         info = {

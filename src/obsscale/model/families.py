@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit  # t quantiles: scipy.stats.t.ppf calls it; stats costs 0.35 s
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class GroupedOLS:
     def t_quantile(self, alpha: float) -> np.ndarray:
         df = (self.n - 2).astype(float)
         with np.errstate(invalid="ignore"):
-            return np.where(df > 0, stats.t.ppf(1 - alpha / 2, np.maximum(df, 1)), np.nan)
+            return np.where(df > 0, stdtrit(np.maximum(df, 1), 1 - alpha / 2), np.nan)
 
     def se_slope(self) -> np.ndarray:
         return np.sqrt(self.s2 / self.sxx[:, None])
@@ -195,7 +195,7 @@ def family_efficiency(
     se = np.sqrt(ols.se_mean_at(x0)[:, 0] ** 2 + reference.var_mean_at(x0))
     df = np.minimum(ols.n - 2, reference.n_models - 2).astype(float)
     with np.errstate(invalid="ignore"):
-        t = np.where(df > 0, stats.t.ppf(1 - alpha / 2, np.maximum(df, 1)), np.nan)
+        t = np.where(df > 0, stdtrit(np.maximum(df, 1), 1 - alpha / 2), np.nan)
     inside = reference.within(x0)
     out = pd.DataFrame(
         {

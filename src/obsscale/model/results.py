@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from statsmodels.iolib.summary2 import Summary
 
 from obsscale.data import store
+
+if TYPE_CHECKING:
+    from statsmodels.iolib.summary2 import Summary
 
 PREDICTORS = ("pc", "log_flops", "log_params")
 
@@ -147,6 +149,8 @@ class PredictionResult:
         )
 
     def summary(self) -> Summary:
+        from statsmodels.iolib.summary2 import Summary  # only for summaries: 0.1 s
+
         s = Summary()
         s.add_title(f"Downstream prediction of {self.target}")
         s.add_dict(

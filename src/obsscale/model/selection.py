@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from statsmodels.iolib.summary2 import Summary
 
 from obsscale.data import store
 from obsscale.exceptions import SelectionError
+
+if TYPE_CHECKING:
+    from statsmodels.iolib.summary2 import Summary
 
 CRITERIA = ("v", "d")
 
@@ -135,6 +137,8 @@ class SelectionResult:
     random_median: float | None = None
 
     def summary(self) -> Summary:
+        from statsmodels.iolib.summary2 import Summary  # only for summaries: 0.1 s
+
         s = Summary()
         name = (
             "V-optimal (mean prediction variance, lower is better)"
