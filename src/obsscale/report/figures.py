@@ -1,10 +1,14 @@
-"""Figures of the report, drawn with matplotlib/seaborn on given axes.
+"""Figures of the report, drawn with matplotlib on given axes.
 
 Each function takes what it draws plus ``ax`` (or a ``Figure`` for multi-panel plots), sets
 labels with units, and returns what it drew on; styles can be overridden through ``**kwargs``.
 Nothing here touches pyplot's global state: figures are plain ``matplotlib.figure.Figure``
-objects, rendered to PNG by ``to_data_uri``. Colours come from seaborn's colour-blind palette,
-and markers differ by role (train/test/unknown) so no information rests on colour alone.
+objects, rendered to PNG by ``to_data_uri``. Colours are seaborn's colour-blind palette (its
+values: seaborn itself cost 0.7 s of import for a palette and a heatmap), and markers differ
+by role (train/test/unknown) so no information rests on colour alone.
+
+Layouts are fixed (margins in inches, ``fixed_layout``) rather than constrained: the
+constrained layout engine re-ran on every draw and was half of the report's time.
 """
 
 from __future__ import annotations
@@ -15,14 +19,40 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
 from obsscale.model.capability_fit import CapabilityFit
 from obsscale.model.results import PredictionResult
 
-PALETTE = sns.color_palette("colorblind")
+# seaborn's "colorblind" palette and its "vlag" diverging map (sampled at 9 points)
+PALETTE = [
+    "#0173b2",
+    "#de8f05",
+    "#029e73",
+    "#d55e00",
+    "#cc78bc",
+    "#ca9161",
+    "#fbafe4",
+    "#949494",
+    "#ece133",
+    "#56b4e9",
+]
+VLAG = LinearSegmentedColormap.from_list(
+    "vlag",
+    [
+        "#2369bd",
+        "#678bbe",
+        "#9baecb",
+        "#cfd4e0",
+        "#faf5f4",
+        "#e7c8c6",
+        "#d39794",
+        "#bf6765",
+        "#a9373b",
+    ],
+)
 ROLE_STYLE = {
     "train": {"marker": "o", "color": PALETTE[0], "label": "train (fitted)"},
     "test": {"marker": "^", "color": PALETTE[3], "label": "test (held out)"},
@@ -36,7 +66,35 @@ PREDICTOR_LABEL = {
 
 
 def new_figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
+    """A figure with no layout engine: place its axes with ``fixed_layout``."""
+    return Figure(figsize=(width, height))
+
+
+def fixed_layout(
+    fig: Figure,
+    nrows: int = 1,
+    ncols: int = 1,
+    *,
+    left: float = 0.75,
+    right: float = 0.15,
+    bottom: float = 0.6,
+    top: float = 0.35,
+    wspace: float = 0.3,
+    hspace: float = 0.3,
+) -> Figure:
+    """Margins and gaps between the ``nrows`` x ``ncols`` grid of subplots, in inches (so
+    that they do not depend on the figure's size)."""
+    width, height = fig.get_size_inches()
+    cell_w = (width - left - right - wspace * (ncols - 1)) / ncols
+    cell_h = (height - bottom - top - hspace * (nrows - 1)) / nrows
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        wspace=wspace / cell_w,
+        hspace=hspace / cell_h,
+    )
     return fig
 
 
@@ -68,18 +126,21 @@ def scree(ratios: np.ndarray, ax: Axes, **kwargs: Any) -> Axes:
 
 def loadings(table: pd.DataFrame, ax: Axes, **kwargs: Any) -> Axes:
     """Benchmark x component weights as an annotated diverging heatmap."""
-    lim = float(np.abs(table.to_numpy()).max())
-    sns.heatmap(
-        table,
-        ax=ax,
-        annot=True,
-        fmt=".2f",
-        cmap=kwargs.pop("cmap", "vlag"),
-        vmin=-lim,
-        vmax=lim,
-        cbar_kws={"label": "loading (weight on the score)"},
-        **kwargs,
-    )
+    values = table.to_numpy(dtype=float)
+    lim = float(np.abs(values).max())
+    cmap = kwargs.pop("cmap", VLAG)
+    image = ax.imshow(values, cmap=cmap, vmin=-lim, vmax=lim, aspect="auto", **kwargs)
+    for (i, j), v in np.ndenumerate(values):
+        # dark text on light cells, as seaborn's annotated heatmap
+        r, g, b, _ = image.cmap(image.norm(v))
+        light = 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.408
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="#000" if light else "#fff")
+    ax.set_xticks(range(values.shape[1]), [str(c) for c in table.columns])
+    ax.set_yticks(range(values.shape[0]), [str(r) for r in table.index])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.figure.colorbar(image, ax=ax, label="loading (weight on the score)")
     ax.set(xlabel="principal component", ylabel="benchmark")
     return ax
 
@@ -92,13 +153,17 @@ def family_scaling(fit: CapabilityFit, fig: Figure, ncols: int = 6) -> Figure:
     )
     table = fit.models.assign(log10_flops=np.log10(fit.models["flops"]))
     known = table[table["log10_flops"].notna()]
+    x_all, y_all = known["log10_flops"].to_numpy(), known["PC-1"].to_numpy()
     n = len(pc1)
     nrows = max(1, int(np.ceil(n / ncols)))
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
     for ax, (_, row) in zip(axes, pc1.iterrows(), strict=False):
-        ax.scatter(known["log10_flops"], known["PC-1"], s=6, color="0.8", zorder=1)
+        # markers as Line2D (plot), not scatter collections: 5x faster to build and draw
+        ax.plot(x_all, y_all, "o", ms=6**0.5, mew=0, color="0.8", zorder=1)
         mine = known[known["family"] == row["family"]]
-        ax.scatter(mine["log10_flops"], mine["PC-1"], s=18, color=PALETTE[0], zorder=3)
+        ax.plot(
+            mine["log10_flops"], mine["PC-1"], "o", ms=18**0.5, mew=0, color=PALETTE[0], zorder=3
+        )
         xs = np.linspace(row["log10_flops_min"], row["log10_flops_max"], 10)
         ax.plot(xs, row["intercept"] + row["slope"] * xs, color=PALETTE[3], lw=1.5, zorder=2)
         ax.set_title(f"{row['family']}\nn={row['n']}, R²={row['r2']:.2f}", fontsize=8)

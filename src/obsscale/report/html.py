@@ -53,15 +53,18 @@ def _figures(
     dpi: int,
 ) -> dict[str, str]:
     figs: dict[str, str] = {}
-    fig = plots.new_figure(5.5, 3.6)
+    fig = plots.fixed_layout(plots.new_figure(5.5, 3.6), left=0.6, bottom=0.5, top=0.1)
     plots.scree(scree_ratios, fig.add_subplot())
     figs["scree"] = plots.to_data_uri(fig, dpi)
     fig = plots.new_figure(5.8, 0.45 * len(fit.benchmarks) + 1.4)
+    plots.fixed_layout(fig, left=2.1, right=0.95, bottom=0.55, top=0.15)
     plots.loadings(fit.loadings, fig.add_subplot())
     figs["loadings"] = plots.to_data_uri(fig, dpi)
     n_fam = int((fit.families["component"] == "PC-1").sum()) if len(fit.families) else 0
     if n_fam:
-        fig = plots.new_figure(12, 1.9 * int(np.ceil(n_fam / 6)) + 0.8)
+        rows = int(np.ceil(n_fam / 6))
+        fig = plots.new_figure(12, 1.9 * rows + 0.8)
+        plots.fixed_layout(fig, rows, 6, left=0.7, bottom=0.6, top=0.4, wspace=0.12, hspace=0.42)
         plots.family_scaling(fit, fig)
         figs["families"] = plots.to_data_uri(fig, dpi)
     for sec in sections:
@@ -71,6 +74,7 @@ def _figures(
         label = f"{sec.target.column} (fraction)"
         if r.curve is not None:
             fig = plots.new_figure(12, 4)
+            plots.fixed_layout(fig, 1, 3, bottom=0.55, top=0.3, wspace=0.35)
             a1, a2, a3 = fig.subplots(1, 3, sharey=True)
             plots.capability_curve(r, a1, label)
             plots.baseline_curve(r, models, "log_flops", a2, label)
@@ -78,6 +82,7 @@ def _figures(
             sec.curve_png = plots.to_data_uri(fig, dpi)
         if (r.predictions["split"] == "test").any():
             fig = plots.new_figure(12, 3.8)
+            plots.fixed_layout(fig, 1, 3, bottom=0.55, top=0.45, wspace=0.15)
             plots.backtest(r, fig, label)
             sec.backtest_png = plots.to_data_uri(fig, dpi)
     return figs
