@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import stdtrit  # t quantiles: scipy.stats.t.ppf calls it; stats costs 0.35 s
 
 
 @dataclass(frozen=True)
@@ -107,6 +106,9 @@ class GroupedOLS:
         )
 
     def t_quantile(self, alpha: float) -> np.ndarray:
+        # scipy.stats.t.ppf is stdtrit; imported here: reading a fit back needs no scipy
+        from scipy.special import stdtrit
+
         df = (self.n - 2).astype(float)
         with np.errstate(invalid="ignore"):
             return np.where(df > 0, stdtrit(np.maximum(df, 1), 1 - alpha / 2), np.nan)
@@ -185,6 +187,8 @@ def family_efficiency(
     line is extrapolated (and PC-1 may sit at chance level, where it is no longer linear in
     compute), so no multiplier is given and they are listed last.
     """
+    from scipy.special import stdtrit
+
     ols = GroupedOLS.fit(log10_flops, scores.to_frame("PC-1"), family, min_models)
     if ols.groups.empty:
         return pd.DataFrame()

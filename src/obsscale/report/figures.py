@@ -244,7 +244,7 @@ def baseline_curve(
     _sigmoid_with_band(ax, curve["x"], curve, PALETTE[2], result.interval)
     column = "flops" if predictor == "log_flops" else "params_b"
     scale = 1.0 if predictor == "log_flops" else 1e9
-    x_of = np.log10(models.set_index("model")[column] * scale)
+    x_of = pd.Series(np.log10(models[column].to_numpy() * scale), index=models["model"])
     pts = result.predictions[result.predictions["predictor"] == predictor]
     _models_by_role(ax, pts, x_of.reindex(pts["model"]).to_numpy())
     if result.chance > 0:
