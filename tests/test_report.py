@@ -178,3 +178,21 @@ def test_renders_in_headless_chromium(report: tuple[Path, Config]) -> None:
     assert errors == []  # no console errors, and the injected alert() never ran
     assert loaded and all(loaded)
     assert shot.stat().st_size > 10_000
+
+
+def test_figures_drawn_in_forked_workers_equal_serial(report: tuple[Path, Config]) -> None:
+    from obsscale.data.table import load_models
+    from obsscale.pipeline import load_run
+    from obsscale.report import html
+
+    index, cfg = report
+    run = load_run(index.parent)
+    models = load_models(cfg)
+    out = []
+    for workers in (1, 2):
+        sections = [html.TargetSection(t, r, e) for t, r, e in run.targets]
+        figs = html._figures(run.fit, run.fit.pca.spectrum_ratio_, models, sections, 40, workers)
+        out.append((figs, [(s.curve_png, s.backtest_png) for s in sections]))
+    assert out[0] == out[1]
+    assert set(out[0][0]) == {"scree", "loadings", "families"}
+    assert all(png for pair in out[0][1] for png in pair)
