@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from obsscale.bench.scale import synthetic_table
-from obsscale.config import CapabilityConfig, PredictConfig
+from obsscale.config import CapabilityConfig, Config, PredictConfig, default_config
 from obsscale.data import store
 from obsscale.model.backtest import backtest
 from obsscale.model.results import PredictionResult
@@ -36,3 +38,57 @@ def test_json_written_column_wise_equals_generic_encoder(table, split) -> None:
     assert r.to_json() == store.dumps(r.to_dict())
     back = PredictionResult.from_dict(r.to_dict())
     assert back.to_json() == r.to_json()
+
+
+# ---------------------------------------------------------------- harmonize skipped if unchanged
+
+
+@pytest.fixture
+def fake_data(tmp_path: Path) -> Config:
+    from upstream_fakes import write_fakes
+
+    cfg = default_config(tmp_path / "data")
+    write_fakes(cfg)
+    return cfg
+
+
+def _harmonize_output(cfg: Config, capsys: pytest.CaptureFixture[str]) -> str:
+    from obsscale.cli.commands import _harmonize
+
+    _harmonize(cfg, skip_unchanged=True)
+    return capsys.readouterr().out
+
+
+def test_harmonize_skipped_only_when_nothing_changed(fake_data, capsys) -> None:
+    cfg = fake_data
+    first = _harmonize_output(cfg, capsys)
+    assert first.startswith("harmonized ")
+    models = (cfg.processed_dir / "models.csv").read_bytes()
+    again = _harmonize_output(cfg, capsys)
+    assert again.startswith("unchanged ")
+    # the same counts are reported either way
+    assert again.split(":", 1)[1].strip() == first.removeprefix("harmonized ").strip()
+    assert (cfg.processed_dir / "models.csv").read_bytes() == models
+
+    # an output edited by hand is rebuilt
+    (cfg.processed_dir / "quality.csv").write_text("edited\n")
+    assert _harmonize_output(cfg, capsys).startswith("harmonized ")
+    assert _harmonize_output(cfg, capsys).startswith("unchanged ")
+
+    # a changed setting, then a changed raw file, rebuild
+    assert _harmonize_output(cfg.with_overrides(include_flagged=True), capsys).startswith(
+        "harmonized "
+    )
+    assert _harmonize_output(cfg, capsys).startswith("harmonized ")
+    raw = cfg.raw_path(cfg.sources[0])
+    raw.write_bytes(raw.read_bytes() + b"\n")
+    assert _harmonize_output(cfg, capsys).startswith("harmonized ")
+
+
+def test_harmonize_key_follows_corrections_file(fake_data) -> None:
+    from obsscale.data.cache import harmonize_key
+
+    cfg = fake_data
+    before = harmonize_key(cfg)
+    (cfg.data_dir / "corrections.csv").write_text("model,field,value,reason\n")
+    assert harmonize_key(cfg) != before

@@ -7,9 +7,12 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from obsscale.config import CapabilityConfig, Config, default_config, load_config_file
-from obsscale.model.subsets import Selection
+
+if TYPE_CHECKING:
+    from obsscale.model.subsets import Selection  # pandas: not for fetch
 
 
 class CLIError(Exception):
@@ -49,6 +52,8 @@ def _capability_settings(args: argparse.Namespace, cfg: Config) -> CapabilityCon
 
 
 def _selection(args: argparse.Namespace) -> Selection:
+    from obsscale.model.subsets import Selection
+
     return Selection(
         subset=args.subset,
         families=tuple(args.families or ()),
@@ -68,7 +73,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     failed = [r for r in results if r.status == "failed"]
     if not args.no_harmonize:
         try:
-            _harmonize(cfg)
+            _harmonize(cfg, skip_unchanged=True)
         except Exception as e:
             if not failed:
                 raise
@@ -80,18 +85,35 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _harmonize(cfg: Config) -> None:
-    from obsscale.data.harmonize import harmonize
+def _harmonize(cfg: Config, skip_unchanged: bool = False) -> None:
+    from obsscale.data import cache
 
-    result = harmonize(cfg)
-    result.write(cfg)
-    m = result.models
+    key = cache.harmonize_key(cfg)
+    record = cache.up_to_date(cfg, key) if skip_unchanged else None
+    if record is None:
+        from obsscale.data.harmonize import harmonize
+
+        result = harmonize(cfg)
+        result.write(cfg)
+        m, sev = result.models, result.quality["severity"].value_counts()
+        summary = {
+            "models": len(m),
+            "with_flops": int(m["flops"].notna().sum()),
+            "families": int(m["family"].nunique()),
+            # pairs, most frequent first (the keys of a JSON object would come back sorted)
+            "quality": [[str(k), int(v)] for k, v in sev.items()],
+        }
+        cache.record_build(cfg, key, summary)
+        verb = "harmonized"
+    else:
+        summary = record["summary"]
+        verb = "unchanged (same raw files, settings and code):"
     print(
-        f"harmonized {len(m)} models ({int(m['flops'].notna().sum())} with FLOPs, "
-        f"{m['family'].nunique()} families) -> {cfg.processed_dir / 'models.csv'}"
+        f"{verb} {summary['models']} models ({summary['with_flops']} with FLOPs, "
+        f"{summary['families']} families) -> {cfg.processed_dir / 'models.csv'}"
     )
-    sev = result.quality["severity"].value_counts().to_dict()
-    print(f"quality findings: {sev} -> {cfg.processed_dir / 'quality.csv'}")
+    findings = dict(summary["quality"])
+    print(f"quality findings: {findings} -> {cfg.processed_dir / 'quality.csv'}")
 
 
 def cmd_harmonize(args: argparse.Namespace) -> int:

@@ -15,10 +15,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextlib.contextmanager
@@ -60,12 +60,19 @@ def write_text(target: str | Path, text: str) -> None:
 def jsonable(obj: Any) -> Any:
     """A JSON-safe copy: DataFrames as records, numpy scalars and arrays as Python values,
     tuples as lists, NaN/NA as null (strict JSON has no NaN)."""
+    import numpy as np  # here: fetch imports this module and needs neither (0.5 s)
+    import pandas as pd
+
+    return _jsonable(obj, np, pd)
+
+
+def _jsonable(obj: Any, np: Any, pd: Any) -> Any:
     if isinstance(obj, pd.DataFrame):
-        return [jsonable(r) for r in obj.to_dict(orient="records")]
+        return [_jsonable(r, np, pd) for r in obj.to_dict(orient="records")]
     if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
+        return {str(k): _jsonable(v, np, pd) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, np.ndarray)):
-        return [jsonable(v) for v in obj]
+        return [_jsonable(v, np, pd) for v in obj]
     if isinstance(obj, np.generic):
         obj = obj.item()
     if obj is pd.NA or obj is pd.NaT or (isinstance(obj, float) and not math.isfinite(obj)):
