@@ -92,3 +92,33 @@ def test_harmonize_key_follows_corrections_file(fake_data) -> None:
     before = harmonize_key(cfg)
     (cfg.data_dir / "corrections.csv").write_text("model,field,value,reason\n")
     assert harmonize_key(cfg) != before
+
+
+# ---------------------------------------------------------------- imputation at scale
+
+
+def _scores(n: int) -> np.ndarray:
+    t = synthetic_table(n)
+    return t[[c for c in t.columns if c.startswith("syn:")]].to_numpy()
+
+
+def test_imputation_iterations_do_not_grow_with_the_table() -> None:
+    from obsscale.model.imputation import PCAImputer
+
+    iters = [PCAImputer().fit(_scores(n)).n_iter_ for n in (1_000, 30_000)]
+    assert max(iters) <= 15, iters  # the reference's step took 29 and 90+
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_imputed_entries_are_the_reference_fixed_point(rank: int) -> None:
+    """At convergence, one step of the reference's iteration (replace the missing entries by
+    their rank-r reconstruction) no longer moves them."""
+    from obsscale.model.imputation import PCAImputer, _top_components
+
+    X = _scores(2_000)
+    imp = PCAImputer(n_components=rank, tol=1e-10, clip=None).fit(X)
+    mask = np.isnan(X)
+    Z = (imp.transform(X) - imp.mean_) / imp.scale_
+    mu, W = _top_components(Z, rank)
+    R = mu + (Z - mu) @ W.T @ W
+    np.testing.assert_allclose(R[mask], Z[mask], atol=1e-8)

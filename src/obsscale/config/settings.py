@@ -97,7 +97,7 @@ class CapabilityConfig:
     impute_components: int = 1
     standardize: bool = False
     max_iter: int = 1000
-    tol: float = 1e-6  # max change of any imputed (standardized) entry between iterations
+    tol: float = 1e-6  # RMS change of the imputed (standardized) entries between iterations
     clip: tuple[float, float] = (0.0, 1.0)
     reference_family: str = "Llama-2"
     min_family_models: int = 2
