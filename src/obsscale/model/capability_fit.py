@@ -224,9 +224,9 @@ def fit_capabilities(
     if missing:
         raise CapabilityDataError(f"unknown benchmark columns {missing}")
     X = models[benchmarks].set_axis(models["model"].astype(str), axis=0)
-    pca = CapabilityPCA.from_config(cfg).fit(X)
+    pca = CapabilityPCA.from_config(cfg)
     comps = [f"PC-{j + 1}" for j in range(cfg.n_components)]
-    scores = pd.DataFrame(pca.transform(X), columns=comps, index=models.index)
+    scores = pd.DataFrame(pca.fit_transform(X), columns=comps, index=models.index)
     log_flops = np.log10(models["flops"].where(models["flops"] > 0))
     families = family_regressions(
         scores, log_flops, models["family"], min_models=cfg.min_family_models, alpha=cfg.alpha

@@ -56,6 +56,16 @@ class CapabilityPCA(ValidatedParams, TransformerMixin, BaseEstimator):
         self.clip = clip
 
     def fit(self, X: Any, y: None = None) -> CapabilityPCA:
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X: Any, y: None = None) -> np.ndarray:
+        """``fit(X).transform(X)`` with the training rows imputed once, not twice."""
+        filled = self._fit(X)
+        return ((filled - self.mean_) / self.scale_) @ self.components_.T
+
+    def _fit(self, X: Any) -> np.ndarray:
+        """Fit; returns the imputed training scores."""
         self._validate_params()
         arr, cols, rows = _as_matrix(X)
         check_score_matrix(arr, cols, rows, max(self.n_components, self.impute_components))
@@ -67,8 +77,9 @@ class CapabilityPCA(ValidatedParams, TransformerMixin, BaseEstimator):
         ).fit(X)
         self.n_features_in_ = arr.shape[1]
         self.feature_names_in_ = np.asarray(cols, dtype=object)
-        self._fit_pca(self.imputer_.transform(X))
-        return self
+        filled = self.imputer_.transform(X)
+        self._fit_pca(filled)
+        return filled
 
     def _fit_pca(self, filled: np.ndarray) -> None:
         self.mean_ = filled.mean(axis=0)
