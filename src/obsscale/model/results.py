@@ -224,12 +224,12 @@ def _prediction_frame(records: list[dict[str, Any]], chance: float) -> pd.DataFr
 @dataclass
 class _Columns:
     """The predictions grouped one entry per (model, family, split, actual), in order of first
-    appearance, as JSON-safe Python values (NaN as None): ``heads`` holds those four keys,
-    ``by_predictor`` each predictor's (entries that have it, predicted, lower, upper)."""
+    appearance: ``heads`` holds those four columns, ``by_predictor`` each predictor's (entries
+    that have it, predicted, lower, upper), all numpy arrays."""
 
     n: int
-    heads: dict[str, list[Any]]
-    by_predictor: dict[str, tuple[list[int], list[Any], list[Any], list[Any]]]
+    heads: dict[str, np.ndarray]
+    by_predictor: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 _PLACEHOLDER = "\x00predictions\x00"  # encoded as "\u0000predictions\u0000"
@@ -241,12 +241,12 @@ def _prediction_columns(pred: pd.DataFrame) -> _Columns:
     """Column-wise grouping (a row-by-row groupby cost ~1 ms per model); when a predictor
     repeats within an entry, its last row wins."""
     if pred.empty:
-        return _Columns(0, {k: [] for k in HEAD_KEYS}, {})
+        return _Columns(0, {k: pred[k].to_numpy() for k in HEAD_KEYS}, {})
     group = pred.groupby(list(HEAD_KEYS), sort=False, dropna=False).ngroup().to_numpy()
     n = int(group.max()) + 1
     first = np.full(n, len(pred))
     np.minimum.at(first, group, np.arange(len(pred)))
-    heads = {k: _column(pred[k].to_numpy()[first]) for k in HEAD_KEYS}
+    heads = {k: pred[k].to_numpy()[first] for k in HEAD_KEYS}
     names = pred["predictor"].to_numpy()
     by_predictor = {}
     for name in pd.unique(names):
@@ -255,68 +255,81 @@ def _prediction_columns(pred: pd.DataFrame) -> _Columns:
         np.maximum.at(last, group[rows], rows)
         have = np.flatnonzero(last >= 0)
         at = last[have]
-        cols = [_column(pred[c].to_numpy()[at]) for c in VALUE_KEYS]
-        by_predictor[str(name)] = (have.tolist(), *cols)
+        predicted, lower, upper = (pred[c].to_numpy()[at] for c in VALUE_KEYS)
+        by_predictor[str(name)] = (have, predicted, lower, upper)
     return _Columns(n, heads, by_predictor)
 
 
 def _prediction_records(pred: pd.DataFrame) -> list[dict[str, Any]]:
-    """One record per model (per fold in k-fold splits): its keys and each predictor's values."""
+    """One record per model (per fold in k-fold splits): its keys and each predictor's values,
+    as JSON-safe Python values (NaN as None)."""
     c = _prediction_columns(pred)
+    heads = [_column(v) for v in c.heads.values()]
     records: list[dict[str, Any]] = [
-        dict(zip(HEAD_KEYS, values, strict=True)) for values in zip(*c.heads.values(), strict=True)
+        dict(zip(HEAD_KEYS, values, strict=True)) for values in zip(*heads, strict=True)
     ]
     for name, (have, *cols) in c.by_predictor.items():
-        for i, *values in zip(have, *cols, strict=True):
+        for i, *values in zip(have.tolist(), *map(_column, cols), strict=True):
             records[i][name] = dict(zip(VALUE_KEYS, values, strict=True))
     return records
 
 
 def _prediction_records_json(pred: pd.DataFrame, level: int) -> str:
     """``store.dumps`` of ``_prediction_records(pred)`` nested at ``level`` (same bytes: sorted
-    keys, indent 2), written from the encoded columns: json's indenting encoder is pure Python
-    and took seconds at 100,000 models."""
+    keys, indent 2), written from encoded columns: json's indenting encoder is pure Python and
+    took seconds at 100,000 models. Entries with the same predictors share one %-template,
+    applied by ``map`` (one call per entry)."""
     c = _prediction_columns(pred)
     if c.n == 0:
         return "[]"
     i0, i1, i2, i3 = (" " * (2 * (level + k)) for k in range(4))
-    text: dict[str, list[str | None]] = {
-        k: [f'"{k}": {v}' for v in _encoded(vals)] for k, vals in c.heads.items()
-    }
-    for name, (have, *cols) in c.by_predictor.items():
-        column: list[str | None] = [None] * c.n
-        keys = sorted(VALUE_KEYS)
-        enc = [_encoded(cols[VALUE_KEYS.index(k)]) for k in keys]
-        key = _json_str(name)
-        for i, *values in zip(have, *enc, strict=True):
-            inner = f",\n{i3}".join(f'"{k}": {v}' for k, v in zip(keys, values, strict=True))
-            column[i] = f"{key}: {{\n{i3}{inner}\n{i2}}}"
-        text[name] = column
-    columns = [text[k] for k in sorted(text)]
-    sep = f",\n{i2}"
-    items = [
-        f"{i1}{{\n{i2}" + sep.join(v for v in row if v is not None) + f"\n{i1}}}"
-        for row in zip(*columns, strict=True)
-    ]
-    return "[\n" + ",\n".join(items) + f"\n{i0}]"
+    enc = {k: _encoded(v) for k, v in c.heads.items()}
+    names = list(c.by_predictor)
+    present = np.zeros(c.n, dtype=np.int64)
+    for bit, name in enumerate(names):
+        have, *cols = c.by_predictor[name]
+        present[have] |= 1 << bit
+        for key, values in zip(VALUE_KEYS, cols, strict=True):
+            column = np.full(c.n, "", dtype=object)
+            column[have] = _encoded(values)
+            enc[f"{name}\0{key}"] = column
+    out = np.empty(c.n, dtype=object)
+    inner = f",\n{i3}".join(f'"{k}": %s' for k in sorted(VALUE_KEYS))
+    for code in np.unique(present).tolist():
+        rows = np.flatnonzero(present == code)
+        have_now = {n for bit, n in enumerate(names) if code >> bit & 1}
+        parts, fields = [], []
+        for key in sorted([*HEAD_KEYS, *have_now]):
+            name = _json_str(key).replace("%", "%%")
+            if key in HEAD_KEYS:
+                parts.append(f"{name}: %s")
+                fields.append(enc[key][rows])
+            else:
+                parts.append(f"{name}: {{\n{i3}{inner}\n{i2}}}")
+                fields += [enc[f"{key}\0{k}"][rows] for k in sorted(VALUE_KEYS)]
+        template = f"{i1}{{\n{i2}" + f",\n{i2}".join(parts) + f"\n{i1}}}"
+        out[rows] = list(map(template.__mod__, zip(*fields, strict=True)))
+    return "[\n" + ",\n".join(out.tolist()) + f"\n{i0}]"
 
 
 def _json_str(s: str) -> str:
     return json.encoder.encode_basestring_ascii(s)  # type: ignore[attr-defined]
 
 
-def _encoded(values: list[Any]) -> list[str]:
-    """JSON text of each JSON-safe scalar (floats by ``float.__repr__``, as json does)."""
-    return [
-        "null"
-        if v is None
-        else float.__repr__(v)
-        if type(v) is float
-        else _json_str(v)
-        if type(v) is str
-        else json.dumps(v)
-        for v in values
-    ]
+def _encoded(values: np.ndarray) -> np.ndarray:
+    """JSON text of each value, as ``store.dumps`` writes it (NaN / NA as null), as an object
+    array. Floats in one C call (json writes them with float.__repr__); other values through
+    their distinct values."""
+    out = np.empty(len(values), dtype=object)
+    if values.dtype.kind == "f":
+        text = json.dumps(values.tolist())[1:-1].split(", ") if len(values) else []
+        out[:] = text
+        out[~np.isfinite(values)] = "null"
+        return out
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = [_json_str(u) if type(u) is str else store.dumps(u) for u in _column(uniques)]
+    out[:] = np.asarray([*text, "null"], dtype=object)[codes]  # code -1: NA
+    return out
 
 
 def _column(values: np.ndarray) -> list[Any]:
