@@ -8,6 +8,8 @@
   missing scores, each size in a fresh process (so peak memory is its own), with the log-log
   slope of time against N per stage.
 - Speed of the edges: fetch from a loopback mirror (cold and warm cache) and report generation.
+- Speed targets (``speed``): every CLI call as a user runs it, in fresh processes, against
+  its limit and the time before the speed work, with the profiles' top entries.
 
 Results go to ``OUT/*.json`` plus ``OUT/summary.md`` and ``OUT/summary.html``.
 """
@@ -20,6 +22,7 @@ from obsscale.bench.accuracy import CURATED, run_accuracy
 from obsscale.bench.edges import run_edges
 from obsscale.bench.scale import SIZES, fit_predict_timing, loglog_slopes, run_scale
 from obsscale.bench.selection import run_selection
+from obsscale.bench.speed import run_speed
 from obsscale.bench.summary import _html, summary_markdown
 from obsscale.config import LLAMA2_7B_FLOPS, Config
 from obsscale.data import store
@@ -52,6 +55,7 @@ def run_bench(
     scale = run_scale(sizes)
     slopes = loglog_slopes(scale)
     edges = run_edges(mirror, upstream)
+    speed = run_speed(config, scale, slopes)
     store.write_json(out / "accuracy.json", acc)
     store.write_json(out / "selection.json", sel)
     store.write_json(
@@ -59,7 +63,8 @@ def run_bench(
         {"real_table": real, "synthetic": scale, "loglog_slopes": slopes},
     )
     store.write_json(out / "edges.json", edges)
-    md = summary_markdown(acc, sel, real, scale, slopes, edges)
+    store.write_json(out / "speed.json", speed)
+    md = summary_markdown(acc, sel, real, scale, slopes, edges, speed)
     store.write_text(out / "summary.md", md)
     store.write_text(out / "summary.html", _html(md))
     return md

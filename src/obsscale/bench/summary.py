@@ -46,8 +46,32 @@ SEL_COLS = [
 ]
 
 
+def speed_markdown(speed: dict[str, Any]) -> str:
+    """Each speed target with its measured value, limit and the value before; the profiles."""
+    lines = [
+        "## Speed targets (fresh processes, median of 3; before = commit ee28f37)",
+        "",
+        markdown_table(speed["targets"], ["target", "measured", "limit", "before", "met"]),
+    ]
+    for key, title in (
+        ("make_fit_profile_top", "`make fit` (fit + report, figures in-process)"),
+        ("predict_100k_profile_top", "fit + predict + JSON on 100,000 synthetic models"),
+    ):
+        rows = speed["measured"].get(key)
+        if rows:
+            lines += ["", f"Profile of {title}, top 5 by own time:", ""]
+            lines.append(markdown_table(rows, ["function", "own_s", "cumulative_s", "share"]))
+    return "\n".join(lines)
+
+
 def summary_markdown(
-    acc: list[dict], sel: list[dict], real: dict, scale: list[dict], slopes: dict, edges: dict
+    acc: list[dict],
+    sel: list[dict],
+    real: dict,
+    scale: list[dict],
+    slopes: dict,
+    edges: dict,
+    speed: dict | None = None,
 ) -> str:
     wins = {k: sum(r["beats_median"] for r in sel if r["budget"] == k) for k in BUDGETS}
     n_targets = len({r["target"] for r in sel})
@@ -81,6 +105,8 @@ def summary_markdown(
         "\n".join(f"- {k}: {_fmt(v)}" for k, v in edges.items()),
         "",
     ]
+    if speed:
+        parts += [speed_markdown(speed), ""]
     return "\n".join(parts)
 
 

@@ -118,7 +118,10 @@ def _run_job(i: int) -> str:
 
 
 def _workers() -> int:
-    """Processes to draw with: two where two CPUs and fork are available, else one."""
+    """Processes to draw with: ``$OBSSCALE_WORKERS`` if set, else two where two CPUs and
+    fork are available, else one."""
+    if os.environ.get("OBSSCALE_WORKERS", "").isdigit():
+        return max(1, int(os.environ["OBSSCALE_WORKERS"]))
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
