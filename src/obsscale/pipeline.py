@@ -141,7 +141,8 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
     from obsscale.model.backtest import backtest
     from obsscale.model.targets import load_downstream
 
-    models, target, unmatched = load_models(config), request.target, []
+    models, target = load_models(config), request.target
+    unmatched: list[str] = []
     if request.downstream:
         # merged into the whole table first, so that ids outside the selection are told apart
         # from ids that are nowhere

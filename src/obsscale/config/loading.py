@@ -24,7 +24,7 @@ def load_config_file(path: str | Path, config: Config) -> Config:
         "audit": config.audit,
         "network": config.network,
     }
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     for name, table in data.items():
         if name == "report":
             entries = table.get("targets", [])

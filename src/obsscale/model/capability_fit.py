@@ -184,11 +184,7 @@ class CapabilityFit:
             models=pd.DataFrame(d["models"]),
             families=pd.DataFrame(d["families"]),
             efficiency=pd.DataFrame(d["efficiency"]),
-            reference=(
-                ReferenceLine(**{k: np.nan if v is None else v for k, v in d["reference"].items()})
-                if d["reference"]
-                else None
-            ),
+            reference=(ReferenceLine(**_nan_for_none(d["reference"])) if d["reference"] else None),
             settings=d["settings"],
             input_sha256=d["input_sha256"],
             notes=d.get("notes", []),
@@ -301,3 +297,8 @@ def _reference_line(
         sxx=float(ols.sxx[0]),
         s2=float(ols.s2[0, 0]),
     )
+
+
+def _nan_for_none(d: dict[str, Any]) -> dict[str, Any]:
+    """JSON's null back to NaN (a two-model reference line has no residual variance)."""
+    return {k: np.nan if v is None else v for k, v in d.items()}

@@ -56,6 +56,11 @@ class CapabilityPCA(ValidatedParams, TransformerMixin, BaseEstimator):
         self.tol = tol
         self.clip = clip
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing scores are what it is for
+        return tags
+
     def fit(self, X: Any, y: None = None) -> CapabilityPCA:
         self._validate_params()
         arr, cols, rows = _as_matrix(X)
@@ -67,6 +72,7 @@ class CapabilityPCA(ValidatedParams, TransformerMixin, BaseEstimator):
             clip=self.clip,
         ).fit(X)
         self.n_features_in_ = arr.shape[1]
+        self.n_iter_ = self.imputer_.n_iter_
         self.feature_names_in_ = np.asarray(cols, dtype=object)
         self._fit_pca(self.imputer_.transform(X))
         return self

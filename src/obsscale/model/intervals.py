@@ -25,7 +25,7 @@ class BootstrapFit:
 
 def make_regressor(pconf: PredictConfig, **overrides: Any) -> SigmoidRegressor:
     """The sigmoid regressor a ``PredictConfig`` describes."""
-    params = {
+    params: dict[str, Any] = {
         "form": pconf.form,
         "loss": pconf.loss,
         "huber_delta": pconf.huber_delta,

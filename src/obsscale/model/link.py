@@ -67,15 +67,17 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         if n < need:
             raise ValueError(
                 f"{n} training models for {need} parameters ({p} predictors + intercept"
-                f"{' + floor' if self.form == 'parametric' else ''}): need at least {need}"
+                f"{' + floor' if self.form == 'parametric' else ''}): need at least {need} "
+                f"(n_samples = {n})"
             )
         self.x_mean_ = X.mean(axis=0)
         self.x_scale_ = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
         Z = (X - self.x_mean_) / self.x_scale_
-        best = None
-        for theta0 in self._starts(Z, y, init):
+        starts = self._starts(Z, y, init)
+        best = self._solve(Z, y, starts[0])
+        for theta0 in starts[1:]:
             res = self._solve(Z, y, theta0)
-            if best is None or res.cost < best.cost - 1e-15:
+            if res.cost < best.cost - 1e-15:
                 best = res
         self.theta_ = best.x
         self.cost_ = float(best.cost)
@@ -223,7 +225,7 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         ridge = 1e-10 * np.trace(H, axis1=1, axis2=2)[:, None, None] * np.eye(q) + 1e-12 * np.eye(q)
         return np.linalg.solve(H + ridge, g[:, :, None])[:, :, 0]
 
-    def decision_thetas(self, thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
+    def linear_predictor_thetas(self, thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Linear predictors of many internal parameter vectors at once: B x m."""
         A = np.column_stack(
             [np.ones(len(X)), (np.asarray(X, float) - self.x_mean_) / self.x_scale_]
@@ -233,16 +235,16 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
     def predict_thetas(self, thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Predictions of many internal parameter vectors at once: B x m."""
         b = thetas[:, -1:] if self.form == "parametric" else 0.0
-        return (1 - b) * expit(self.decision_thetas(thetas, X)) + b
+        return (1 - b) * expit(self.linear_predictor_thetas(thetas, X)) + b
 
-    def decision_function(self, X: np.ndarray) -> np.ndarray:
+    def linear_predictor(self, X: np.ndarray) -> np.ndarray:
         """The linear predictor z = w·x + c (the logit before the floor)."""
         check_is_fitted(self, "theta_")
         X = validate_data(self, X, reset=False)
         return X @ self.coef_ + self.intercept_
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.link(self.decision_function(X))
+        return self.link(self.linear_predictor(X))
 
     def link(self, z: np.ndarray) -> np.ndarray:
         """Map the linear predictor to the metric (sigmoid, with the floor if any)."""

@@ -142,9 +142,10 @@ def _models_by_role(ax: Axes, pts: pd.DataFrame, x: np.ndarray) -> None:
 
 
 def capability_curve(result: PredictionResult, ax: Axes, ylabel: str) -> Axes:
-    """The factor predictor's sigmoid against reference-equivalent FLOPs, with its prediction band,
-    models marked by role, extrapolated past the largest model."""
+    """The factor predictor's sigmoid against reference-equivalent FLOPs with its prediction
+    band, models marked by role, extrapolated past the largest model."""
     curve = result.curve
+    assert curve is not None, "draw the capability curve only for results that have one"
     ref = curve["reference_family"].iloc[0]
     _sigmoid_with_band(ax, curve["log10_equivalent_flops"], curve, PALETTE[0], result.interval)
     pts = result.predictions[result.predictions["predictor"] == "pc"]
@@ -175,7 +176,9 @@ def baseline_curve(
     result: PredictionResult, models: pd.DataFrame, predictor: str, ax: Axes, ylabel: str
 ) -> Axes:
     """A compute-only baseline's sigmoid over its own axis, with the same markers."""
-    curve = result.baseline_curves[result.baseline_curves["predictor"] == predictor]
+    curves = result.baseline_curves
+    assert curves is not None, "draw baselines only for single-fold results"
+    curve = curves[curves["predictor"] == predictor]
     _sigmoid_with_band(ax, curve["x"], curve, PALETTE[2], result.interval)
     column = "flops" if predictor == "log_flops" else "params_b"
     scale = 1.0 if predictor == "log_flops" else 1e9
