@@ -254,3 +254,48 @@ def fit_and_report(
     request = FitRequest(config.capabilities, targets=default_targets(config, targets))
     run_fit(config, out_dir, request, progress=progress)
     return run_report(config, out_dir)
+
+
+@dataclass(frozen=True)
+class ForecastRequest:
+    """What ``obsscale forecast`` answers: scenarios (planned or evaluated models), a compute
+    grid on the reference family's line, and/or the completion of the whole table."""
+
+    capabilities: CapabilityConfig
+    targets: tuple[ReportTarget, ...]
+    scenarios: tuple[Any, ...] = ()
+    at_flops: tuple[float, ...] = ()
+    complete: bool = False
+    selection: Selection = field(default_factory=Selection)
+
+
+def run_forecast(config: Config, request: ForecastRequest) -> Any:
+    """Forecast the request's scenarios; with ``complete``, fill the model table too."""
+    from obsscale.model.completion import complete_basis
+    from obsscale.model.forecast import ForecastTarget, Scenario, complete_targets, forecast
+    from obsscale.model.forecast_result import ForecastResult
+
+    _, models = selected_models(config, request.capabilities, request.selection)
+    ref = request.capabilities.reference_family
+    grid = [Scenario(f"{ref} line at {f:.3g} FLOPs", family=ref, flops=f) for f in request.at_flops]
+    scenarios = [*request.scenarios, *grid]
+    targets = [ForecastTarget(t.column, t.chance) for t in request.targets]
+    pconf = config.predict
+    if scenarios:
+        result = forecast(
+            models,
+            scenarios,
+            targets,
+            settings=request.capabilities,
+            pconf=pconf,
+            max_decades=config.forecast.max_extrapolation_decades,
+        )
+    else:
+        result = ForecastResult(pd.DataFrame(columns=["scenario", "target"]), pconf.interval)
+    if request.complete:
+        basis = complete_basis(models, request.capabilities, pconf.interval, pconf.random_state)
+        result.completion = pd.concat(
+            [basis, complete_targets(models, targets, request.capabilities, pconf)],
+            ignore_index=True,
+        )
+    return result

@@ -205,3 +205,38 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(md)
     print(f"wrote {args.out}/summary.md, accuracy.json, scale.json, edges.json")
     return 0
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from obsscale.cli.scenarios import planned_scenario, score_scenarios
+    from obsscale.pipeline import ForecastRequest, default_targets, run_forecast
+
+    cfg = _config(args)
+    targets = default_targets(cfg, args.target)
+    if args.chance is not None:
+        targets = tuple(replace(t, chance=args.chance) for t in targets)
+    planned = planned_scenario(args)
+    scenarios = [*([planned] if planned else []), *score_scenarios(args.scores)]
+    if not (scenarios or args.at_flops or args.complete):
+        raise CLIError(
+            "nothing to forecast: give --family/--like with --flops (or --params-b and "
+            "--tokens-t), --scores FILE, --at-flops C..., or --complete",
+            status=2,
+        )
+    request = ForecastRequest(
+        capabilities=_capability_settings(args, cfg),
+        targets=targets,
+        scenarios=tuple(scenarios),
+        at_flops=tuple(args.at_flops or ()),
+        complete=args.complete,
+        selection=_selection(args),
+    )
+    result = run_forecast(cfg, request)
+    if args.out:
+        result.save(args.out)
+    print(result.to_json() if args.json else result.summary_text())
+    if args.complete and not args.json:
+        done = result.completion
+        n = int((done["status"] == "predicted").sum()) if done is not None else 0
+        print(f"completion: {n} missing scores predicted" + (f" -> {args.out}" if args.out else ""))
+    return 0

@@ -257,6 +257,42 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=commands.cmd_bench)
 
 
+def _forecast_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "forecast", help="scores of a model not yet trained or not yet evaluated, with intervals"
+    )
+    _add_common(p)
+    g = p.add_argument_group("a planned model (family + compute)")
+    g.add_argument("--family", metavar="F", help="its family (its capability lines are used)")
+    g.add_argument("--like", metavar="F", help="a new family: use family F's line, widened")
+    g.add_argument("--params-b", type=_positive_float, metavar="N", help="parameters, billions")
+    g.add_argument("--tokens-t", type=_positive_float, metavar="D", help="tokens, trillions")
+    g.add_argument("--flops", type=_positive_float, metavar="C", help="training FLOPs (or 6ND)")
+    g.add_argument("--name", help="a label for the planned model (default: derived)")
+    p.add_argument(
+        "--scores",
+        type=Path,
+        metavar="FILE",
+        help="an evaluated model: CSV with a 'Model' column and any score columns (fractions)",
+    )
+    p.add_argument(
+        "--at-flops",
+        nargs="+",
+        type=_positive_float,
+        metavar="C",
+        help="forecast along the reference family's line at these (equivalent) FLOPs",
+    )
+    p.add_argument("--complete", action="store_true", help="fill every missing score of models.csv")
+    p.add_argument(
+        "--target", nargs="+", metavar="COL", help="targets (default: the report's targets)"
+    )
+    p.add_argument("--chance", type=float, help="chance level of the --target columns")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON to FILE")
+    _add_selection(p)
+    p.set_defaults(func=commands.cmd_forecast)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="obsscale", description="Observational scaling laws for language-model benchmarks."
@@ -267,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     _fit_parser(sub)
     _predict_parser(sub)
     _select_parser(sub)
+    _forecast_parser(sub)
     _report_parser(sub)
     _bench_parser(sub)
     return parser

@@ -23,6 +23,7 @@ def load_config_file(path: str | Path, config: Config) -> Config:
         "predict": config.predict,
         "audit": config.audit,
         "network": config.network,
+        "forecast": config.forecast,
     }
     changes: dict[str, Any] = {}
     for name, table in data.items():

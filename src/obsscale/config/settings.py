@@ -128,6 +128,17 @@ class PredictConfig:
 
 
 @dataclass(frozen=True)
+class ForecastConfig:
+    """Forecasts of models not yet built: how far past a family's largest model a forecast may
+    go before it is flagged, and what the report forecasts."""
+
+    max_extrapolation_decades: float = 1.5
+    grid_flops: tuple[float, ...] = (1e23, 1e24, 1e25, 1e26)  # reference-equivalent compute
+    next_multipliers: tuple[float, ...] = (3.0, 10.0)  # a family's next model vs its largest
+    recent_families: int = 5
+
+
+@dataclass(frozen=True)
 class ReportTarget:
     """A downstream target drawn in the report, with its chance level and FLOPs cutoff."""
 
@@ -175,6 +186,7 @@ class Config:
     capabilities: CapabilityConfig = field(default_factory=CapabilityConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
     include_flagged: bool = False
     include_merged: bool = False
     precedence: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PRECEDENCE))
