@@ -18,9 +18,10 @@ from pathlib import Path
 
 from obsscale.bench.accuracy import CURATED, run_accuracy
 from obsscale.bench.edges import run_edges
+from obsscale.bench.forecast import run_completion_backtest, run_forecast_backtest
 from obsscale.bench.scale import SIZES, fit_predict_timing, loglog_slopes, run_scale
 from obsscale.bench.selection import run_selection
-from obsscale.bench.summary import _html, summary_markdown
+from obsscale.bench.summary import _html, forecast_markdown, summary_markdown
 from obsscale.config import LLAMA2_7B_FLOPS, Config
 from obsscale.data import store
 from obsscale.data.table import load_models
@@ -59,7 +60,11 @@ def run_bench(
         {"real_table": real, "synthetic": scale, "loglog_slopes": slopes},
     )
     store.write_json(out / "edges.json", edges)
+    fc = run_forecast_backtest(base, config.capabilities, pconf)
+    completion = run_completion_backtest(base, config.capabilities, pconf.interval)
+    store.write_json(out / "forecast.json", fc | {"completion": completion})
     md = summary_markdown(acc, sel, real, scale, slopes, edges)
+    md += forecast_markdown(fc["per_target"], completion)
     store.write_text(out / "summary.md", md)
     store.write_text(out / "summary.html", _html(md))
     return md
