@@ -103,20 +103,75 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
                 "extras": result.figure_extras(),
             }
         entries.append(entry)
-    _remove_stale(out_dir, {e["file"] for e in entries if e["file"]})
+    _remove_stale(out_dir, {e["file"] for e in entries if e["file"]})  # forecast.json too
+    forecast_entry = _report_forecasts(config, models, request, out_dir)
     run = {
         "format": RUN_FORMAT,
         "models_sha256": models_sha,
         "fit": {"file": "fit.json", "sha256": store.sha256_file(out_dir / "fit.json")},
         "predict": asdict(config.predict),
         "targets": entries,
+        "forecast": forecast_entry,
     }
     store.write_json(out_dir / "run.json", run)
     return out_dir / "run.json"
 
 
+def report_scenarios(config: Config, models: pd.DataFrame) -> list[Any]:
+    """What the report forecasts: the reference line at a grid of compute, and the next
+    model (3x and 10x the compute of the largest) of the most recent families."""
+    from obsscale.model.forecast import Scenario
+
+    fc, ref = config.forecast, config.capabilities.reference_family
+    grid = [Scenario(f"{ref} line at {f:.0e} FLOPs", family=ref, flops=f) for f in fc.grid_flops]
+    known = models[models["flops"].notna() & models["family"].notna()]
+    known = known[known.groupby("family")["flops"].transform("size") >= 2]
+    dates = pd.to_datetime(known["release_date"], errors="coerce")
+    latest = dates.groupby(known["family"]).max().dropna().sort_values(ascending=False)
+    nxt = []
+    for family in latest.index[: fc.recent_families]:
+        top = float(known.loc[known["family"] == family, "flops"].max())
+        nxt += [
+            Scenario(f"{family} next ({m:g}x its largest)", family=family, flops=m * top)
+            for m in fc.next_multipliers
+        ]
+    return grid + nxt
+
+
+def _report_forecasts(
+    config: Config, models: pd.DataFrame, request: FitRequest, out_dir: Path
+) -> dict[str, Any] | None:
+    """Forecasts for the report (``forecast.json``), or the reason there are none."""
+    from obsscale.model.forecast import ForecastTarget, forecast
+
+    targets = [ForecastTarget(t.column, t.chance) for t in request.targets]
+    if not targets:
+        return None
+    import warnings
+
+    from obsscale.exceptions import ExtrapolationWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExtrapolationWarning)  # noted in the result
+            result = forecast(
+                models,
+                report_scenarios(config, models),
+                targets,
+                settings=request.capabilities,
+                pconf=config.predict,
+                max_decades=config.forecast.max_extrapolation_decades,
+            )
+    except PredictError as e:
+        log.warning("forecasts skipped: %s", e)
+        return {"file": None, "error": str(e)}
+    result.save(out_dir / "forecast.json")
+    return {"file": "forecast.json", "sha256": store.sha256_file(out_dir / "forecast.json")}
+
+
 def _remove_stale(out_dir: Path, keep: set[str]) -> None:
-    for path in out_dir.glob("predict-*.json"):
+    stale = [*out_dir.glob("predict-*.json"), out_dir / "forecast.json"]
+    for path in (p for p in stale if p.exists()):
         if path.name not in keep:
             log.info("removing %s: not produced by this run", path)
             path.unlink()
@@ -188,6 +243,7 @@ class FitRun:
     targets: list[tuple[ReportTarget, PredictionResult | None, str | None]]
     predict: PredictConfig
     models_sha256: str
+    forecast: Any = None  # ForecastResult, or None
 
 
 def load_run(out_dir: Path) -> FitRun:
@@ -209,7 +265,15 @@ def load_run(out_dir: Path) -> FitRun:
             data = store.read_json(out_dir / entry["file"], what="back-test")
             result = PredictionResult.from_dict(data, entry.get("extras"))
         targets.append((target, result, entry["error"]))
-    return FitRun(fit, targets, PredictConfig(**_tuples(run["predict"])), run["models_sha256"])
+    forecast = None
+    entry = run.get("forecast")
+    if entry and entry.get("file"):
+        from obsscale.model.forecast_result import ForecastResult
+
+        _check_hash(out_dir, entry)
+        forecast = ForecastResult.from_dict(store.read_json(out_dir / entry["file"], "forecast"))
+    predict = PredictConfig(**_tuples(run["predict"]))
+    return FitRun(fit, targets, predict, run["models_sha256"], forecast)
 
 
 def _tuples(d: dict[str, Any]) -> dict[str, Any]:

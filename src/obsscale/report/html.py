@@ -211,6 +211,8 @@ def render_report(config: Config, out_dir: str | Path, run: FitRun) -> Path:
             efficiency=fit.efficiency.to_dict(orient="records"),
             input_sha=run.models_sha256,
             bench_summary=_bench_link(out_dir),
+            forecasts=_forecast_table(run.forecast),
+            forecast_multipliers=" and ".join(f"{m:g}x" for m in config.forecast.next_multipliers),
         )
     )
     index = out_dir / "index.html"
@@ -225,3 +227,22 @@ def _tuples(d: dict[str, Any]) -> dict[str, Any]:
 def _bench_link(out_dir: Path) -> str | None:
     summary = out_dir / "bench" / "summary.html"
     return "bench/summary.html" if summary.exists() else None
+
+
+def _forecast_table(result: Any) -> dict[str, Any] | None:
+    """Scenarios as rows, targets as columns, for the report's Forecasts table."""
+    if result is None or result.rows.empty:
+        return None
+    frame = result.to_frame()
+    targets = list(dict.fromkeys(frame["target"]))
+    scenarios = []
+    for name, grp in frame.groupby("scenario", sort=False):
+        cells = grp.set_index("target").reindex(targets)
+        scenarios.append(
+            {
+                "name": name,
+                "cells": cells[["predicted", "lower", "upper"]].to_dict(orient="records"),
+                "decades_past": float(grp["decades_past"].max()),
+            }
+        )
+    return {"targets": targets, "scenarios": scenarios, "notes": result.notes}
