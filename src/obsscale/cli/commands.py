@@ -234,7 +234,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     result = run_forecast(cfg, request)
     if args.out:
         result.save(args.out)
-    print(result.to_json() if args.json else result.summary_text())
+    if args.json:
+        print(result.to_json())
+    elif len(result.rows):
+        print(result.summary_text())
     if args.complete and not args.json:
         done = result.completion
         n = int((done["status"] == "predicted").sum()) if done is not None else 0
