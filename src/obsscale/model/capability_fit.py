@@ -223,27 +223,11 @@ def fit_capabilities(
     families = family_regressions(
         scores, log_flops, models["family"], min_models=cfg.min_family_models, alpha=cfg.alpha
     )
-    notes: list[str] = []
-    fitted = set(families["family"]) if len(families) else set()
-    skipped = sorted(set(models["family"].dropna()) - fitted)
-    if skipped:
-        notes.append(
-            f"families with fewer than {cfg.min_family_models} models of known, distinct FLOPs "
-            f"have no compute regression: {', '.join(skipped)}"
-        )
+    notes = _skipped_families(models["family"], families, cfg.min_family_models)
     reference = _reference_line(
         scores["PC-1"], log_flops, models["family"], cfg.reference_family, notes
     )
-    table = pd.DataFrame(
-        {
-            "model": models["model"].to_numpy(),
-            "family": models["family"].to_numpy(),
-            "flops": models["flops"].to_numpy(),
-            "n_scores": models[benchmarks].notna().sum(axis=1),
-        },
-        index=models.index,
-    )
-    table = pd.concat([table, scores], axis=1)
+    table = _models_table(models, benchmarks, scores)
     efficiency = pd.DataFrame()
     if reference is not None:
         eq = reference.log10_flops(scores["PC-1"])
@@ -269,6 +253,33 @@ def fit_capabilities(
         input_sha256=input_sha256,
         notes=notes,
     )
+
+
+def _skipped_families(family: pd.Series, families: pd.DataFrame, min_models: int) -> list[str]:
+    fitted = set(families["family"]) if len(families) else set()
+    skipped = sorted(set(family.dropna()) - fitted)
+    if not skipped:
+        return []
+    return [
+        f"families with fewer than {min_models} models of known, distinct FLOPs "
+        f"have no compute regression: {', '.join(skipped)}"
+    ]
+
+
+def _models_table(
+    models: pd.DataFrame, benchmarks: list[str], scores: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per model of the fit: id, family, FLOPs, how many scores it has, its factors."""
+    table = pd.DataFrame(
+        {
+            "model": models["model"].to_numpy(),
+            "family": models["family"].to_numpy(),
+            "flops": models["flops"].to_numpy(),
+            "n_scores": models[benchmarks].notna().sum(axis=1),
+        },
+        index=models.index,
+    )
+    return pd.concat([table, scores], axis=1)
 
 
 def _reference_line(
