@@ -102,5 +102,11 @@ def run_accuracy(models: pd.DataFrame, pconf: PredictConfig) -> list[dict[str, A
                 f"{name}_coverage": s.coverage,
             }
         row |= {f"ratio_{k}": v for k, v in r.mse_ratios().items()}
+        pc = r.predictions[
+            (r.predictions["predictor"] == "pc") & (r.predictions["split"] == "test")
+        ]
+        row["pc_width"] = float((pc["upper_raw"] - pc["lower_raw"]).median() * 100)
+        c = (r.choices or {}).get("pc", {})
+        row |= {f"pc_{k}": str(c.get(k)) for k in ("inputs", "form", "alpha")}
         rows.append(row)
     return rows

@@ -279,6 +279,20 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         """The link of many parameter vectors (B x q) at their linear predictors (B x m)."""
         return self.link_.value(expit(eta), self._extras(thetas))
 
+    def jacobian(self, X: np.ndarray) -> np.ndarray:
+        """d prediction / d internal parameters at each row of X: m x q."""
+        check_is_fitted(self, "theta_")
+        A = np.column_stack(
+            [np.ones(len(X)), (np.asarray(X, float) - self.x_mean_) / self.x_scale_]
+        )
+        s = expit(A @ self.theta_[: A.shape[1]])
+        e = self._extras(self.theta_)
+        parts = [
+            self.link_.d_eta(s, e)[:, None] * A,
+            *(d[:, None] for d in self.link_.d_extras(s, e)),
+        ]
+        return np.hstack(parts)
+
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """The linear predictor z = w·x + c (the logit before the floor)."""
         check_is_fitted(self, "theta_")
