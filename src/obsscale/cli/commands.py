@@ -135,6 +135,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     cfg = _config(args)
     given = {
         "form": args.form,
+        "method": args.method,
+        "scale": args.scale,
         "loss": args.loss,
         "n_bootstrap": args.bootstrap,
         "random_state": args.seed,

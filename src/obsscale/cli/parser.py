@@ -163,6 +163,18 @@ def _predict_parser(sub: argparse._SubParsersAction) -> None:
         help="sigmoid, or with a floor b in [0, 0.2] (default sigmoid)",
     )
     p.add_argument("--loss", choices=("squared", "huber"), help="default squared")
+    p.add_argument(
+        "--method",
+        choices=("obsscale", "paper"),
+        help="obsscale (default): inputs and link chosen by nested back-tests, calibrated "
+        "intervals; paper: the paper's factor predictor with bootstrap intervals",
+    )
+    p.add_argument(
+        "--scale",
+        choices=("auto", "fraction", "percent", "ten"),
+        help="scale of the target: fraction (0-1), percent (0-100), ten (0-10), or auto "
+        "(default: fraction if within 0-1, else percent if within 0-100)",
+    )
     s = p.add_argument_group("split (one of; default --cutoff-flops 8.4e22)")
     s.add_argument(
         "--cutoff-flops",

@@ -114,6 +114,9 @@ class PredictConfig:
     a seeded bootstrap over training models.
     """
 
+    # "obsscale": inputs, ridge and form chosen by nested back-tests, conformal intervals;
+    # "paper": the paper's predictor (factors only, the form below, bootstrap intervals)
+    method: str = "paper"
     form: str = "sigmoid"  # or "parametric": y = (1 - b) sigmoid(z) + b, b in [0, floor_max]
     loss: str = "squared"  # or "huber"
     huber_delta: float = 0.1
@@ -125,6 +128,13 @@ class PredictConfig:
     cutoff_flops: float = LLAMA2_7B_FLOPS  # the reference's default cutoff
     kfold: int = 5
     extrapolate_decades: float = 1.5  # how far the capability curve runs past the largest model
+    # the default method only: nested FLOPs cutoffs (quantiles of the training models' FLOPs)
+    # that rank the candidates, ridge strengths tried, how many of the best are averaged
+    inner_quantiles: tuple[float, ...] = (0.5, 0.65, 0.8)
+    alphas: tuple[float, ...] = (0.0,)
+    n_members: int = 4
+    ceiling_min: float = 0.5
+    scale: str = "auto"  # of the target: fraction, percent, ten (0-10) or auto
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,27 @@ import pandas as pd
 from obsscale.data.table import META_FIELDS
 from obsscale.exceptions import PredictError
 
+SCALES = {"fraction": 1.0, "percent": 100.0, "ten": 10.0}
 
-def normalize_scale(values: pd.Series, name: str) -> tuple[pd.Series, str | None]:
-    """Fractions pass; a 0-100 metric is divided by 100 (with a note); anything else is refused."""
+
+def normalize_scale(
+    values: pd.Series, name: str, scale: str = "auto"
+) -> tuple[pd.Series, str | None]:
+    """Fractions pass; a 0-100 metric is divided by 100 (with a note); anything else is refused.
+    An explicit ``scale`` (fraction, percent, ten) divides by its maximum and checks the range."""
     v = values.dropna()
     if v.empty:
         raise PredictError(f"target {name!r} has no values")
     lo, hi = float(v.min()), float(v.max())
+    if scale != "auto":
+        if scale not in SCALES:
+            raise PredictError(f"scale must be auto or one of {tuple(SCALES)}, got {scale!r}")
+        top = SCALES[scale]
+        if lo < 0 or hi > top:
+            raise PredictError(
+                f"target {name!r} ranges {lo:g}..{hi:g}: outside 0..{top:g} ({scale})"
+            )
+        return (values / top if top != 1 else values.astype(float)), None
     if lo >= 0 and hi <= 1:
         return values.astype(float), None
     if lo >= 0 and hi <= 100:
