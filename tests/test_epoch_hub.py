@@ -364,3 +364,24 @@ def test_curated_release_dates_are_readable():
     frame = load_release_dates()
     assert frame["model"].str.lower().is_unique
     assert frame["source"].notna().all()
+
+
+def test_postpaper_subset_and_its_complement():
+    from obsscale.model.subsets import Selection, load_subsets, select_models
+
+    post = load_subsets()["postpaper"]["models"]
+    assert len(post) == 20 and {m.lower() for m in post} == {
+        m.lower() for m in load_subsets()["paper"]["exclude"]
+    }
+    models = pd.DataFrame(
+        {
+            "model": ["Qwen/Qwen2-7B", "meta-llama/Llama-2-7b-hf", "google/gemma-2-9b"],
+            "family": ["Qwen2", "Llama-2", "Gemma-2"],
+            "is_base": pd.array([True, True, True], dtype="boolean"),
+            "x:a": [0.5, 0.4, 0.6],
+        }
+    )
+    chosen = select_models(models, ("x:a",), selection=Selection(subset="postpaper"))
+    assert list(chosen["model"]) == ["Qwen/Qwen2-7B", "google/gemma-2-9b"]
+    rest = select_models(models, ("x:a",), selection=Selection(exclude_subset="postpaper"))
+    assert list(rest["model"]) == ["meta-llama/Llama-2-7b-hf"]
