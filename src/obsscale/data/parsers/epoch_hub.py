@@ -365,13 +365,14 @@ def parse_epoch_hub_external(path: Path, source: Source, config: Config) -> Pars
 
 def parse_epoch_hub_versions(path: Path, source: Source, config: Config) -> Parsed:
     """``model_versions.csv`` as long values keyed by version id: ``release_date``, the Hugging
-    Face organisation (``hub_org``) and Epoch's model name (``hub_model``). ``data.hub`` turns
-    them back into the version table it joins with."""
+    Face organisation (``hub_org``), Epoch's model name (``hub_model``) and the id itself
+    (``hub_id``). ``data.hub`` turns them back into the version table it joins with."""
     versions, events = parse_versions(path, source.name)
     frame = versions.rename(columns={"org": "hub_org", "model": "hub_model"})
+    frame["hub_id"] = frame["version"]  # so that a version with no other field is still listed
     parts = [
         frame[["version", "row"]].assign(field=f, value=frame[f]).dropna(subset=["value"])
-        for f in ("release_date", "hub_org", "hub_model")
+        for f in ("hub_id", "release_date", "hub_org", "hub_model")
     ]
     out = pd.concat(parts, ignore_index=True).rename(columns={"version": "model"})
     return Parsed(out[VALUE_COLUMNS].sort_values(["row", "field"], ignore_index=True), events)
