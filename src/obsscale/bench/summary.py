@@ -117,6 +117,56 @@ def summary_markdown(
     return "\n".join(parts)
 
 
+FRONTIER_DATE_COLS = [
+    "target",
+    "cutoff",
+    "n_train",
+    "n_test",
+    "pc_mae",
+    "date_mae",
+    "flops_n",
+    "log_flops_mae",
+    "pc_mae_on_flops_models",
+]
+FRONTIER_COMPLETION_COLS = [
+    "rank",
+    "scale",
+    "hidden_cells",
+    "median_abs_err_points",
+    "mean_abs_err_points",
+    "coverage_90",
+]
+
+
+def frontier_markdown(frontier: dict[str, Any]) -> str:
+    """The frontier section: date back-tests (test MAE, fraction scale) and completion."""
+    if "skipped" in frontier:
+        return f"## Frontier (Epoch hub)\n\nskipped: {frontier['skipped']}\n"
+    m, st = frontier["matrix"], frontier["stability"]
+    return "\n".join(
+        [
+            "## Frontier (Epoch hub)",
+            "",
+            f"hub matrix: {m['all_models']} models x {m['all_benchmarks']} benchmarks, "
+            f"{m['all_observed']:.1%} observed; >= 4 scores per model: {m['models']} x "
+            f"{m['benchmarks']}, {m['observed']:.1%} observed",
+            "",
+            "### Release-date back-tests (train before the cutoff; test MAE, fraction scale)",
+            "",
+            markdown_table(frontier["date_backtests"], FRONTIER_DATE_COLS),
+            "",
+            "### Completion (20% of observed cells hidden, 10 seeded repeats)",
+            "",
+            markdown_table(frontier["completion"], FRONTIER_COMPLETION_COLS),
+            "",
+            f"factor stability (bootstrap over models, {st['n_boot']} resamples): |cos| of PC1 "
+            f"loadings median {st['pc1_cosine_median']:.3f}, 5th pct {st['pc1_cosine_p05']:.3f}; "
+            f"PC2 median {st['pc2_cosine_median']:.3f}",
+            "",
+        ]
+    )
+
+
 def _html(md: str) -> str:
     from html import escape
 

@@ -54,6 +54,7 @@ def _selection(args: argparse.Namespace) -> Selection:
         families=tuple(args.families or ()),
         include=tuple(args.models or ()),
         exclude=tuple(args.exclude or ()),
+        exclude_subset=getattr(args, "exclude_subset", None),
     )
 
 

@@ -36,6 +36,11 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="named model subset, e.g. 'paper' (the 77 models the paper evaluated)",
     )
+    g.add_argument(
+        "--exclude-subset",
+        metavar="NAME",
+        help="leave a named subset out, e.g. 'postpaper' (fit on the rest, predict those)",
+    )
     g.add_argument("--families", nargs="+", metavar="FAMILY", help="only these families")
     g.add_argument("--models", nargs="+", metavar="ID", help="only these model ids")
     g.add_argument("--exclude", nargs="+", metavar="ID", help="leave these model ids out")

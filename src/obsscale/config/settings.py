@@ -34,10 +34,15 @@ DEFAULT_PRECEDENCE: dict[str, tuple[str, ...]] = {
     "params_b": (*_CURATED, "openllm_v2", "epoch", "evalplus"),
     "tokens_t": _CURATED,
     "flops": (*_CURATED, "epoch"),
-    "release_date": ("epoch", "openllm_v2"),
+    # hand-curated dates (curated/release_dates.csv) before the hub's, before upload dates
+    "release_date": ("epoch", "release_dates", "epoch_hub_versions", "openllm_v2"),
     "is_base": (*_CURATED, "openllm_v2", "openllm_v1"),
     "base_model": ("openllm_v2",),
 }
+
+# Dates a source uses for something other than a release: leaderboard v2's upload date
+# 2022-03-02 is the day Hugging Face migrated legacy repositories in bulk (gpt2, gpt-neo, ...).
+DEFAULT_PLACEHOLDER_DATES: dict[str, tuple[str, ...]] = {"openllm_v2": ("2022-03-02",)}
 
 # The same benchmark measured by two sources (harness versions differ): compared by the audit.
 DEFAULT_SCORE_PAIRS: tuple[tuple[str, str], ...] = (
@@ -200,6 +205,9 @@ class Config:
     include_flagged: bool = False
     include_merged: bool = False
     precedence: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PRECEDENCE))
+    placeholder_dates: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_PLACEHOLDER_DATES)
+    )
     # Hand-curated corrections: DATA_DIR/corrections.csv if present, else the packaged file.
     corrections_file: Path | None = None
     apply_corrections: bool = True

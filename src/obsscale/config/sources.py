@@ -14,11 +14,15 @@ MIRROR_ENV = "OBSSCALE_MIRROR"
 
 OBSSCALING_COMMIT = "4d6e1e43fd2635d04654aa77d1df9d5266ea0382"
 LEADERBOARD_COMMIT = "0f4e5c69c6fb6515afa31ae61f4d699649bc9503"
+EPOCH_HUB_COMMIT = "f87d3cc8e8a8f8471be475ebce58fb9a73b4e756"
 _OBSSCALING = (
     f"https://raw.githubusercontent.com/ryoungj/ObsScaling/{OBSSCALING_COMMIT}/eval_results/"
 )
 _LEADERBOARD = (
     f"https://raw.githubusercontent.com/fboulnois/llm-leaderboard-csv/{LEADERBOARD_COMMIT}/csv/"
+)
+_EPOCH_HUB = (
+    f"https://raw.githubusercontent.com/epoch-research/benchmark-stitching/{EPOCH_HUB_COMMIT}/data/"
 )
 
 # Leaderboard v2's tasks: the table's key -> the display name of the score column
@@ -49,6 +53,9 @@ class Source:
     kind: str = "csv"  # "csv" or "json"
     required: tuple[str, ...] = ()
     min_rows: int = 1
+    # the file's last record ends with a line break (a missing one then means truncation);
+    # the Epoch hub's files end without one, so only the length and CSV checks apply there
+    terminated: bool = True
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
@@ -69,6 +76,47 @@ _OBS_COLUMNS = (
     "Model Size (B)",
     "Pretraining Data Size (T)",
     "FLOPs (1E21)",
+)
+
+# Epoch AI's Benchmarking Hub: which ``external_benchmark_<table>.csv`` files to download. How
+# each is read (score column, scale, display name, or why it is skipped) is declared per table
+# in ``obsscale/data/curated/hub.toml``; all of them share one parser.
+EPOCH_HUB_TABLES: tuple[str, ...] = (
+    "aider_polyglot", "anli", "arc_agi", "arc_ai2", "balrog", "bbh", "boolq", "cadeval",
+    "csqa2", "cybench", "deepresearch", "factorio_learning_environment", "fictionlivebench",
+    "geobench", "gsm8k", "gso_bench", "hellaswag", "lambada", "lech_mazur_writing", "livebench",
+    "mcbench", "metr", "mmlu", "openbookqa", "os_world", "osuniverse", "piqa", "scienceqa",
+    "simple_bench", "superglue", "terminal_bench", "the_agent_company", "triviaqa", "videomme",
+    "vpct", "weirdml", "winogrande",
+)  # fmt: skip
+
+EPOCH_HUB_SOURCES: tuple[Source, ...] = (
+    Source(
+        "epoch_hub_runs",
+        _EPOCH_HUB + "benchmarks_runs.csv",
+        "epoch_hub_runs",
+        required=("model", "task", "Best score (across scorers)"),
+        min_rows=10,
+        terminated=False,
+    ),
+    *(
+        Source(
+            f"epoch_hub_{t}",
+            _EPOCH_HUB + f"external_benchmark_{t}.csv",
+            "epoch_hub_external",
+            required=("Model version",),
+            terminated=False,
+        )
+        for t in EPOCH_HUB_TABLES
+    ),
+    Source(
+        "epoch_hub_versions",
+        _EPOCH_HUB + "model_versions.csv",
+        "epoch_hub_versions",
+        required=("id", "Model", "Version release date", "Hugging Face developer id"),
+        min_rows=10,
+        terminated=False,
+    ),
 )
 
 DEFAULT_SOURCES: tuple[Source, ...] = (
@@ -144,6 +192,7 @@ DEFAULT_SOURCES: tuple[Source, ...] = (
     Source(
         "evalplus", "https://evalplus.github.io/results.json", "evalplus", kind="json", min_rows=10
     ),
+    *EPOCH_HUB_SOURCES,
 )
 
 

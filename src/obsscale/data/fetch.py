@@ -136,7 +136,7 @@ def _validate_json(text: str, source: Source, url: str) -> None:
 def _validate_csv(text: str, source: Source, url: str) -> None:
     # Every source's CSV ends its last record with a line break; a body cut at a record or
     # field boundary is otherwise indistinguishable from a complete file.
-    if text and not text.endswith(("\n", "\r")):
+    if source.terminated and text and not text.endswith(("\n", "\r")):
         raise FormatError(source.name, url, "CSV file (no final line break: truncated?)")
     reader = csv.reader(io.StringIO(text), strict=True)
     try:

@@ -20,7 +20,9 @@ from obsscale.config import Config
 from obsscale.data import store
 from obsscale.data.audit import audit
 from obsscale.data.corrections import _apply_corrections, load_corrections
+from obsscale.data.dates import curated_dates, drop_placeholder_dates
 from obsscale.data.errors import HarmonizeError
+from obsscale.data.hub import is_hub, join_hub, notable_compute
 from obsscale.data.parsers import PARSERS, Parsed, ParseError
 from obsscale.data.rules import Rules, _match_epoch, _rule_families
 from obsscale.data.table import META_FIELDS, NUMERIC_FIELDS, is_score_column
@@ -84,14 +86,23 @@ def build(
 ) -> Harmonized:
     """Pure merge of parsed sources into the harmonized tables."""
     epoch_names = [s.name for s in config.sources if s.parser == "epoch"]
-    values = _stack({n: p for n, p in parsed.items() if n not in epoch_names}, rules)
+    later = {*epoch_names, *(s.name for s in config.sources if is_hub(s.parser))}
+    values = _stack({n: p for n, p in parsed.items() if n not in later}, rules)
     events = [e for p in parsed.values() for e in p.events]
+    hub = join_hub(parsed, config, _display_names(values, config), rules)  # keyed by known ids
+    values = pd.concat([values, hub.values], ignore_index=True)
+    events += hub.events
     names = _display_names(values, config)
     values = pd.concat([values, _rule_families(names, rules)], ignore_index=True)
     for name in epoch_names:
         if name in parsed:
             matched = _match_epoch(parsed[name].values, values, names, rules)
-            values = pd.concat([values, matched.assign(source=name)], ignore_index=True)
+            hub_matched = notable_compute(parsed[name].values, hub, set(matched["key"]))
+            found = [matched.assign(source=name), hub_matched.assign(source=name)]
+            values = pd.concat([values, *found], ignore_index=True)
+    values, dropped = drop_placeholder_dates(values, config)
+    values = pd.concat([values, curated_dates(names, rules)], ignore_index=True)
+    events += dropped
     chosen = _resolve(values, config)
     if corrections is not None:  # first, so that derived values follow the corrected ones
         chosen, fixes = _apply_corrections(chosen, corrections, names)
