@@ -119,9 +119,12 @@ def test_config_file_sets_report_targets(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[predict]\nn_bootstrap = "many"\n', "n_bootstrap must be a number"),
-        ("[predict]\nn_bootstrap = 2.5\n", "n_bootstrap must be a whole number"),
-        ('[capabilities]\nbenchmarks = "obsscaling:MMLU"\n', "benchmarks must be a list"),
+        ('[predict]\nn_bootstrap = "many"\n', "n_bootstrap = 'many': expected a whole number"),
+        ("[predict]\nn_bootstrap = 2.5\n", r"n_bootstrap = 2.5: expected a whole number"),
+        (
+            '[capabilities]\nbenchmarks = "obsscaling:MMLU"\n',
+            "benchmarks = 'obsscaling:MMLU': expected a list",
+        ),
         (
             '[[report.targets]]\ncolumn = "a:b"\nchanse = 0.2\n',
             r"entry 1 has unknown keys \['chanse'\]",
