@@ -95,6 +95,12 @@ def _add_harmonize_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use upstream metadata as published (skip curated corrections)",
     )
+    p.add_argument(
+        "--exclude-source",
+        nargs="+",
+        metavar="NAME",
+        help="build the table without these sources (by default a missing raw file is an error)",
+    )
 
 
 def _fetch_parser(sub: argparse._SubParsersAction) -> None:
@@ -104,6 +110,11 @@ def _fetch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--refresh", action="store_true", help="download even if a good copy exists")
     p.add_argument("--only", nargs="+", metavar="NAME", help="fetch only these sources")
     p.add_argument("--no-harmonize", action="store_true", help="download only")
+    p.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="accept a live source's new copy even with far fewer records than the current one",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     _add_harmonize_options(p)
     p.set_defaults(func=commands.cmd_fetch)
