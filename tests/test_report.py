@@ -25,7 +25,6 @@ from obsscale.data import store
 from obsscale.pipeline import fit_and_report as build_report
 
 EVIL = "<script>alert(1)</script>"
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -174,8 +173,7 @@ def test_renders_in_headless_chromium(report: tuple[Path, Config]) -> None:
         loaded = page.evaluate(
             "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
         )
-        shot = REPO / "reports" / "screenshot-test-report.png"
-        shot.parent.mkdir(exist_ok=True)
+        shot = index.parent / "screenshot-test-report.png"  # a temporary folder, not the checkout
         page.screenshot(path=str(shot), full_page=False)
         b.close()
     assert errors == []  # no console errors, and the injected alert() never ran

@@ -15,6 +15,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--benchmarks",
         nargs="+",
+        type=_score_column,
         metavar="COL",
         help="score columns forming the factor basis (default: the 8 obsscaling: ones)",
     )
@@ -44,6 +45,15 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="include fine-tuned/instruct models (default: base models only)",
     )
+
+
+def _score_column(text: str) -> str:
+    if ":" not in text:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a score column: benchmarks are <source>:<benchmark> columns of "
+            "models.csv, e.g. obsscaling:MMLU (sizes and compute are model metadata)"
+        )
+    return text
 
 
 def _positive_int(text: str) -> int:
