@@ -97,8 +97,8 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
     """
     out_dir = Path(out_dir)
     store.remove_stale_parts(out_dir)  # temporaries of a killed run, older than an hour
-    models_sha = store.sha256_file(processed_models_path(config))
-    _, models = selected_models(config, request.capabilities, request.selection)
+    _, models = selected_models(config, request.capabilities, request.selection)  # names a
+    models_sha = store.sha256_file(processed_models_path(config))  # missing models.csv first
     fit = fit_capabilities(models, request.capabilities, input_sha256=models_sha)
     fit.save(out_dir / "fit.json")
     entries = []

@@ -4,6 +4,7 @@ in helpers. Parsing only: every subcommand's ``func`` is a function of ``command
 from __future__ import annotations
 
 import argparse
+import datetime
 from pathlib import Path
 
 from obsscale.cli import commands
@@ -53,6 +54,14 @@ def _score_column(text: str) -> str:
             f"{text!r} is not a score column: benchmarks are <source>:<benchmark> columns of "
             "models.csv, e.g. obsscaling:MMLU (sizes and compute are model metadata)"
         )
+    return text
+
+
+def _date(text: str) -> str:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
     return text
 
 
@@ -193,6 +202,7 @@ def _predict_parser(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument(
         "--cutoff-date",
+        type=_date,
         metavar="YYYY-MM-DD",
         help="train on models released before the date, test on later ones",
     )
@@ -271,7 +281,7 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sizes",
         nargs="+",
-        type=int,
+        type=_positive_int,
         metavar="N",
         help="synthetic table sizes (default 1000 10000 100000)",
     )
