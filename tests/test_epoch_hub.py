@@ -292,7 +292,7 @@ def harmonized(tmp_path: Path):
     cfg = Config(data_dir=tmp_path / "data")
     write_fakes(cfg)
     mcbench = cfg.raw_path(cfg.source("epoch_hub_mcbench"))
-    mcbench.parent.mkdir(parents=True)
+    mcbench.parent.mkdir(parents=True, exist_ok=True)
     mcbench.write_text(HUB_MCBENCH, encoding="utf-8")
     return harmonize(cfg)
 
@@ -319,8 +319,7 @@ def test_every_hub_file_parsed_or_listed(harmonized):
     unparsed = q[q["rule"] == "unparsed_file"]
     assert list(unparsed["source"]) == ["epoch_hub_mcbench"]
     assert unparsed["detail"].str.startswith("skipped: ").all()
-    absent = q[q["rule"] == "not_fetched"]  # the 35 tables without a fake
-    assert len(absent) == 35 and absent["source"].str.startswith("epoch_hub_").all()
+    assert not (q["rule"] == "not_fetched").any()  # the tables without a fake have no rows
     lost = q[(q["rule"] == "no_model_version") & (q["source"] == "epoch_hub_gsm8k")]
     assert list(lost["model"]) == ["Palmyra X"]
 

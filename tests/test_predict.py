@@ -369,13 +369,22 @@ def test_downstream_file_merges_and_reports_unknown_ids(tmp_path: Path) -> None:
     assert res.n_test > 0
 
 
-def test_predict_cli_writes_nothing_on_error(tmp_path: Path) -> None:
+def test_predict_cli_writes_nothing_on_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from obsscale.cli import main
 
+    # a readable model table, so that the error comes from the prediction, not from loading
+    table = tmp_path / "processed" / "models.csv"
+    table.parent.mkdir()
+    models = world().rename(columns={"target": "s:target", **{b: f"s:{b}" for b in BENCH}})
+    models.assign(is_base=True, tokens_t=np.nan).to_csv(table, index=False)
+    before = table.read_bytes()
     out = tmp_path / "p.json"
-    rc = main(["predict", "--data-dir", str(tmp_path), "--target", "x", "--out", str(out)])
+    args = ["--data-dir", str(tmp_path), "--out", str(out), "--reference-family", "F0"]
+    rc = main(["predict", *args, "--target", "x", "--benchmarks", "s:b0", "s:b1"])
     assert rc == 1
+    assert "unknown target column 'x'" in capsys.readouterr().err
     assert not out.exists()
+    assert table.read_bytes() == before
 
 
 # ---------------------------------------------------------------- the mirror data

@@ -209,12 +209,27 @@ FILES = {
 }
 
 
+def _empty_hub_table(name: str) -> str:
+    """A hub table with its declared columns and no rows (what a table without a fake is)."""
+    from obsscale.data.parsers.epoch_hub import load_hub_config
+
+    spec = load_hub_config()["external"].get(name.removeprefix("epoch_hub_"), {})
+    cols = dict.fromkeys(["Model version", spec.get("model", "Model version"), spec.get("score")])
+    return ",".join(c for c in cols if c) + "\n"
+
+
 def write_fakes(config: Config, skip: tuple[str, ...] = ()) -> None:
-    """Write every fake upstream file where fetch would have put it (the hub tables without a
-    fake are left out, as if not fetched)."""
+    """Write every fake upstream file where fetch would have put it (hub tables without a
+    fake as tables with no rows: a harmonize with a raw file missing is refused)."""
     for source in config.sources:
-        if source.name in skip or source.name not in FILES:
+        if source.name in skip:
+            continue
+        if source.name in FILES:
+            text = FILES[source.name]
+        elif source.parser == "epoch_hub_external":
+            text = _empty_hub_table(source.name)
+        else:
             continue
         path: Path = config.raw_path(source)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(FILES[source.name], encoding="utf-8")
+        path.write_text(text, encoding="utf-8")

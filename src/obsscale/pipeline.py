@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from obsscale.config import CapabilityConfig, Config, PredictConfig, ReportTarget
 from obsscale.data import store
 from obsscale.data.table import load_models, processed_models_path
-from obsscale.exceptions import ArtifactError, PredictError
+from obsscale.exceptions import ArtifactError, CapabilityDataError, PredictError
 from obsscale.model.capability_fit import CapabilityFit, fit_capabilities
 from obsscale.model.results import PredictionResult
 from obsscale.model.splits import CutoffFlops, Split
@@ -48,10 +48,20 @@ def selected_models(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The whole model table and the rows a fit with these settings uses."""
     models = load_models(config)
+    _check_reference_family(models, capabilities.reference_family)
     chosen = select_models(
         models, capabilities.benchmarks, selection=selection, base_only=capabilities.base_only
     )
     return models, chosen
+
+
+def _check_reference_family(models: pd.DataFrame, name: str) -> None:
+    """A reference family absent from the whole table is a typo, not a thin selection."""
+    known = sorted(models["family"].dropna().unique())
+    if name not in known:
+        raise CapabilityDataError(
+            f"unknown reference family {name!r}; known families: {', '.join(known)}"
+        )
 
 
 def slug(column: str) -> str:
@@ -86,8 +96,9 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
     never mixes runs; ``run.json`` is written last and lists every file with its sha256.
     """
     out_dir = Path(out_dir)
-    models_sha = store.sha256_file(processed_models_path(config))
-    _, models = selected_models(config, request.capabilities, request.selection)
+    store.remove_stale_parts(out_dir)  # temporaries of a killed run, older than an hour
+    _, models = selected_models(config, request.capabilities, request.selection)  # names a
+    models_sha = store.sha256_file(processed_models_path(config))  # missing models.csv first
     fit = fit_capabilities(models, request.capabilities, input_sha256=models_sha)
     fit.save(out_dir / "fit.json")
     entries = []

@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from obsscale.config import CapabilityConfig, Config, default_config, load_config_file
 from obsscale.model.subsets import Selection
@@ -25,7 +26,7 @@ def _config(args: argparse.Namespace) -> Config:
     config_file = args.config or (Path("obsscale.toml") if Path("obsscale.toml").exists() else None)
     if config_file:
         cfg = load_config_file(config_file, cfg)
-    overrides = {
+    overrides: dict[str, Any] = {
         key: value
         for key, flag, value in (
             ("include_flagged", "include_flagged", True),
@@ -34,6 +35,8 @@ def _config(args: argparse.Namespace) -> Config:
         )
         if getattr(args, flag, False)
     }
+    if getattr(args, "exclude_source", None):
+        overrides["exclude_sources"] = tuple(args.exclude_source)
     return cfg.with_overrides(**overrides) if overrides else cfg
 
 
@@ -62,7 +65,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from obsscale.data.fetch import fetch_all
 
     cfg = _config(args)
-    results = fetch_all(cfg, only=args.only, refresh=args.refresh, progress=not args.quiet)
+    only = args.only or [s.name for s in cfg.sources if s.name not in cfg.exclude_sources]
+    results = fetch_all(
+        cfg,
+        only=only,
+        refresh=args.refresh,
+        progress=not args.quiet,
+        allow_shrink=args.allow_shrink,
+    )
     for r in results:
         size = f"{r.entry.bytes:>10,d} B  sha256 {r.entry.sha256[:12]}" if r.entry else ""
         print(f"{r.status:>10}  {r.source:<20} {size}{r.error or ''}")
@@ -82,10 +92,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _harmonize(cfg: Config) -> None:
-    from obsscale.data.harmonize import harmonize
+    from obsscale.data.harmonize import harmonize_and_write
 
-    result = harmonize(cfg)
-    result.write(cfg)
+    result = harmonize_and_write(cfg)
     m = result.models
     print(
         f"harmonized {len(m)} models ({int(m['flops'].notna().sum())} with FLOPs, "

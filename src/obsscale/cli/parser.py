@@ -4,6 +4,7 @@ in helpers. Parsing only: every subcommand's ``func`` is a function of ``command
 from __future__ import annotations
 
 import argparse
+import datetime
 from pathlib import Path
 
 from obsscale.cli import commands
@@ -15,6 +16,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--benchmarks",
         nargs="+",
+        type=_score_column,
         metavar="COL",
         help="score columns forming the factor basis (default: the 8 obsscaling: ones)",
     )
@@ -49,6 +51,23 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="include fine-tuned/instruct models (default: base models only)",
     )
+
+
+def _score_column(text: str) -> str:
+    if ":" not in text:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a score column: benchmarks are <source>:<benchmark> columns of "
+            "models.csv, e.g. obsscaling:MMLU (sizes and compute are model metadata)"
+        )
+    return text
+
+
+def _date(text: str) -> str:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -100,6 +119,12 @@ def _add_harmonize_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use upstream metadata as published (skip curated corrections)",
     )
+    p.add_argument(
+        "--exclude-source",
+        nargs="+",
+        metavar="NAME",
+        help="build the table without these sources (by default a missing raw file is an error)",
+    )
 
 
 def _fetch_parser(sub: argparse._SubParsersAction) -> None:
@@ -109,6 +134,11 @@ def _fetch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--refresh", action="store_true", help="download even if a good copy exists")
     p.add_argument("--only", nargs="+", metavar="NAME", help="fetch only these sources")
     p.add_argument("--no-harmonize", action="store_true", help="download only")
+    p.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="accept a live source's new copy even with far fewer records than the current one",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     _add_harmonize_options(p)
     p.set_defaults(func=commands.cmd_fetch)
@@ -189,6 +219,7 @@ def _predict_parser(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument(
         "--cutoff-date",
+        type=_date,
         metavar="YYYY-MM-DD",
         help="train on models released before the date, test on later ones",
     )
@@ -267,7 +298,7 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sizes",
         nargs="+",
-        type=int,
+        type=_positive_int,
         metavar="N",
         help="synthetic table sizes (default 1000 10000 100000)",
     )

@@ -15,13 +15,18 @@ LLAMA2_7B_FLOPS = 8.4e22
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """How hard fetch tries: per-request timeout (s) and capped exponential backoff."""
+    """How hard fetch tries: per-request timeout (s) and capped exponential backoff; a total
+    deadline (s) per download; how much smaller (in records) a new copy of an unpinned source
+    may be than the good one it replaces; how long to wait (s) for another run's data lock."""
 
     timeout: float = 30.0
     retries: int = 4
     backoff_factor: float = 0.5
     backoff_max: float = 30.0
     chunk_size: int = 1 << 16
+    deadline: float = 600.0
+    shrink_guard: float = 0.5  # refuse a copy with fewer than this fraction of the old records
+    lock_timeout: float = 600.0
 
 
 _CURATED = ("obsscaling_base", "obsscaling_sub10b", "obsscaling_instruct")
@@ -211,6 +216,8 @@ class Config:
     # Hand-curated corrections: DATA_DIR/corrections.csv if present, else the packaged file.
     corrections_file: Path | None = None
     apply_corrections: bool = True
+    # sources harmonize may do without (`--exclude-source`); any other missing raw file is an error
+    exclude_sources: tuple[str, ...] = ()
 
     @property
     def upstream_dir(self) -> Path:

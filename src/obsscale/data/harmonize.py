@@ -23,6 +23,7 @@ from obsscale.data.corrections import _apply_corrections, load_corrections
 from obsscale.data.dates import curated_dates, drop_placeholder_dates
 from obsscale.data.errors import HarmonizeError
 from obsscale.data.hub import is_hub, join_hub, notable_compute
+from obsscale.data.lock import data_lock
 from obsscale.data.parsers import PARSERS, Parsed, ParseError
 from obsscale.data.rules import Rules, _match_epoch, _rule_families
 from obsscale.data.table import META_FIELDS, NUMERIC_FIELDS, is_score_column
@@ -57,11 +58,19 @@ class Harmonized:
 def read_sources(config: Config) -> dict[str, Parsed]:
     """Parse every fetched source file (the I/O edge of harmonization)."""
     parsed: dict[str, Parsed] = {}
+    for name in config.exclude_sources:
+        config.source(name)  # an unknown name is an error that lists the known ones
     for source in config.sources:
         path = config.raw_path(source)
-        if not path.exists():
-            log.warning("%s: %s not fetched; harmonizing without it", source.name, path)
+        if source.name in config.exclude_sources:
+            log.info("%s: excluded; harmonizing without it", source.name)
             continue
+        if not path.exists():
+            raise HarmonizeError(
+                f"{source.name}: raw file {path} is missing; download it again with "
+                f"`obsscale fetch --only {source.name}`, or build the table without it with "
+                f"`obsscale harmonize --exclude-source {source.name}`"
+            )
         try:
             parsed[source.name] = PARSERS[source.parser](path, source, config)
         except (ParseError, ValueError, KeyError) as e:
@@ -72,6 +81,14 @@ def read_sources(config: Config) -> dict[str, Parsed]:
             "run `obsscale fetch` first"
         )
     return parsed
+
+
+def harmonize_and_write(config: Config) -> Harmonized:
+    """``obsscale harmonize``: read, build and write the tables under the data folder's lock."""
+    with data_lock(config):
+        result = harmonize(config)
+        result.write(config)
+    return result
 
 
 def harmonize(config: Config, rules: Rules | None = None) -> Harmonized:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
+from obsscale.data.table import require_score_columns
 from obsscale.exceptions import CapabilityDataError, PredictError
 from obsscale.model.curves import baseline_curves, capability_curve
 from obsscale.model.factors import CapabilityPCA
@@ -147,6 +148,7 @@ def prepare(
     """Check the target, choose the basis without it, keep the rows that have both."""
     notes: list[str] = []
     _check_target(models, target)
+    require_score_columns(benchmarks)
     basis, left_out = factor_basis(benchmarks, target, twins)
     if left_out:
         notes.append(

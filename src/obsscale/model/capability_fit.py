@@ -16,6 +16,7 @@ from statsmodels.iolib.summary2 import Summary
 
 from obsscale.config import CapabilityConfig
 from obsscale.data import store
+from obsscale.data.table import require_score_columns
 from obsscale.exceptions import CapabilityDataError
 from obsscale.model.factors import CapabilityPCA
 from obsscale.model.families import GroupedOLS, ReferenceLine, family_efficiency, family_regressions
@@ -212,6 +213,7 @@ def fit_capabilities(
     """
     cfg = settings or CapabilityConfig()
     benchmarks = list(cfg.benchmarks)
+    require_score_columns(benchmarks)
     missing = [b for b in benchmarks if b not in models.columns]
     if missing:
         raise CapabilityDataError(f"unknown benchmark columns {missing}")

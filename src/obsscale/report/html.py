@@ -10,7 +10,6 @@ the page escaped.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from obsscale import __version__
 from obsscale.config import CapabilityConfig, Config, ReportTarget
 from obsscale.data import store
 from obsscale.data.table import load_models, score_columns
+from obsscale.exceptions import ArtifactError
 from obsscale.model.capability_fit import CapabilityFit
 from obsscale.model.results import PredictionResult
 from obsscale.report import figures as plots
@@ -123,7 +123,9 @@ def headlines(fit: CapabilityFit, sections: list[TargetSection]) -> list[str]:
 
 def _snapshot(config: Config, models: pd.DataFrame) -> dict[str, Any]:
     manifest_path = config.manifest_path
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest = store.read_json(manifest_path, "fetch manifest") if manifest_path.exists() else {}
+    if not isinstance(manifest, dict) or not all(isinstance(v, dict) for v in manifest.values()):
+        raise ArtifactError(f"{manifest_path}: not a fetch manifest; rerun `obsscale fetch`")
     scores = score_columns(models)
     return {
         "sources": [manifest[k] for k in sorted(manifest)],
