@@ -44,9 +44,10 @@ bench: install ## accuracy suite, speed and scale -> reports/bench/ (after make 
 test: install ## run the test suite (mirror tests skip when ../shared is absent)
 	$(BIN)/pytest
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint, format check and mypy
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
 
 format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests

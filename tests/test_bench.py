@@ -43,3 +43,52 @@ def test_task_list_is_the_documented_one() -> None:
 def test_markdown_table_formats_numbers() -> None:
     text = markdown_table([{"a": 0.000123456, "b": "x", "c": np.int64(3)}], ["a", "b", "c"])
     assert text.splitlines()[2] == "| 0.000123 | x | 3 |"
+
+
+def test_forecast_backtest_holds_out_each_familys_largest_model() -> None:
+    import pandas as pd
+
+    from obsscale.bench.forecast import held_out_models, summarize_cases
+
+    models = pd.DataFrame(
+        {
+            "model": ["a1", "a2", "a3", "b1", "b2", "c1", "c2", "c3"],
+            "family": ["A", "A", "A", "B", "B", "C", "C", "C"],
+            "flops": [1e21, 1e22, 1e23, 1e21, 1e22, 5e21, None, 2e21],
+        }
+    )
+    held = held_out_models(models)
+    assert list(held["model"]) == ["a3"]  # B has 2 models, C only 2 of known compute
+    cases = pd.DataFrame(
+        {
+            "target": ["t", "t"],
+            "actual": [0.5, 0.6],
+            "family_pred": [0.52, 0.7],
+            "family_lower": [0.4, 0.65],
+            "family_upper": [0.6, 0.8],
+            "flops_pred": [0.4, 0.6],
+            "flops_lower": [0.3, 0.5],
+            "flops_upper": [0.45, 0.7],
+        }
+    )
+    [row] = summarize_cases(cases)
+    assert row["family_mae_pts"] == pytest.approx(6.0)
+    assert row["family_coverage"] == 0.5 and row["flops_coverage"] == 0.5
+
+
+def test_frontier_completion_and_hiding_on_a_low_rank_matrix() -> None:
+    from obsscale.bench.frontier import _hide, completion, factor_stability
+
+    rng = np.random.default_rng(0)
+    ability = rng.normal(size=(60, 1))
+    X = 1 / (1 + np.exp(-(ability @ rng.normal(1, 0.2, size=(1, 8)) + rng.normal(size=8))))
+    X[rng.random(X.shape) < 0.4] = np.nan
+    X[:, 0] = np.where(np.isnan(X[:, 0]), 0.5, X[:, 0])  # every row keeps a score
+    hidden = _hide(X, np.random.default_rng(1))
+    assert hidden.sum() == pytest.approx(0.2 * (~np.isnan(X)).sum(), rel=0.1)
+    assert (~np.isnan(np.where(hidden, np.nan, X))).any(axis=1).all()
+    frame = pd.DataFrame(X, columns=[f"epoch_hub:b{j}" for j in range(8)])
+    result = completion(frame, rank=1, logit=True)
+    assert result["median_abs_err_points"] < 5  # noise-free rank-1 logit data
+    assert 0.7 <= result["coverage_90"] <= 1.0
+    assert factor_stability(frame, n_boot=5)["pc1_cosine_median"] > 0.9

@@ -80,7 +80,8 @@ def test_v1_inverted_flags_exclude(result) -> None:
     assert "someone/cheater-7b" not in names  # flagged reads FALSE upstream = flagged
     assert "someone/Llama-2-7b-hf-merged" not in names  # merged reads FALSE = merged
     assert "someone/Llama-2-7b-hf-sft" in names
-    excluded = result.quality[result.quality["severity"] == "excluded"]
+    q = result.quality
+    excluded = q[(q["severity"] == "excluded") & q["source"].str.startswith("openllm")]
     assert set(excluded["model"]) == {
         "someone/cheater-7b",
         "someone/Llama-2-7b-hf-merged",
@@ -229,11 +230,14 @@ def test_missing_curated_table_is_a_clear_error(tmp_path: Path) -> None:
     cfg = Config(data_dir=tmp_path / "d")
     write_fakes(cfg, skip=("obsscaling_base", "obsscaling_sub10b", "obsscaling_instruct"))
     with pytest.raises(HarmonizeError, match="run `obsscale fetch` first"):
+        curated = ("obsscaling_base", "obsscaling_sub10b", "obsscaling_instruct")
+        harmonize(cfg.with_overrides(exclude_sources=curated))
+    with pytest.raises(HarmonizeError, match="obsscale fetch --only obsscaling_base"):
         harmonize(cfg)
 
 
-def test_missing_optional_source_still_harmonizes(tmp_path: Path) -> None:
-    cfg = Config(data_dir=tmp_path / "d")
+def test_excluded_source_is_not_needed(tmp_path: Path) -> None:
+    cfg = Config(data_dir=tmp_path / "d", exclude_sources=("epoch",))
     write_fakes(cfg, skip=("epoch",))
     llama = row(harmonize(cfg).models, "meta-llama/Llama-2-7b-hf")
     assert llama["release_date_source"] == "openllm_v2"

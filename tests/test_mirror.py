@@ -22,9 +22,9 @@ def models(mirror_data: Path) -> pd.DataFrame:
     return load_models(default_config(mirror_data))
 
 
-def test_all_seven_files_match_the_mirror(mirror_data: Path, upstream: Path) -> None:
+def test_every_file_matches_the_mirror(mirror_data: Path, upstream: Path) -> None:
     manifest = json.loads((mirror_data / "raw" / "manifest.json").read_text())
-    assert len(manifest) == 7
+    assert len(manifest) == 7 + 39  # + the Epoch hub: runs, 37 external tables, versions
     for entry in manifest.values():
         host_path = entry["url"].split("/", 3)[3]
         original = upstream / host_path
@@ -39,8 +39,10 @@ def test_curated_base_models_complete(models: pd.DataFrame, upstream: Path) -> N
     assert base[[f"obsscaling:{b}" for b in OBS_BENCHMARKS]].notna().any(axis=1).all()
     curated_flops = base["flops_source"].isin(["obsscaling_base", "correction"])
     assert curated_flops.sum() == 123
-    # the one extra: Qwen2-72B, whose compute only Epoch gives
-    assert set(base.loc[base["flops"].notna() & ~curated_flops, "model"]) == {"Qwen/Qwen2-72B"}
+    # the extras, whose compute only Epoch gives: Qwen2-72B, and GPT-2 1.5B (matched through
+    # the hub's model name "GPT-2 (1.5B)")
+    extra = set(base.loc[base["flops"].notna() & ~curated_flops, "model"])
+    assert extra == {"Qwen/Qwen2-72B", "openai-community/gpt2-xl"}
     llama = base.set_index("model").loc["meta-llama/Llama-2-7b-hf"]
     assert llama["flops"] == pytest.approx(8.4e22, rel=1e-12)
 
@@ -75,7 +77,10 @@ def test_leaderboard_quirks_handled(models: pd.DataFrame, mirror_data: Path) -> 
 
 
 def test_every_model_with_compute_has_a_family(models: pd.DataFrame) -> None:
-    assert models.loc[models["flops"].notna(), "family"].notna().all()
+    # hub models (Epoch's notable-models compute, matched by Epoch's own model name) have no
+    # family rule: they enter the frontier analyses, not the family fits
+    hub = models[[c for c in models.columns if c.startswith("epoch_hub:")]].notna().any(axis=1)
+    assert models.loc[models["flops"].notna() & ~hub, "family"].notna().all()
 
 
 def test_second_fetch_uses_cache(
@@ -86,7 +91,7 @@ def test_second_fetch_uses_cache(
     before = (mirror_data / "processed" / "models.csv").read_bytes()
     assert main(["fetch", "--data-dir", str(mirror_data), "--mirror", mirror_url, "-q"]) == 0
     out = capsys.readouterr().out
-    assert out.count("cached") == 7
+    assert out.count("cached") == 46
     assert (mirror_data / "processed" / "models.csv").read_bytes() == before  # deterministic
 
 
@@ -119,3 +124,32 @@ def test_fit_cli_errors_are_one_line(
     err = capsys.readouterr().err
     assert err.startswith("obsscale fit: error: too few models: 3")
     assert not (tmp_path / "fit.json").exists()
+
+
+def test_epoch_hub_joined(models: pd.DataFrame, mirror_data: Path) -> None:
+    hub_cols = [c for c in models.columns if c.startswith("epoch_hub:")]
+    assert len(hub_cols) == 44  # 36 external tables + 8 run tasks
+    has = models[hub_cols].notna().any(axis=1)
+    epoch_ids = models["model"].str.startswith("epoch:")
+    assert has.sum() == 470 and (has & ~epoch_ids).sum() == 116 and epoch_ids.sum() == 354
+    values = models[hub_cols].to_numpy().ravel()
+    values = values[~pd.isna(values)]
+    assert len(values) == 2013 and values.min() >= 0 and values.max() <= 1
+    assert models.loc[has, "release_date"].notna().sum() >= 440
+    m = models.set_index("model")
+    assert m.loc["Qwen/Qwen-7B", "epoch_hub:MMLU"] == pytest.approx(0.45)  # joined by HF id
+    assert m.loc["epoch:gpt-4o-2024-05-13", "flops_source"] == "epoch"  # notable compute
+    q = pd.read_csv(mirror_data / "processed" / "quality.csv")
+    unparsed = q[q["rule"] == "unparsed_file"]
+    assert list(unparsed["source"]) == ["epoch_hub_mcbench"]  # every other table parsed
+
+
+def test_curated_models_dated(models: pd.DataFrame) -> None:
+    base = models[models["family_source"] == "obsscaling_base"]
+    dated = base[base["release_date"].notna()]
+    assert len(dated) >= 144  # undated: gpt-neo-125m, starcoderbase-1b/3b/7b
+    assert dated["release_date_source"].notna().all()
+    assert not (base["release_date"] == "2022-03-02").any()  # the HF migration date
+    m = base.set_index("model")
+    assert m.loc["openai-community/gpt2-xl", "release_date"] == "2019-11-05"
+    assert m.loc["openai-community/gpt2-xl", "release_date_source"] == "epoch_hub_versions"

@@ -25,6 +25,7 @@ from obsscale.model.targets import load_downstream, normalize_scale
 BENCH = [f"b{j}" for j in range(6)]
 SETTINGS = CapabilityConfig(benchmarks=tuple(BENCH), n_components=2, reference_family="F0")
 FAST = PredictConfig(n_bootstrap=60, n_starts=3)
+PAPER = PredictConfig(n_bootstrap=60, n_starts=3, method="paper")
 
 
 def world(n_fam: int = 8, per: int = 10, noise: float = 0.02, seed: int = 0) -> pd.DataFrame:
@@ -279,7 +280,7 @@ def test_too_few_training_models() -> None:
             settings=SETTINGS,
             pconf=FAST,
         )
-    floor = replace(FAST, form="parametric")
+    floor = replace(PAPER, form="parametric")
     three = CutoffFlops(models["flops"].sort_values().iloc[2])
     with pytest.raises(PredictError, match=r"pc: 3 training models for 4 parameters"):
         backtest(models, "target", split=three, settings=SETTINGS, pconf=floor)
@@ -368,13 +369,22 @@ def test_downstream_file_merges_and_reports_unknown_ids(tmp_path: Path) -> None:
     assert res.n_test > 0
 
 
-def test_predict_cli_writes_nothing_on_error(tmp_path: Path) -> None:
+def test_predict_cli_writes_nothing_on_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from obsscale.cli import main
 
+    # a readable model table, so that the error comes from the prediction, not from loading
+    table = tmp_path / "processed" / "models.csv"
+    table.parent.mkdir()
+    models = world().rename(columns={"target": "s:target", **{b: f"s:{b}" for b in BENCH}})
+    models.assign(is_base=True, tokens_t=np.nan).to_csv(table, index=False)
+    before = table.read_bytes()
     out = tmp_path / "p.json"
-    rc = main(["predict", "--data-dir", str(tmp_path), "--target", "x", "--out", str(out)])
+    args = ["--data-dir", str(tmp_path), "--out", str(out), "--reference-family", "F0"]
+    rc = main(["predict", *args, "--target", "x", "--benchmarks", "s:b0", "s:b1"])
     assert rc == 1
+    assert "unknown target column 'x'" in capsys.readouterr().err
     assert not out.exists()
+    assert table.read_bytes() == before
 
 
 # ---------------------------------------------------------------- the mirror data
@@ -441,7 +451,7 @@ def test_matches_reference_on_its_47_models(real, target, cutoff, chance, refere
         split=CutoffFlops(cutoff),
         chance=chance,
         settings=settings,
-        pconf=replace(FAST, n_bootstrap=100),
+        pconf=replace(PAPER, n_bootstrap=100),
     )
     assert res.n_train + res.n_test + res.n_unknown == 47
     # the reference scores every test model incl. the 2 without FLOPs: compare mse_test_all.

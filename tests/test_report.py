@@ -25,7 +25,6 @@ from obsscale.data import store
 from obsscale.pipeline import fit_and_report as build_report
 
 EVIL = "<script>alert(1)</script>"
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +118,12 @@ def test_config_file_sets_report_targets(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[predict]\nn_bootstrap = "many"\n', "n_bootstrap must be a number"),
-        ("[predict]\nn_bootstrap = 2.5\n", "n_bootstrap must be a whole number"),
-        ('[capabilities]\nbenchmarks = "obsscaling:MMLU"\n', "benchmarks must be a list"),
+        ('[predict]\nn_bootstrap = "many"\n', "n_bootstrap = 'many': expected a whole number"),
+        ("[predict]\nn_bootstrap = 2.5\n", r"n_bootstrap = 2.5: expected a whole number"),
+        (
+            '[capabilities]\nbenchmarks = "obsscaling:MMLU"\n',
+            "benchmarks = 'obsscaling:MMLU': expected a list",
+        ),
         (
             '[[report.targets]]\ncolumn = "a:b"\nchanse = 0.2\n',
             r"entry 1 has unknown keys \['chanse'\]",
@@ -171,8 +173,7 @@ def test_renders_in_headless_chromium(report: tuple[Path, Config]) -> None:
         loaded = page.evaluate(
             "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
         )
-        shot = REPO / "reports" / "screenshot-test-report.png"
-        shot.parent.mkdir(exist_ok=True)
+        shot = index.parent / "screenshot-test-report.png"  # a temporary folder, not the checkout
         page.screenshot(path=str(shot), full_page=False)
         b.close()
     assert errors == []  # no console errors, and the injected alert() never ran

@@ -10,6 +10,7 @@ import pytest
 
 from obsscale.model.selection import (
     SelectionError,
+    TargetSet,
     criterion_value,
     design_matrix,
     select_subset,
@@ -51,7 +52,7 @@ def test_v_optimal_for_extrapolation_spreads_the_design() -> None:
         budget=2,
         criterion="v",
         candidates=cand,
-        targets=pd.Series([False] * 11 + [True]),
+        targets=TargetSet(pd.Series([False] * 11 + [True])),
     )
     assert set(res.chosen["model"]) == {"m0", "m10"}
     assert "m11" not in set(res.chosen["model"])
@@ -65,7 +66,9 @@ def test_matches_enumerated_optimum(criterion: str, seed: int) -> None:
     targets = pd.Series(rng.random(12) < 0.4) if criterion == "v" else None
     if targets is not None and not targets.any():
         targets.iloc[0] = True
-    res = select_subset(t, ["PC-1", "PC-2"], budget=5, criterion=criterion, targets=targets)
+    res = select_subset(
+        t, ["PC-1", "PC-2"], budget=5, criterion=criterion, targets=TargetSet(targets)
+    )
     best = brute_force(t, 5, criterion, None if targets is None else targets.to_numpy())
     assert res.chosen["criterion"].iloc[-1] == pytest.approx(best, rel=1e-9)
 

@@ -174,6 +174,27 @@ EVALPLUS = {
     "Broken": {"link": "", "size": 1.0},
 }
 
+# Epoch hub files: a byte-order mark, no final line break, percent strings, version ids.
+BOM = "\ufeff"
+HUB_RUNS = BOM + (
+    "id,task,model,Best score (across scorers),started_at,task version\n"
+    "r1,GPQA diamond,gpt-4o-2024-05-13,0.48,1 May 2025 9:00am,1.0.0\n"
+    "r2,GPQA diamond,Llama-2-13b,0.27,1 May 2025 9:00am,1.0.0"
+)
+HUB_GSM8K = BOM + (
+    "id,Name,EM,Model version\n"
+    "a,Llama 2 (13B),28.7%,Llama-2-13b\n"
+    "b,GPT-4o,90.0%,gpt-4o-2024-05-13\n"
+    "c,Palmyra X,63.3%,"
+)
+HUB_MCBENCH = BOM + "id,Model version,ELO\nm,gpt-4o-2024-05-13,1100"
+HUB_VERSIONS = BOM + (
+    "id,Model,Version release date,Hugging Face developer id\n"
+    "Llama-2-13b,Llama 2-13B,2023-07-18,meta-llama\n"
+    "gpt-4o-2024-05-13,GPT-4o,2024-05-13,\n"
+    "pythia-1b-deduped,Pythia-1B,2023-02-13,EleutherAI"
+)
+
 FILES = {
     "obsscaling_base": OBS_BASE,
     "obsscaling_sub10b": OBS_SUB10B,
@@ -182,14 +203,33 @@ FILES = {
     "openllm_v2": OPENLLM_V2,
     "epoch": EPOCH,
     "evalplus": json.dumps(EVALPLUS),
+    "epoch_hub_runs": HUB_RUNS,
+    "epoch_hub_gsm8k": HUB_GSM8K,
+    "epoch_hub_versions": HUB_VERSIONS,
 }
 
 
+def _empty_hub_table(name: str) -> str:
+    """A hub table with its declared columns and no rows (what a table without a fake is)."""
+    from obsscale.data.parsers.epoch_hub import load_hub_config
+
+    spec = load_hub_config()["external"].get(name.removeprefix("epoch_hub_"), {})
+    cols = dict.fromkeys(["Model version", spec.get("model", "Model version"), spec.get("score")])
+    return ",".join(c for c in cols if c) + "\n"
+
+
 def write_fakes(config: Config, skip: tuple[str, ...] = ()) -> None:
-    """Write every fake upstream file where fetch would have put it."""
+    """Write every fake upstream file where fetch would have put it (hub tables without a
+    fake as tables with no rows: a harmonize with a raw file missing is refused)."""
     for source in config.sources:
         if source.name in skip:
             continue
+        if source.name in FILES:
+            text = FILES[source.name]
+        elif source.parser == "epoch_hub_external":
+            text = _empty_hub_table(source.name)
+        else:
+            continue
         path: Path = config.raw_path(source)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(FILES[source.name], encoding="utf-8")
+        path.write_text(text, encoding="utf-8")

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from obsscale.config import CapabilityConfig, Config, PredictConfig, ReportTarget
 from obsscale.data import store
 from obsscale.data.table import load_models, processed_models_path
-from obsscale.exceptions import ArtifactError, PredictError
+from obsscale.exceptions import ArtifactError, CapabilityDataError, PredictError
 from obsscale.model.capability_fit import CapabilityFit, fit_capabilities
 from obsscale.model.results import PredictionResult
 from obsscale.model.splits import CutoffFlops, Split
@@ -48,10 +48,20 @@ def selected_models(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The whole model table and the rows a fit with these settings uses."""
     models = load_models(config)
+    _check_reference_family(models, capabilities.reference_family)
     chosen = select_models(
         models, capabilities.benchmarks, selection=selection, base_only=capabilities.base_only
     )
     return models, chosen
+
+
+def _check_reference_family(models: pd.DataFrame, name: str) -> None:
+    """A reference family absent from the whole table is a typo, not a thin selection."""
+    known = sorted(models["family"].dropna().unique())
+    if name not in known:
+        raise CapabilityDataError(
+            f"unknown reference family {name!r}; known families: {', '.join(known)}"
+        )
 
 
 def slug(column: str) -> str:
@@ -86,8 +96,9 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
     never mixes runs; ``run.json`` is written last and lists every file with its sha256.
     """
     out_dir = Path(out_dir)
-    models_sha = store.sha256_file(processed_models_path(config))
-    _, models = selected_models(config, request.capabilities, request.selection)
+    store.remove_stale_parts(out_dir)  # temporaries of a killed run, older than an hour
+    _, models = selected_models(config, request.capabilities, request.selection)  # names a
+    models_sha = store.sha256_file(processed_models_path(config))  # missing models.csv first
     fit = fit_capabilities(models, request.capabilities, input_sha256=models_sha)
     fit.save(out_dir / "fit.json")
     entries = []
@@ -103,20 +114,75 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
                 "extras": result.figure_extras(),
             }
         entries.append(entry)
-    _remove_stale(out_dir, {e["file"] for e in entries if e["file"]})
+    _remove_stale(out_dir, {e["file"] for e in entries if e["file"]})  # forecast.json too
+    forecast_entry = _report_forecasts(config, models, request, out_dir)
     run = {
         "format": RUN_FORMAT,
         "models_sha256": models_sha,
         "fit": {"file": "fit.json", "sha256": store.sha256_file(out_dir / "fit.json")},
         "predict": asdict(config.predict),
         "targets": entries,
+        "forecast": forecast_entry,
     }
     store.write_json(out_dir / "run.json", run)
     return out_dir / "run.json"
 
 
+def report_scenarios(config: Config, models: pd.DataFrame) -> list[Any]:
+    """What the report forecasts: the reference line at a grid of compute, and the next
+    model (3x and 10x the compute of the largest) of the most recent families."""
+    from obsscale.model.forecast import Scenario
+
+    fc, ref = config.forecast, config.capabilities.reference_family
+    grid = [Scenario(f"{ref} line at {f:.0e} FLOPs", family=ref, flops=f) for f in fc.grid_flops]
+    known = models[models["flops"].notna() & models["family"].notna()]
+    known = known[known.groupby("family")["flops"].transform("size") >= 2]
+    dates = pd.to_datetime(known["release_date"], errors="coerce")
+    latest = dates.groupby(known["family"]).max().dropna().sort_values(ascending=False)
+    nxt = []
+    for family in latest.index[: fc.recent_families]:
+        top = float(known.loc[known["family"] == family, "flops"].max())
+        nxt += [
+            Scenario(f"{family} next ({m:g}x its largest)", family=family, flops=m * top)
+            for m in fc.next_multipliers
+        ]
+    return grid + nxt
+
+
+def _report_forecasts(
+    config: Config, models: pd.DataFrame, request: FitRequest, out_dir: Path
+) -> dict[str, Any] | None:
+    """Forecasts for the report (``forecast.json``), or the reason there are none."""
+    from obsscale.model.forecast import ForecastTarget, forecast
+
+    targets = [ForecastTarget(t.column, t.chance) for t in request.targets]
+    if not targets:
+        return None
+    import warnings
+
+    from obsscale.exceptions import ExtrapolationWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExtrapolationWarning)  # noted in the result
+            result = forecast(
+                models,
+                report_scenarios(config, models),
+                targets,
+                settings=request.capabilities,
+                pconf=config.predict,
+                max_decades=config.forecast.max_extrapolation_decades,
+            )
+    except PredictError as e:
+        log.warning("forecasts skipped: %s", e)
+        return {"file": None, "error": str(e)}
+    result.save(out_dir / "forecast.json")
+    return {"file": "forecast.json", "sha256": store.sha256_file(out_dir / "forecast.json")}
+
+
 def _remove_stale(out_dir: Path, keep: set[str]) -> None:
-    for path in out_dir.glob("predict-*.json"):
+    stale = [*out_dir.glob("predict-*.json"), out_dir / "forecast.json"]
+    for path in (p for p in stale if p.exists()):
         if path.name not in keep:
             log.info("removing %s: not produced by this run", path)
             path.unlink()
@@ -141,7 +207,8 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
     from obsscale.model.backtest import backtest
     from obsscale.model.targets import load_downstream
 
-    models, target, unmatched = load_models(config), request.target, []
+    models, target = load_models(config), request.target
+    unmatched: list[str] = []
     if request.downstream:
         # merged into the whole table first, so that ids outside the selection are told apart
         # from ids that are nowhere
@@ -187,6 +254,7 @@ class FitRun:
     targets: list[tuple[ReportTarget, PredictionResult | None, str | None]]
     predict: PredictConfig
     models_sha256: str
+    forecast: Any = None  # ForecastResult, or None
 
 
 def load_run(out_dir: Path) -> FitRun:
@@ -208,7 +276,15 @@ def load_run(out_dir: Path) -> FitRun:
             data = store.read_json(out_dir / entry["file"], what="back-test")
             result = PredictionResult.from_dict(data, entry.get("extras"))
         targets.append((target, result, entry["error"]))
-    return FitRun(fit, targets, PredictConfig(**_tuples(run["predict"])), run["models_sha256"])
+    forecast = None
+    entry = run.get("forecast")
+    if entry and entry.get("file"):
+        from obsscale.model.forecast_result import ForecastResult
+
+        _check_hash(out_dir, entry)
+        forecast = ForecastResult.from_dict(store.read_json(out_dir / entry["file"], "forecast"))
+    predict = PredictConfig(**_tuples(run["predict"]))
+    return FitRun(fit, targets, predict, run["models_sha256"], forecast)
 
 
 def _tuples(d: dict[str, Any]) -> dict[str, Any]:
@@ -253,3 +329,48 @@ def fit_and_report(
     request = FitRequest(config.capabilities, targets=default_targets(config, targets))
     run_fit(config, out_dir, request, progress=progress)
     return run_report(config, out_dir)
+
+
+@dataclass(frozen=True)
+class ForecastRequest:
+    """What ``obsscale forecast`` answers: scenarios (planned or evaluated models), a compute
+    grid on the reference family's line, and/or the completion of the whole table."""
+
+    capabilities: CapabilityConfig
+    targets: tuple[ReportTarget, ...]
+    scenarios: tuple[Any, ...] = ()
+    at_flops: tuple[float, ...] = ()
+    complete: bool = False
+    selection: Selection = field(default_factory=Selection)
+
+
+def run_forecast(config: Config, request: ForecastRequest) -> Any:
+    """Forecast the request's scenarios; with ``complete``, fill the model table too."""
+    from obsscale.model.completion import complete_basis
+    from obsscale.model.forecast import ForecastTarget, Scenario, complete_targets, forecast
+    from obsscale.model.forecast_result import ForecastResult
+
+    _, models = selected_models(config, request.capabilities, request.selection)
+    ref = request.capabilities.reference_family
+    grid = [Scenario(f"{ref} line at {f:.3g} FLOPs", family=ref, flops=f) for f in request.at_flops]
+    scenarios = [*request.scenarios, *grid]
+    targets = [ForecastTarget(t.column, t.chance) for t in request.targets]
+    pconf = config.predict
+    if scenarios:
+        result = forecast(
+            models,
+            scenarios,
+            targets,
+            settings=request.capabilities,
+            pconf=pconf,
+            max_decades=config.forecast.max_extrapolation_decades,
+        )
+    else:
+        result = ForecastResult(pd.DataFrame(columns=["scenario", "target"]), pconf.interval)
+    if request.complete:
+        basis = complete_basis(models, request.capabilities, pconf.interval, pconf.random_state)
+        result.completion = pd.concat(
+            [basis, complete_targets(models, targets, request.capabilities, pconf)],
+            ignore_index=True,
+        )
+    return result

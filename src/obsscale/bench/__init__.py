@@ -7,6 +7,7 @@
   table and on synthetic tables of 1,000 / 10,000 / 100,000 models x 8 benchmarks with 20%
   missing scores, each size in a fresh process (so peak memory is its own), with the log-log
   slope of time against N per stage.
+- Frontier (``frontier``): date back-tests and matrix completion on Epoch's hub scores.
 - Speed of the edges: fetch from a loopback mirror (cold and warm cache) and report generation.
 - Speed targets (``speed``): every CLI call as a user runs it, in fresh processes, against
   its limit and the time before the speed work, with the profiles' top entries.
@@ -20,10 +21,18 @@ from pathlib import Path
 
 from obsscale.bench.accuracy import CURATED, run_accuracy
 from obsscale.bench.edges import run_edges
+from obsscale.bench.forecast import run_completion_backtest, run_forecast_backtest
+from obsscale.bench.frontier import run_frontier
 from obsscale.bench.scale import SIZES, fit_predict_timing, loglog_slopes, run_scale
 from obsscale.bench.selection import run_selection
 from obsscale.bench.speed import run_speed
-from obsscale.bench.summary import _html, summary_markdown
+from obsscale.bench.summary import (
+    _html,
+    forecast_markdown,
+    frontier_markdown,
+    speed_markdown,
+    summary_markdown,
+)
 from obsscale.config import LLAMA2_7B_FLOPS, Config
 from obsscale.data import store
 from obsscale.data.table import load_models
@@ -45,6 +54,7 @@ def run_bench(
     pconf = config.predict
     acc = run_accuracy(models, pconf)
     sel = run_selection(models, pconf)
+    frontier = run_frontier(models, pconf)
     base = select_models(models, CURATED)
     real = {
         "n": len(base),
@@ -63,8 +73,14 @@ def run_bench(
         {"real_table": real, "synthetic": scale, "loglog_slopes": slopes},
     )
     store.write_json(out / "edges.json", edges)
+    store.write_json(out / "frontier.json", frontier)
+    fc = run_forecast_backtest(base, config.capabilities, pconf)
+    completion = run_completion_backtest(base, config.capabilities, pconf.interval)
+    store.write_json(out / "forecast.json", fc | {"completion": completion})
     store.write_json(out / "speed.json", speed)
-    md = summary_markdown(acc, sel, real, scale, slopes, edges, speed)
+    md = summary_markdown(acc, sel, real, scale, slopes, edges)
+    md += forecast_markdown(fc["per_target"], completion) + frontier_markdown(frontier)
+    md += "\n" + speed_markdown(speed) + "\n"
     store.write_text(out / "summary.md", md)
     store.write_text(out / "summary.html", _html(md))
     return md

@@ -3,6 +3,7 @@ factor predictor and both compute baselines. Seeded: the same numbers every run.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -15,11 +16,13 @@ from obsscale.config import (
 )
 from obsscale.exceptions import PredictError
 from obsscale.model.backtest import backtest
+from obsscale.model.results import PredictionResult
 from obsscale.model.splits import CutoffDate, CutoffFlops, LeaveFamilyOut
 from obsscale.model.subsets import select_models
 
 CURATED = OBSSCALING_BENCHMARKS
 DATE_CUTOFF = "2024-06-01"
+BASELINES = ("log_flops", "log_params")
 
 
 def accuracy_tasks() -> list[dict[str, Any]]:
@@ -69,38 +72,67 @@ def accuracy_tasks() -> list[dict[str, Any]]:
 
 def run_accuracy(models: pd.DataFrame, pconf: PredictConfig) -> list[dict[str, Any]]:
     """Every accuracy task on the base models of the curated table (factor basis: the 8
-    curated benchmarks, the target left out when it is one of them)."""
+    curated benchmarks, the target left out when it is one of them), by the default method
+    and by the paper's, side by side."""
     base = select_models(models, CURATED)
+    paper = replace(pconf, method="paper")
+    default = pconf if pconf.method != "paper" else replace(pconf, method="obsscale")
     rows = []
     for task in accuracy_tasks():
         split = task["split"]
+        head = {"suite": task["suite"], "target": task["target"]}
         try:
-            r = backtest(base, task["target"], split=split, chance=task["chance"], pconf=pconf)
+            res = {
+                m: backtest(base, task["target"], split=split, chance=task["chance"], pconf=c)
+                for m, c in (("paper", paper), ("default", default))
+            }
         except PredictError as e:
-            rows.append(
-                {
-                    "suite": task["suite"],
-                    "target": task["target"],
-                    "split": split.describe(),
-                    "error": str(e),
-                }
-            )
+            rows.append(head | {"split": split.describe(), "error": str(e)})
             continue
-        row = {
-            "suite": task["suite"],
-            "target": task["target"],
+        r = res["default"]
+        row = head | {
             "split": r.split,
             "chance": task["chance"],
             "n_train": r.n_train,
             "n_test": r.n_test,
             "n_unknown": r.n_unknown,
         }
-        for name, s in r.scores.items():
-            row |= {
-                f"{name}_mse": s.mse_test,
-                f"{name}_mae": s.mae_test,
-                f"{name}_coverage": s.coverage,
-            }
-        row |= {f"ratio_{k}": v for k, v in r.mse_ratios().items()}
-        rows.append(row)
+        for method, result in res.items():
+            row |= _scores(method, result)
+        rows.append(row | _comparison(row, r))
     return rows
+
+
+def _scores(method: str, r: PredictionResult) -> dict[str, Any]:
+    """Each predictor's test MSE, MAE and coverage, and the factor predictor's median
+    interval width in points of the raw metric."""
+    row: dict[str, Any] = {}
+    for name, s in r.scores.items():
+        row |= {
+            f"{method}_{name}_mse": s.mse_test,
+            f"{method}_{name}_mae": s.mae_test,
+            f"{method}_{name}_coverage": s.coverage,
+        }
+    pred = r.predictions
+    pc = pred[(pred["predictor"] == "pc") & (pred["split"] == "test")]
+    row[f"{method}_width"] = float((pc["upper_raw"] - pc["lower_raw"]).median() * 100)
+    return row
+
+
+def _comparison(row: dict[str, Any], r: PredictionResult) -> dict[str, Any]:
+    """Default over paper, default over the better compute baseline (of either method), and
+    what the default's nested back-tests chose for the factor predictor."""
+    best_base = min(row[f"{m}_{b}_mse"] for m in ("paper", "default") for b in BASELINES)
+    choice = (r.choices or {}).get("pc", {})
+    members = choice.get("members")
+    chosen = (
+        " + ".join(f"{m['inputs']}{'/fc' if m['form'] != 'sigmoid' else ''}" for m in members)
+        if members
+        else ", ".join(f"{k} x{v}" for k, v in choice.get("inputs", {}).items())
+    )
+    return {
+        "ratio_default_paper": row["default_pc_mse"] / row["paper_pc_mse"],
+        "best_baseline_mse": best_base,
+        "ratio_default_baseline": row["default_pc_mse"] / best_base,
+        "selected": chosen,
+    }

@@ -44,7 +44,7 @@ def run_edges(mirror: str | None, upstream: Path | None) -> dict[str, Any]:
         return {"skipped": "no mirror: pass --mirror URL or keep ../shared/upstream beside"}
     with (
         tempfile.TemporaryDirectory() as tmp,
-        serve(upstream) if mirror is None else nullcontext(mirror) as url,
+        serve(upstream) if upstream is not None and mirror is None else nullcontext(mirror) as url,
     ):
         cfg = default_config(Path(tmp) / "data", url)
         _, cold = _timed(lambda: fetch_all(cfg, progress=False))

@@ -12,7 +12,7 @@ from obsscale.bench.accuracy import CURATED
 from obsscale.config import LLAMA2_7B_FLOPS, CapabilityConfig, PredictConfig
 from obsscale.model.capability_fit import fit_capabilities
 from obsscale.model.intervals import make_regressor
-from obsscale.model.selection import select_subset
+from obsscale.model.selection import TargetSet, select_subset
 from obsscale.model.subsets import select_models
 
 BUDGETS = (8, 12, 16, 24)
@@ -56,8 +56,7 @@ def run_selection(
                 budget=k,
                 criterion="v",
                 candidates=cand,
-                targets=test,
-                target_set="above the cutoff",
+                targets=TargetSet(test, "above the cutoff"),
             )
             chosen = fit.models.index[fit.models["model"].isin(sel.chosen["model"])].to_numpy()
             mse = _subset_mse(X, y, chosen, test.to_numpy(), pconf)

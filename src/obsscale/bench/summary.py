@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from obsscale.bench.selection import BUDGETS
 
 
@@ -24,12 +26,16 @@ ACC_COLS = [
     "target",
     "n_train",
     "n_test",
-    "pc_mse",
-    "log_flops_mse",
-    "log_params_mse",
-    "ratio_log_flops",
-    "ratio_log_params",
-    "pc_coverage",
+    "paper_pc_mse",
+    "default_pc_mse",
+    "ratio_default_paper",
+    "best_baseline_mse",
+    "ratio_default_baseline",
+    "paper_pc_coverage",
+    "default_pc_coverage",
+    "paper_width",
+    "default_width",
+    "selected",
 ]
 SCALE_COLS = ["n", "fit_s", "predict_s", "total_s", "peak_rss_mb"]
 
@@ -64,6 +70,29 @@ def speed_markdown(speed: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def accuracy_headline(acc: list[dict]) -> str:
+    """The acceptance numbers: default/paper MSE ratio (median, worst), default/baseline
+    (worst), coverage of the default's intervals (median, min), median width in points."""
+    ok = [r for r in acc if "error" not in r]
+    if not ok:
+        return "no accuracy task ran"
+
+    def col(k: str) -> np.ndarray:
+        return np.array([r[k] for r in ok], dtype=float)
+
+    ratio, base, cover = (
+        col("ratio_default_paper"),
+        col("ratio_default_baseline"),
+        col("default_pc_coverage"),
+    )
+    return (
+        f"default / paper test MSE: median {np.median(ratio):.3g}, worst {ratio.max():.3g}; "
+        f"default / better compute baseline: worst {base.max():.3g}; default 90% interval "
+        f"coverage: median {np.median(cover):.3g}, min {cover.min():.3g}; median width "
+        f"{np.median(col('default_width')):.3g} points (paper {np.median(col('paper_width')):.3g})"
+    )
+
+
 def summary_markdown(
     acc: list[dict],
     sel: list[dict],
@@ -78,9 +107,13 @@ def summary_markdown(
     parts = [
         "# obsscale benchmarks",
         "",
-        "## Accuracy (test MSE on the chance-normalised scale; ratio = baseline / factors)",
+        "## Accuracy: the default method vs the paper's (test MSE on the chance-normalised "
+        "scale; best_baseline = the better compute-only predictor of either method; width in "
+        "points of the raw metric)",
         "",
         markdown_table(acc, ACC_COLS),
+        "",
+        accuracy_headline(acc),
         "",
         "## Subset selection (V-optimal subset vs the median of 200 random subsets of the "
         "same size; random_rank = share of random subsets doing better)",
@@ -110,10 +143,100 @@ def summary_markdown(
     return "\n".join(parts)
 
 
+FRONTIER_DATE_COLS = [
+    "target",
+    "cutoff",
+    "n_train",
+    "n_test",
+    "pc_mae",
+    "date_mae",
+    "flops_n",
+    "log_flops_mae",
+    "pc_mae_on_flops_models",
+]
+FRONTIER_COMPLETION_COLS = [
+    "rank",
+    "scale",
+    "hidden_cells",
+    "median_abs_err_points",
+    "mean_abs_err_points",
+    "coverage_90",
+]
+
+
+def frontier_markdown(frontier: dict[str, Any]) -> str:
+    """The frontier section: date back-tests (test MAE, fraction scale) and completion."""
+    if "skipped" in frontier:
+        return f"## Frontier (Epoch hub)\n\nskipped: {frontier['skipped']}\n"
+    m, st = frontier["matrix"], frontier["stability"]
+    return "\n".join(
+        [
+            "## Frontier (Epoch hub)",
+            "",
+            f"hub matrix: {m['all_models']} models x {m['all_benchmarks']} benchmarks, "
+            f"{m['all_observed']:.1%} observed; >= 4 scores per model: {m['models']} x "
+            f"{m['benchmarks']}, {m['observed']:.1%} observed",
+            "",
+            "### Release-date back-tests (train before the cutoff; test MAE, fraction scale)",
+            "",
+            markdown_table(frontier["date_backtests"], FRONTIER_DATE_COLS),
+            "",
+            "### Completion (20% of observed cells hidden, 10 seeded repeats)",
+            "",
+            markdown_table(frontier["completion"], FRONTIER_COMPLETION_COLS),
+            "",
+            f"factor stability (bootstrap over models, {st['n_boot']} resamples): |cos| of PC1 "
+            f"loadings median {st['pc1_cosine_median']:.3f}, 5th pct {st['pc1_cosine_p05']:.3f}; "
+            f"PC2 median {st['pc2_cosine_median']:.3f}",
+            "",
+        ]
+    )
+
+
 def _html(md: str) -> str:
     from html import escape
 
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>obsscale benchmarks"
         "</title></head><body><pre>" + escape(md) + "</pre></body></html>\n"
+    )
+
+
+FORECAST_COLS = [
+    "target",
+    "n",
+    "family_mae_pts",
+    "family_coverage",
+    "scores_mae_pts",
+    "scores_coverage",
+    "flops_mae_pts",
+    "flops_coverage",
+]
+
+
+def forecast_markdown(per_target: list[dict[str, Any]], completion: dict[str, Any]) -> str:
+    """The forecasting back-tests: each family's largest model held out, and completion."""
+    beats = {
+        k: sum(r.get(f"{k}_mae_pts", 1e9) < r["flops_mae_pts"] for r in per_target)
+        for k in ("family", "scores")
+    }
+    return "\n".join(
+        [
+            "",
+            "## Forecasting a held-out model (each family's largest; MAE in points, coverage of "
+            "90% intervals)",
+            "",
+            "family = from its family and FLOPs only; scores = from 3 of its own other "
+            "benchmarks; flops = pooled log-FLOPs sigmoid (baseline)",
+            "",
+            markdown_table(per_target, FORECAST_COLS),
+            "",
+            f"beats the log-FLOPs baseline (MAE) on: family {beats['family']}/{len(per_target)}, "
+            f"scores {beats['scores']}/{len(per_target)} targets",
+            "",
+            "## Matrix completion (20% of observed basis cells hidden, 10 seeded repeats)",
+            "",
+            "\n".join(f"- {k}: {_fmt(v)}" for k, v in completion.items()),
+            "",
+        ]
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 from obsscale.cli.commands import CLIError
@@ -22,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    warnings.showwarning = _one_line_warning
     func: Callable[..., int] = args.func
     try:
         return func(args)
@@ -37,6 +39,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, RuntimeError, KeyError) as e:
         print(f"obsscale {args.command}: error: {e}", file=sys.stderr)
         return 1
+
+
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kw: object
+) -> None:
+    """Warnings for people: one line with the class, no source line."""
+    print(f"obsscale: {category.__name__}: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

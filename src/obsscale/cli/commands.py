@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from obsscale.config import CapabilityConfig, Config, default_config, load_config_file
 
@@ -28,7 +28,7 @@ def _config(args: argparse.Namespace) -> Config:
     config_file = args.config or (Path("obsscale.toml") if Path("obsscale.toml").exists() else None)
     if config_file:
         cfg = load_config_file(config_file, cfg)
-    overrides = {
+    overrides: dict[str, Any] = {
         key: value
         for key, flag, value in (
             ("include_flagged", "include_flagged", True),
@@ -37,6 +37,8 @@ def _config(args: argparse.Namespace) -> Config:
         )
         if getattr(args, flag, False)
     }
+    if getattr(args, "exclude_source", None):
+        overrides["exclude_sources"] = tuple(args.exclude_source)
     return cfg.with_overrides(**overrides) if overrides else cfg
 
 
@@ -59,6 +61,7 @@ def _selection(args: argparse.Namespace) -> Selection:
         families=tuple(args.families or ()),
         include=tuple(args.models or ()),
         exclude=tuple(args.exclude or ()),
+        exclude_subset=getattr(args, "exclude_subset", None),
     )
 
 
@@ -66,7 +69,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from obsscale.data.fetch import fetch_all
 
     cfg = _config(args)
-    results = fetch_all(cfg, only=args.only, refresh=args.refresh, progress=not args.quiet)
+    only = args.only or [s.name for s in cfg.sources if s.name not in cfg.exclude_sources]
+    results = fetch_all(
+        cfg,
+        only=only,
+        refresh=args.refresh,
+        progress=not args.quiet,
+        allow_shrink=args.allow_shrink,
+    )
     for r in results:
         size = f"{r.entry.bytes:>10,d} B  sha256 {r.entry.sha256[:12]}" if r.entry else ""
         print(f"{r.status:>10}  {r.source:<20} {size}{r.error or ''}")
@@ -91,10 +101,9 @@ def _harmonize(cfg: Config, skip_unchanged: bool = False) -> None:
     key = cache.harmonize_key(cfg)
     record = cache.up_to_date(cfg, key) if skip_unchanged else None
     if record is None:
-        from obsscale.data.harmonize import harmonize
+        from obsscale.data.harmonize import harmonize_and_write
 
-        result = harmonize(cfg)
-        result.write(cfg)
+        result = harmonize_and_write(cfg)
         m, sev = result.models, result.quality["severity"].value_counts()
         summary = {
             "models": len(m),
@@ -157,6 +166,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     cfg = _config(args)
     given = {
         "form": args.form,
+        "method": args.method,
+        "scale": args.scale,
         "loss": args.loss,
         "n_bootstrap": args.bootstrap,
         "random_state": args.seed,
@@ -226,4 +237,42 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     print(md)
     print(f"wrote {args.out}/summary.md, accuracy.json, scale.json, edges.json")
+    return 0
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from obsscale.cli.scenarios import planned_scenario, score_scenarios
+    from obsscale.pipeline import ForecastRequest, default_targets, run_forecast
+
+    cfg = _config(args)
+    targets = default_targets(cfg, args.target)
+    if args.chance is not None:
+        targets = tuple(replace(t, chance=args.chance) for t in targets)
+    planned = planned_scenario(args)
+    scenarios = [*([planned] if planned else []), *score_scenarios(args.scores)]
+    if not (scenarios or args.at_flops or args.complete):
+        raise CLIError(
+            "nothing to forecast: give --family/--like with --flops (or --params-b and "
+            "--tokens-t), --scores FILE, --at-flops C..., or --complete",
+            status=2,
+        )
+    request = ForecastRequest(
+        capabilities=_capability_settings(args, cfg),
+        targets=targets,
+        scenarios=tuple(scenarios),
+        at_flops=tuple(args.at_flops or ()),
+        complete=args.complete,
+        selection=_selection(args),
+    )
+    result = run_forecast(cfg, request)
+    if args.out:
+        result.save(args.out)
+    if args.json:
+        print(result.to_json())
+    elif len(result.rows):
+        print(result.summary_text())
+    if args.complete and not args.json:
+        done = result.completion
+        n = int((done["status"] == "predicted").sum()) if done is not None else 0
+        print(f"completion: {n} missing scores predicted" + (f" -> {args.out}" if args.out else ""))
     return 0

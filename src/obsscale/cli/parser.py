@@ -4,6 +4,7 @@ in helpers. Parsing only: every subcommand's ``func`` is a function of ``command
 from __future__ import annotations
 
 import argparse
+import datetime
 from pathlib import Path
 
 from obsscale.cli import commands
@@ -15,6 +16,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--benchmarks",
         nargs="+",
+        type=_score_column,
         metavar="COL",
         help="score columns forming the factor basis (default: the 8 obsscaling: ones)",
     )
@@ -36,6 +38,11 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="named model subset, e.g. 'paper' (the 77 models the paper evaluated)",
     )
+    g.add_argument(
+        "--exclude-subset",
+        metavar="NAME",
+        help="leave a named subset out, e.g. 'postpaper' (fit on the rest, predict those)",
+    )
     g.add_argument("--families", nargs="+", metavar="FAMILY", help="only these families")
     g.add_argument("--models", nargs="+", metavar="ID", help="only these model ids")
     g.add_argument("--exclude", nargs="+", metavar="ID", help="leave these model ids out")
@@ -44,6 +51,23 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="include fine-tuned/instruct models (default: base models only)",
     )
+
+
+def _score_column(text: str) -> str:
+    if ":" not in text:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a score column: benchmarks are <source>:<benchmark> columns of "
+            "models.csv, e.g. obsscaling:MMLU (sizes and compute are model metadata)"
+        )
+    return text
+
+
+def _date(text: str) -> str:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -95,6 +119,12 @@ def _add_harmonize_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use upstream metadata as published (skip curated corrections)",
     )
+    p.add_argument(
+        "--exclude-source",
+        nargs="+",
+        metavar="NAME",
+        help="build the table without these sources (by default a missing raw file is an error)",
+    )
 
 
 def _fetch_parser(sub: argparse._SubParsersAction) -> None:
@@ -104,6 +134,11 @@ def _fetch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--refresh", action="store_true", help="download even if a good copy exists")
     p.add_argument("--only", nargs="+", metavar="NAME", help="fetch only these sources")
     p.add_argument("--no-harmonize", action="store_true", help="download only")
+    p.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="accept a live source's new copy even with far fewer records than the current one",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     _add_harmonize_options(p)
     p.set_defaults(func=commands.cmd_fetch)
@@ -163,6 +198,18 @@ def _predict_parser(sub: argparse._SubParsersAction) -> None:
         help="sigmoid, or with a floor b in [0, 0.2] (default sigmoid)",
     )
     p.add_argument("--loss", choices=("squared", "huber"), help="default squared")
+    p.add_argument(
+        "--method",
+        choices=("obsscale", "paper"),
+        help="obsscale (default): inputs and link chosen by nested back-tests, calibrated "
+        "intervals; paper: the paper's factor predictor with bootstrap intervals",
+    )
+    p.add_argument(
+        "--scale",
+        choices=("auto", "fraction", "percent", "ten"),
+        help="scale of the target: fraction (0-1), percent (0-100), ten (0-10), or auto "
+        "(default: fraction if within 0-1, else percent if within 0-100)",
+    )
     s = p.add_argument_group("split (one of; default --cutoff-flops 8.4e22)")
     s.add_argument(
         "--cutoff-flops",
@@ -172,6 +219,7 @@ def _predict_parser(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument(
         "--cutoff-date",
+        type=_date,
         metavar="YYYY-MM-DD",
         help="train on models released before the date, test on later ones",
     )
@@ -250,11 +298,47 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sizes",
         nargs="+",
-        type=int,
+        type=_positive_int,
         metavar="N",
         help="synthetic table sizes (default 1000 10000 100000)",
     )
     p.set_defaults(func=commands.cmd_bench)
+
+
+def _forecast_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "forecast", help="scores of a model not yet trained or not yet evaluated, with intervals"
+    )
+    _add_common(p)
+    g = p.add_argument_group("a planned model (family + compute)")
+    g.add_argument("--family", metavar="F", help="its family (its capability lines are used)")
+    g.add_argument("--like", metavar="F", help="a new family: use family F's line, widened")
+    g.add_argument("--params-b", type=_positive_float, metavar="N", help="parameters, billions")
+    g.add_argument("--tokens-t", type=_positive_float, metavar="D", help="tokens, trillions")
+    g.add_argument("--flops", type=_positive_float, metavar="C", help="training FLOPs (or 6ND)")
+    g.add_argument("--name", help="a label for the planned model (default: derived)")
+    p.add_argument(
+        "--scores",
+        type=Path,
+        metavar="FILE",
+        help="an evaluated model: CSV with a 'Model' column and any score columns (fractions)",
+    )
+    p.add_argument(
+        "--at-flops",
+        nargs="+",
+        type=_positive_float,
+        metavar="C",
+        help="forecast along the reference family's line at these (equivalent) FLOPs",
+    )
+    p.add_argument("--complete", action="store_true", help="fill every missing score of models.csv")
+    p.add_argument(
+        "--target", nargs="+", metavar="COL", help="targets (default: the report's targets)"
+    )
+    p.add_argument("--chance", type=float, help="chance level of the --target columns")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON to FILE")
+    _add_selection(p)
+    p.set_defaults(func=commands.cmd_forecast)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     _fit_parser(sub)
     _predict_parser(sub)
     _select_parser(sub)
+    _forecast_parser(sub)
     _report_parser(sub)
     _bench_parser(sub)
     return parser

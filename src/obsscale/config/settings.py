@@ -15,13 +15,18 @@ LLAMA2_7B_FLOPS = 8.4e22
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """How hard fetch tries: per-request timeout (s) and capped exponential backoff."""
+    """How hard fetch tries: per-request timeout (s) and capped exponential backoff; a total
+    deadline (s) per download; how much smaller (in records) a new copy of an unpinned source
+    may be than the good one it replaces; how long to wait (s) for another run's data lock."""
 
     timeout: float = 30.0
     retries: int = 4
     backoff_factor: float = 0.5
     backoff_max: float = 30.0
     chunk_size: int = 1 << 16
+    deadline: float = 600.0
+    shrink_guard: float = 0.5  # refuse a copy with fewer than this fraction of the old records
+    lock_timeout: float = 600.0
 
 
 _CURATED = ("obsscaling_base", "obsscaling_sub10b", "obsscaling_instruct")
@@ -34,10 +39,15 @@ DEFAULT_PRECEDENCE: dict[str, tuple[str, ...]] = {
     "params_b": (*_CURATED, "openllm_v2", "epoch", "evalplus"),
     "tokens_t": _CURATED,
     "flops": (*_CURATED, "epoch"),
-    "release_date": ("epoch", "openllm_v2"),
+    # hand-curated dates (curated/release_dates.csv) before the hub's, before upload dates
+    "release_date": ("epoch", "release_dates", "epoch_hub_versions", "openllm_v2"),
     "is_base": (*_CURATED, "openllm_v2", "openllm_v1"),
     "base_model": ("openllm_v2",),
 }
+
+# Dates a source uses for something other than a release: leaderboard v2's upload date
+# 2022-03-02 is the day Hugging Face migrated legacy repositories in bulk (gpt2, gpt-neo, ...).
+DEFAULT_PLACEHOLDER_DATES: dict[str, tuple[str, ...]] = {"openllm_v2": ("2022-03-02",)}
 
 # The same benchmark measured by two sources (harness versions differ): compared by the audit.
 DEFAULT_SCORE_PAIRS: tuple[tuple[str, str], ...] = (
@@ -114,6 +124,9 @@ class PredictConfig:
     a seeded bootstrap over training models.
     """
 
+    # "obsscale": inputs, ridge and form chosen by nested back-tests, conformal intervals;
+    # "paper": the paper's predictor (factors only, the form below, bootstrap intervals)
+    method: str = "paper"
     form: str = "sigmoid"  # or "parametric": y = (1 - b) sigmoid(z) + b, b in [0, floor_max]
     loss: str = "squared"  # or "huber"
     huber_delta: float = 0.1
@@ -125,6 +138,24 @@ class PredictConfig:
     cutoff_flops: float = LLAMA2_7B_FLOPS  # the reference's default cutoff
     kfold: int = 5
     extrapolate_decades: float = 1.5  # how far the capability curve runs past the largest model
+    # the default method only: nested FLOPs cutoffs (quantiles of the training models' FLOPs)
+    # that rank the candidates, ridge strengths tried, how many of the best are averaged
+    inner_quantiles: tuple[float, ...] = (0.5, 0.65, 0.8)
+    alphas: tuple[float, ...] = (0.0,)
+    n_members: int = 4
+    ceiling_min: float = 0.5
+    scale: str = "auto"  # of the target: fraction, percent, ten (0-10) or auto
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """Forecasts of models not yet built: how far past a family's largest model a forecast may
+    go before it is flagged, and what the report forecasts."""
+
+    max_extrapolation_decades: float = 1.5
+    grid_flops: tuple[float, ...] = (1e23, 1e24, 1e25, 1e26)  # reference-equivalent compute
+    next_multipliers: tuple[float, ...] = (3.0, 10.0)  # a family's next model vs its largest
+    recent_families: int = 5
 
 
 @dataclass(frozen=True)
@@ -175,12 +206,18 @@ class Config:
     capabilities: CapabilityConfig = field(default_factory=CapabilityConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
     include_flagged: bool = False
     include_merged: bool = False
     precedence: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PRECEDENCE))
+    placeholder_dates: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_PLACEHOLDER_DATES)
+    )
     # Hand-curated corrections: DATA_DIR/corrections.csv if present, else the packaged file.
     corrections_file: Path | None = None
     apply_corrections: bool = True
+    # sources harmonize may do without (`--exclude-source`); any other missing raw file is an error
+    exclude_sources: tuple[str, ...] = ()
 
     @property
     def upstream_dir(self) -> Path:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from obsscale.config import Config
 from obsscale.data.errors import HarmonizeError
+from obsscale.data.parsers.common import METADATA_LIMITS
 from obsscale.data.table import NUMERIC_FIELDS
 
 CORRECTABLE = ("family", "params_b", "tokens_t", "flops", "release_date", "is_base")
@@ -42,7 +43,23 @@ def load_corrections(config: Config) -> pd.DataFrame:
         raise HarmonizeError(
             f"{origin}: row {empty.index[0] + 1}: every correction needs a cited reason"
         )
+    _check_numbers(frame, origin)
     return frame.assign(origin=origin)
+
+
+def _check_numbers(frame: pd.DataFrame, origin: str) -> None:
+    """Sizes and compute must be numbers within the parsers' limits (positive, finite)."""
+    for i, c in frame[frame["field"].isin(NUMERIC_FIELDS)].iterrows():
+        try:
+            value = float(c["value"])
+        except ValueError:
+            value = None
+        limit = METADATA_LIMITS[c["field"]]
+        if value is None or not 0 < value <= limit:
+            raise HarmonizeError(
+                f"{origin}: row {i + 1}, column value: {c['value']!r} is not a valid "
+                f"{c['field']} (a number > 0 and <= {limit:g})"
+            )
 
 
 def _apply_corrections(

@@ -7,3 +7,7 @@ from obsscale.exceptions import ObsscaleError
 
 class HarmonizeError(ObsscaleError, RuntimeError):
     """Harmonization cannot proceed (e.g. the curated table was never fetched)."""
+
+
+class DataLockError(ObsscaleError, TimeoutError):
+    """Another run holds the data folder's lock for longer than the configured wait."""

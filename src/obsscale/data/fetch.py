@@ -4,14 +4,17 @@ Each source is downloaded to a temporary file, checked (HTML error pages, trunca
 CSV/JSON, missing columns) and only then renamed over the last good copy; ``raw/manifest.json``
 records URL, size, sha256, time and HTTP status for each file. Transient faults (connection
 errors, read timeouts, 429 and 5xx) are retried with capped exponential backoff honouring
-``Retry-After`` (urllib3's ``Retry``); other HTTP errors fail at once. One failing source does
-not stop the others.
+``Retry-After`` (urllib3's ``Retry``), each retry logged as a warning; other HTTP errors and
+unresolvable host names fail at once (pointing to the mirror), and every download has a total
+deadline. A source pinned to a commit must match its configured sha256; a new copy of a live
+source with far fewer records than the good one is refused unless ``allow_shrink``. The data
+folder is locked for the whole run (``lock``), so concurrent runs never lose manifest entries.
+One failing source does not stop the others.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -21,24 +24,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
-from requests.adapters import HTTPAdapter
 from tqdm.auto import tqdm
-from urllib3.util.retry import Retry
 
-from obsscale.config import Config, NetworkConfig, Source, resolve_url
+from obsscale.config import Config, Source, resolve_url
 from obsscale.data import store
+from obsscale.data.download import FetchError, download, make_session
+from obsscale.data.lock import data_lock
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-
-
-class FetchError(ConnectionError):
-    """A source could not be downloaded; names the URL and the cause."""
-
-    def __init__(self, source: str, url: str, cause: str) -> None:
-        super().__init__(f"{source}: {url}: {cause}")
-        self.source, self.url, self.cause = source, url, cause
+__all__ = ["FetchError", "FetchResult", "FormatError", "RefusedError", "fetch_all", "validate"]
 
 
 class FormatError(ValueError):
@@ -46,6 +41,15 @@ class FormatError(ValueError):
 
     def __init__(self, source: str, url: str, cause: str) -> None:
         super().__init__(f"{source}: {url}: not a valid {cause}")
+        self.source, self.url, self.cause = source, url, cause
+
+
+class RefusedError(ValueError):
+    """A well-formed download that must not replace the good copy (wrong pinned sha256, far
+    fewer records than before)."""
+
+    def __init__(self, source: str, url: str, cause: str) -> None:
+        super().__init__(f"{source}: {url}: {cause}")
         self.source, self.url, self.cause = source, url, cause
 
 
@@ -68,29 +72,6 @@ class FetchResult:
     error: str | None = None
 
 
-def make_session(net: NetworkConfig) -> requests.Session:
-    """A session whose adapter retries transient faults (and logs each retry via urllib3)."""
-    retry = Retry(
-        total=net.retries,
-        connect=net.retries,
-        read=net.retries,
-        status=net.retries,
-        other=0,
-        backoff_factor=net.backoff_factor,
-        backoff_max=net.backoff_max,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET"}),
-        respect_retry_after_header=True,
-        raise_on_status=False,
-    )
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["User-Agent"] = "obsscale (+https://github.com/ryoungj/ObsScaling)"
-    return session
-
-
 def load_manifest(path: Path) -> dict[str, dict]:
     """The manifest as a dict; unreadable entries are dropped (their files are re-fetched)."""
     if not path.exists():
@@ -110,19 +91,19 @@ def load_manifest(path: Path) -> dict[str, dict]:
     return good
 
 
-def validate(data_path: Path, source: Source, url: str) -> None:
-    """Raise FormatError unless the file is a complete, well-formed file of the source's kind."""
+def validate(data_path: Path, source: Source, url: str) -> int:
+    """Raise FormatError unless the file is a complete, well-formed file of the source's kind;
+    return its number of records (CSV rows, JSON entries)."""
     head = data_path.open("rb").read(512).lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:200]:
         raise FormatError(source.name, url, f"{source.kind.upper()} file (got an HTML page)")
     text = data_path.read_bytes().decode("utf-8-sig", errors="strict")
     if source.kind == "json":
-        _validate_json(text, source, url)
-    else:
-        _validate_csv(text, source, url)
+        return _validate_json(text, source, url)
+    return _validate_csv(text, source, url)
 
 
-def _validate_json(text: str, source: Source, url: str) -> None:
+def _validate_json(text: str, source: Source, url: str) -> int:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
@@ -131,12 +112,13 @@ def _validate_json(text: str, source: Source, url: str) -> None:
         raise FormatError(
             source.name, url, f"JSON file (expected at least {source.min_rows} entries)"
         )
+    return len(obj)
 
 
-def _validate_csv(text: str, source: Source, url: str) -> None:
+def _validate_csv(text: str, source: Source, url: str) -> int:
     # Every source's CSV ends its last record with a line break; a body cut at a record or
     # field boundary is otherwise indistinguishable from a complete file.
-    if text and not text.endswith(("\n", "\r")):
+    if source.terminated and text and not text.endswith(("\n", "\r")):
         raise FormatError(source.name, url, "CSV file (no final line break: truncated?)")
     reader = csv.reader(io.StringIO(text), strict=True)
     try:
@@ -164,53 +146,7 @@ def _validate_csv(text: str, source: Source, url: str) -> None:
         raise FormatError(
             source.name, url, f"CSV file ({n_rows} rows, expected at least {source.min_rows})"
         )
-
-
-def _download(
-    session: requests.Session,
-    source: Source,
-    url: str,
-    target: Path,
-    net: NetworkConfig,
-    progress: bool,
-) -> tuple[int, str, int]:
-    """Stream ``url`` to ``target``; return (bytes, sha256, http status)."""
-    try:
-        resp = session.get(url, stream=True, timeout=(net.timeout, net.timeout))
-    except requests.RequestException as e:
-        raise FetchError(source.name, url, f"{type(e).__name__}: {e}") from e
-    with resp:
-        if resp.status_code != 200:
-            raise FetchError(source.name, url, f"HTTP {resp.status_code} {resp.reason}")
-        total = int(resp.headers.get("Content-Length") or 0) or None
-        h, n = hashlib.sha256(), 0
-        try:
-            with (
-                target.open("wb") as f,
-                tqdm(
-                    total=total,
-                    unit="B",
-                    unit_scale=True,
-                    desc=source.name,
-                    disable=not progress,
-                    leave=False,
-                ) as bar,
-            ):
-                for chunk in resp.iter_content(net.chunk_size):
-                    f.write(chunk)
-                    h.update(chunk)
-                    n += len(chunk)
-                    bar.update(len(chunk))
-        except requests.RequestException as e:
-            raise FetchError(
-                source.name, url, f"download interrupted after {n} bytes ({type(e).__name__}: {e})"
-            ) from e
-        # Content-Length counts the bytes on the wire, which differ from the decoded ones
-        # when the server compresses (Content-Encoding: gzip)
-        wire = resp.raw.tell() if resp.headers.get("Content-Encoding") else n
-        if total is not None and wire != total:
-            raise FetchError(source.name, url, f"truncated body: {wire} of {total} bytes")
-        return n, h.hexdigest(), resp.status_code
+    return n_rows
 
 
 def fetch_source(
@@ -220,6 +156,7 @@ def fetch_source(
     manifest: dict[str, dict],
     refresh: bool = False,
     progress: bool = True,
+    allow_shrink: bool = False,
 ) -> FetchResult:
     """Fetch one source unless a verified copy exists; never replaces a good copy with a bad one."""
     url = resolve_url(source.url, config.mirror)
@@ -230,15 +167,18 @@ def fetch_source(
         and known
         and target.exists()
         and store.sha256_file(target) == known.get("sha256")
+        and source.sha256 in (None, known.get("sha256"))
     ):
         log.info("%s: cached (%s)", source.name, target)
         return FetchResult(source.name, "cached", ManifestEntry(**known))
     try:
         with store.atomic_path(target) as tmp:
-            n, digest, status = _download(session, source, url, tmp, config.network, progress)
-            validate(tmp, source, url)
-    except (FetchError, FormatError, UnicodeDecodeError, OSError) as e:
-        msg = str(e) if isinstance(e, (FetchError, FormatError)) else f"{source.name}: {url}: {e}"
+            n, digest, status = download(session, source, url, tmp, config.network, progress)
+            records = validate(tmp, source, url)
+            _check_integrity(source, url, digest, records, target, config, allow_shrink)
+    except (FetchError, FormatError, RefusedError, UnicodeDecodeError, OSError) as e:
+        ours = (FetchError, FormatError, RefusedError)
+        msg = str(e) if isinstance(e, ours) else f"{source.name}: {url}: {e}"
         log.error("%s", msg)
         return FetchResult(source.name, "failed", error=msg)
     entry = ManifestEntry(
@@ -254,18 +194,65 @@ def fetch_source(
     return FetchResult(source.name, "downloaded", entry)
 
 
+def _check_integrity(
+    source: Source,
+    url: str,
+    digest: str,
+    records: int,
+    target: Path,
+    config: Config,
+    allow_shrink: bool,
+) -> None:
+    """A pinned file must be byte-exact; a live one must not shrink below the guard."""
+    if source.sha256 is not None:
+        if digest != source.sha256:
+            raise RefusedError(
+                source.name,
+                url,
+                f"sha256 {digest[:12]}... differs from the pinned {source.sha256[:12]}... of "
+                "this commit's file (cut short, altered, or served by a wrong mirror); "
+                "the download was discarded",
+            )
+        return
+    if allow_shrink or not target.exists():
+        return
+    try:
+        before = validate(target, source, url)
+    except (FormatError, UnicodeDecodeError, OSError):
+        return  # the current copy is broken itself: anything well-formed is better
+    guard = config.network.shrink_guard
+    if records < guard * before:
+        raise RefusedError(
+            source.name,
+            url,
+            f"the new copy has {records} records, the current {target} has {before} "
+            f"(less than {guard:.0%}); kept the current copy. If the upstream really shrank, "
+            "rerun with `obsscale fetch --allow-shrink`",
+        )
+
+
 def fetch_all(
-    config: Config, only: Iterable[str] | None = None, refresh: bool = False, progress: bool = True
+    config: Config,
+    only: Iterable[str] | None = None,
+    refresh: bool = False,
+    progress: bool = True,
+    allow_shrink: bool = False,
 ) -> list[FetchResult]:
-    """Fetch every configured source (or those named in ``only``); update the manifest."""
+    """Fetch every configured source (or those named in ``only``) under the data folder's
+    lock; each new entry is merged into the manifest as it is on disk."""
     sources = [config.source(n) for n in only] if only else list(config.sources)
-    manifest = load_manifest(config.manifest_path)
+    for source in sources:
+        resolve_url(source.url, config.mirror)  # a bad mirror URL fails before any download
     results = []
-    with make_session(config.network) as session:
+    with data_lock(config), make_session(config.network) as session:
+        manifest = load_manifest(config.manifest_path)
         for source in tqdm(sources, desc="fetch", unit="file", disable=not progress):
-            result = fetch_source(session, source, config, manifest, refresh, progress)
+            result = fetch_source(
+                session, source, config, manifest, refresh, progress, allow_shrink
+            )
             results.append(result)
             if result.status == "downloaded" and result.entry is not None:
+                manifest = load_manifest(config.manifest_path)
                 manifest[source.name] = asdict(result.entry)
                 store.write_json(config.manifest_path, manifest)
     return results

@@ -20,7 +20,10 @@ from obsscale.config import Config
 from obsscale.data import store
 from obsscale.data.audit import audit
 from obsscale.data.corrections import _apply_corrections, load_corrections
+from obsscale.data.dates import curated_dates, drop_placeholder_dates
 from obsscale.data.errors import HarmonizeError
+from obsscale.data.hub import is_hub, join_hub, notable_compute
+from obsscale.data.lock import data_lock
 from obsscale.data.parsers import PARSERS, Parsed, ParseError
 from obsscale.data.rules import Rules, _match_epoch, _rule_families
 from obsscale.data.table import META_FIELDS, NUMERIC_FIELDS, is_score_column
@@ -55,11 +58,19 @@ class Harmonized:
 def read_sources(config: Config) -> dict[str, Parsed]:
     """Parse every fetched source file (the I/O edge of harmonization)."""
     parsed: dict[str, Parsed] = {}
+    for name in config.exclude_sources:
+        config.source(name)  # an unknown name is an error that lists the known ones
     for source in config.sources:
         path = config.raw_path(source)
-        if not path.exists():
-            log.warning("%s: %s not fetched; harmonizing without it", source.name, path)
+        if source.name in config.exclude_sources:
+            log.info("%s: excluded; harmonizing without it", source.name)
             continue
+        if not path.exists():
+            raise HarmonizeError(
+                f"{source.name}: raw file {path} is missing; download it again with "
+                f"`obsscale fetch --only {source.name}`, or build the table without it with "
+                f"`obsscale harmonize --exclude-source {source.name}`"
+            )
         try:
             parsed[source.name] = PARSERS[source.parser](path, source, config)
         except (ParseError, ValueError, KeyError) as e:
@@ -70,6 +81,14 @@ def read_sources(config: Config) -> dict[str, Parsed]:
             "run `obsscale fetch` first"
         )
     return parsed
+
+
+def harmonize_and_write(config: Config) -> Harmonized:
+    """``obsscale harmonize``: read, build and write the tables under the data folder's lock."""
+    with data_lock(config):
+        result = harmonize(config)
+        result.write(config)
+    return result
 
 
 def harmonize(config: Config, rules: Rules | None = None) -> Harmonized:
@@ -84,14 +103,23 @@ def build(
 ) -> Harmonized:
     """Pure merge of parsed sources into the harmonized tables."""
     epoch_names = [s.name for s in config.sources if s.parser == "epoch"]
-    values = _stack({n: p for n, p in parsed.items() if n not in epoch_names}, rules)
+    later = {*epoch_names, *(s.name for s in config.sources if is_hub(s.parser))}
+    values = _stack({n: p for n, p in parsed.items() if n not in later}, rules)
     events = [e for p in parsed.values() for e in p.events]
+    hub = join_hub(parsed, config, _display_names(values, config), rules)  # keyed by known ids
+    values = pd.concat([values, hub.values], ignore_index=True)
+    events += hub.events
     names = _display_names(values, config)
     values = pd.concat([values, _rule_families(names, rules)], ignore_index=True)
     for name in epoch_names:
         if name in parsed:
             matched = _match_epoch(parsed[name].values, values, names, rules)
-            values = pd.concat([values, matched.assign(source=name)], ignore_index=True)
+            hub_matched = notable_compute(parsed[name].values, hub, set(matched["key"]))
+            found = [matched.assign(source=name), hub_matched.assign(source=name)]
+            values = pd.concat([values, *found], ignore_index=True)
+    values, dropped = drop_placeholder_dates(values, config)
+    values = pd.concat([values, curated_dates(names, rules)], ignore_index=True)
+    events += dropped
     chosen = _resolve(values, config)
     if corrections is not None:  # first, so that derived values follow the corrected ones
         chosen, fixes = _apply_corrections(chosen, corrections, names)

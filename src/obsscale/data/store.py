@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,8 +35,33 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp's 0600 would hide reports from others
         os.replace(tmp_path, target)
+    except OSError as e:
+        # "No space left on device" alone names no file: name the one being written
+        if e.errno is not None and e.filename in (None, str(tmp_path)):
+            e.filename = str(target)
+        raise
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def remove_stale_parts(folder: str | Path, older_than: float = 3600.0) -> list[Path]:
+    """Remove the temporaries of ``atomic_path`` that a killed run left in ``folder`` (and
+    below), older than ``older_than`` seconds; return what was removed."""
+    folder, now = Path(folder), time.time()
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for path in folder.rglob(".*.part"):
+        try:
+            if now - path.stat().st_mtime >= older_than:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # removed meanwhile by its own run
+            continue
+    if removed:
+        log = logging.getLogger(__name__)
+        log.info("removed %d stale temporary file(s) in %s", len(removed), folder)
+    return removed
 
 
 def _umask() -> int:

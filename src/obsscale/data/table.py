@@ -3,6 +3,7 @@ which of its columns are scores and which are metadata."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 
 from obsscale.config import Config
 from obsscale.data.errors import HarmonizeError
+from obsscale.exceptions import CapabilityDataError
 
 META_FIELDS = ("family", "params_b", "tokens_t", "flops", "release_date", "is_base", "base_model")
 NUMERIC_FIELDS = ("params_b", "tokens_t", "flops")
@@ -18,6 +20,17 @@ NUMERIC_FIELDS = ("params_b", "tokens_t", "flops")
 def is_score_column(column: str) -> bool:
     """Scores are named ``<source>:<benchmark>``; metadata and ``*_source`` columns are not."""
     return ":" in column
+
+
+def require_score_columns(benchmarks: Iterable[str]) -> None:
+    """The factor basis takes scores only: sizes and compute are what it is compared with.
+    (Tables built by hand may name scores without a source; metadata names are refused.)"""
+    metadata = [b for b in benchmarks if b in ("model", *META_FIELDS) or b.endswith("_source")]
+    if metadata:
+        raise CapabilityDataError(
+            f"{', '.join(metadata)}: not benchmark scores (model metadata); the factor basis "
+            "takes score columns named <source>:<benchmark>, e.g. obsscaling:MMLU"
+        )
 
 
 def score_columns(frame: pd.DataFrame) -> list[str]:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
+from obsscale.data.table import require_score_columns
 from obsscale.exceptions import CapabilityDataError, PredictError
 from obsscale.model.curves import baseline_curves, capability_curve
 from obsscale.model.factors import CapabilityPCA
@@ -31,6 +32,15 @@ from obsscale.model.results import PREDICTORS, PredictionResult
 from obsscale.model.scoring import score_predictors
 from obsscale.model.splits import CutoffFlops, Fold, Split
 from obsscale.model.targets import _check_target, chance_normalize, factor_basis, normalize_scale
+from obsscale.model.tuning import (
+    Choice,
+    Ensemble,
+    choose,
+    conformal_scale,
+    inner_folds,
+    spec_inputs,
+    summarize_choices,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +64,7 @@ class FoldFit:
     features: dict[str, np.ndarray]
     fits: dict[str, BootstrapFit]
     train: dict[str, np.ndarray]  # which rows each predictor was fitted on
+    choices: dict[str, Choice] = field(default_factory=dict)  # the default method's choices
 
 
 def features(models: pd.DataFrame, cap: CapabilityPCA, basis: list[str]) -> dict[str, np.ndarray]:
@@ -67,7 +78,12 @@ def features(models: pd.DataFrame, cap: CapabilityPCA, basis: list[str]) -> dict
         params = np.log10(
             models["params_b"].where(models["params_b"] > 0).to_numpy(dtype=float) * 1e9
         )
-    return {"pc": pcs, "log_flops": flops[:, None], "log_params": params[:, None]}
+    return {
+        "pc": pcs,
+        "log_flops": flops[:, None],
+        "log_params": params[:, None],
+        "pc+log_flops": np.column_stack([pcs, flops]),
+    }
 
 
 def backtest(
@@ -89,7 +105,7 @@ def backtest(
     settings = settings or CapabilityConfig()
     pconf = pconf or PredictConfig()
     split = split or CutoffFlops(pconf.cutoff_flops)
-    task = prepare(models, target, chance, settings.benchmarks, twins)
+    task = prepare(models, target, chance, settings.benchmarks, twins, pconf.scale)
     folds = split.folds(task.data, pconf.random_state)
     # one independent stream per fold (and per predictor within it): changing one predictor
     # or fold leaves the others' bootstrap draws unchanged
@@ -127,10 +143,12 @@ def prepare(
     chance: float,
     benchmarks: tuple[str, ...],
     twins: tuple[tuple[str, str], ...],
+    scale: str = "auto",
 ) -> Task:
     """Check the target, choose the basis without it, keep the rows that have both."""
     notes: list[str] = []
     _check_target(models, target)
+    require_score_columns(benchmarks)
     basis, left_out = factor_basis(benchmarks, target, twins)
     if left_out:
         notes.append(
@@ -140,7 +158,7 @@ def prepare(
     missing = [b for b in basis if b not in models.columns]
     if missing:
         raise PredictError(f"unknown benchmark columns {missing}")
-    y_raw, scale_note = normalize_scale(models[target], target)
+    y_raw, scale_note = normalize_scale(models[target], target, scale)
     notes += [scale_note] if scale_note else []
     keep = y_raw.notna() & models[basis].notna().any(axis=1)
     # rows in id order: results do not depend on the order of the input table
@@ -197,18 +215,29 @@ def _fit_one(
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """Fit one predictor on its training rows; predict, with intervals, every scored row."""
-    X, yv = fitted.features[name], task.y.to_numpy()
+    yv, params, ens = task.y.to_numpy(), {}, None
+    if pconf.method != "paper":
+        train, low = (role == "train").to_numpy(), -task.chance / (1 - task.chance)
+        choice = _choose(fitted, name, yv, train, pconf)
+        ens = Ensemble.fit(choice, fitted.features, yv, train, pconf, low)
+        fitted.features[name] = spec_inputs(fitted.features, choice.inputs)
+        params = {"alpha": choice.alpha, "form": choice.form}  # the best: curves, coefficients
+    X = fitted.features[name]
     ok = np.isfinite(X).all(axis=1)
     tr = ok & (role == "train").to_numpy()
     if tr.sum() == 0:
         raise PredictError(f"{name}: none of the training models has this predictor")
     try:
-        fit = fit_with_bootstrap(X[tr], yv[tr], pconf, rng)
+        fit = fit_with_bootstrap(X[tr], yv[tr], pconf, rng, **params)
     except ValueError as e:
         raise PredictError(f"{name}: {e}") from e
     fitted.fits[name], fitted.train[name] = fit, tr
-    scored = ok & (role != "none").to_numpy()
-    lo, hi = prediction_interval(fit, X[scored], pconf.interval, rng)
+    scored = (ok if ens is None else ens.scorable()) & (role != "none").to_numpy()
+    if ens is None:
+        predicted = fit.reg.predict(X[scored])
+        lo, hi = prediction_interval(fit, X[scored], pconf.interval, rng)
+    else:
+        predicted, lo, hi = ens.predict(scored)
     return pd.DataFrame(
         {
             "model": task.data.loc[scored, "model"].to_numpy(),
@@ -216,11 +245,22 @@ def _fit_one(
             "split": role[scored].to_numpy(),
             "predictor": name,
             "actual": yv[scored],
-            "predicted": fit.reg.predict(X[scored]),
+            "predicted": predicted,
             "lower": lo,
             "upper": hi,
         }
     )
+
+
+def _choose(
+    fitted: FoldFit, name: str, y: np.ndarray, train: np.ndarray, pconf: PredictConfig
+) -> Choice:
+    """The default method's inputs, ridge and form for one predictor, by nested back-tests."""
+    folds = inner_folds(fitted.features["log_flops"][:, 0], train, pconf.inner_quantiles)
+    choice = choose(fitted.features, y, folds, name, pconf)
+    choice.scale = conformal_scale(choice.inner_scores(), pconf.interval)
+    fitted.choices[name] = choice
+    return choice
 
 
 def _result(
@@ -244,6 +284,10 @@ def _result(
             f"{n_unknown} models have no value for the split variable: predicted "
             "(split 'unknown') but in neither side's metrics, except pc's mse_test_all"
         )
+    choices = None
+    if fold_fits[0].choices:
+        choices, choice_notes = summarize_choices([f.choices for f in fold_fits])
+        task.notes.extend(choice_notes)
     return PredictionResult(
         target=task.target,
         split=split.describe(),
@@ -258,4 +302,5 @@ def _result(
         settings=settings,
         notes=task.notes,
         baseline_curves=baselines,
+        choices=choices,
     )

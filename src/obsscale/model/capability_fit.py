@@ -15,6 +15,7 @@ import pandas as pd
 
 from obsscale.config import CapabilityConfig
 from obsscale.data import store
+from obsscale.data.table import require_score_columns
 from obsscale.exceptions import CapabilityDataError
 from obsscale.model.factors import CapabilityPCA
 from obsscale.model.families import GroupedOLS, ReferenceLine, family_efficiency, family_regressions
@@ -188,11 +189,7 @@ class CapabilityFit:
             models=pd.DataFrame(d["models"]),
             families=pd.DataFrame(d["families"]),
             efficiency=pd.DataFrame(d["efficiency"]),
-            reference=(
-                ReferenceLine(**{k: np.nan if v is None else v for k, v in d["reference"].items()})
-                if d["reference"]
-                else None
-            ),
+            reference=(ReferenceLine(**_nan_for_none(d["reference"])) if d["reference"] else None),
             settings=d["settings"],
             input_sha256=d["input_sha256"],
             notes=d.get("notes", []),
@@ -220,6 +217,7 @@ def fit_capabilities(
     """
     cfg = settings or CapabilityConfig()
     benchmarks = list(cfg.benchmarks)
+    require_score_columns(benchmarks)
     missing = [b for b in benchmarks if b not in models.columns]
     if missing:
         raise CapabilityDataError(f"unknown benchmark columns {missing}")
@@ -231,27 +229,11 @@ def fit_capabilities(
     families = family_regressions(
         scores, log_flops, models["family"], min_models=cfg.min_family_models, alpha=cfg.alpha
     )
-    notes: list[str] = []
-    fitted = set(families["family"]) if len(families) else set()
-    skipped = sorted(set(models["family"].dropna()) - fitted)
-    if skipped:
-        notes.append(
-            f"families with fewer than {cfg.min_family_models} models of known, distinct FLOPs "
-            f"have no compute regression: {', '.join(skipped)}"
-        )
+    notes = _skipped_families(models["family"], families, cfg.min_family_models)
     reference = _reference_line(
         scores["PC-1"], log_flops, models["family"], cfg.reference_family, notes
     )
-    table = pd.DataFrame(
-        {
-            "model": models["model"].to_numpy(),
-            "family": models["family"].to_numpy(),
-            "flops": models["flops"].to_numpy(),
-            "n_scores": models[benchmarks].notna().sum(axis=1),
-        },
-        index=models.index,
-    )
-    table = pd.concat([table, scores], axis=1)
+    table = _models_table(models, benchmarks, scores)
     efficiency = pd.DataFrame()
     if reference is not None:
         eq = reference.log10_flops(scores["PC-1"])
@@ -277,6 +259,33 @@ def fit_capabilities(
         input_sha256=input_sha256,
         notes=notes,
     )
+
+
+def _skipped_families(family: pd.Series, families: pd.DataFrame, min_models: int) -> list[str]:
+    fitted = set(families["family"]) if len(families) else set()
+    skipped = sorted(set(family.dropna()) - fitted)
+    if not skipped:
+        return []
+    return [
+        f"families with fewer than {min_models} models of known, distinct FLOPs "
+        f"have no compute regression: {', '.join(skipped)}"
+    ]
+
+
+def _models_table(
+    models: pd.DataFrame, benchmarks: list[str], scores: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per model of the fit: id, family, FLOPs, how many scores it has, its factors."""
+    table = pd.DataFrame(
+        {
+            "model": models["model"].to_numpy(),
+            "family": models["family"].to_numpy(),
+            "flops": models["flops"].to_numpy(),
+            "n_scores": models[benchmarks].notna().sum(axis=1),
+        },
+        index=models.index,
+    )
+    return pd.concat([table, scores], axis=1)
 
 
 def _reference_line(
@@ -305,3 +314,8 @@ def _reference_line(
         sxx=float(ols.sxx[0]),
         s2=float(ols.s2[0, 0]),
     )
+
+
+def _nan_for_none(d: dict[str, Any]) -> dict[str, Any]:
+    """JSON's null back to NaN (a two-model reference line has no residual variance)."""
+    return {k: np.nan if v is None else v for k, v in d.items()}

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from obsscale.config import PredictConfig
 from obsscale.model.intervals import band
@@ -43,19 +42,18 @@ def capability_curve(
         )
         return None, None
     logf = np.log10(data.loc[ref, "flops"].to_numpy(dtype=float))
-    [w_e], [b_e] = _lines(logf, fit.reg.decision_function(X[ref])[None, :])
+    [w_e], [b_e] = _lines(logf, fit.reg.linear_predictor(X[ref])[None, :])
     if not w_e > 0:
         notes.append(
             f"no capability curve: the factor predictor does not increase with {reference} compute"
         )
         return None, None
     ok = np.isfinite(X).all(axis=1)
-    eq = (fit.reg.decision_function(X[ok]) - b_e) / w_e
+    eq = (fit.reg.linear_predictor(X[ok]) - b_e) / w_e
     grid = np.linspace(eq.min() - 0.25, max(eq.max(), logf.max()) + pconf.extrapolate_decades, 120)
     center = fit.reg.link(w_e * grid + b_e)
-    wt, bt = _lines(logf, fit.reg.decision_thetas(fit.thetas, X[ref]))  # B x n_ref
-    floor = fit.thetas[:, -1:] if fit.reg.form == "parametric" else 0.0
-    curves = (1 - floor) * expit(wt[:, None] * grid + bt[:, None]) + floor
+    wt, bt = _lines(logf, fit.reg.linear_predictor_thetas(fit.thetas, X[ref]))  # B x n_ref
+    curves = fit.reg.link_thetas(fit.thetas, wt[:, None] * grid + bt[:, None])
     lo, hi = band(curves, fit, pconf.interval, rng)
     curve = _curve_frame(grid, center, lo, hi, chance, "log10_equivalent_flops").assign(
         reference_family=reference, slope=w_e, intercept=b_e

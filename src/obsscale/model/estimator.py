@@ -5,7 +5,10 @@ obsscale's estimators follow scikit-learn's conventions (parameters stored by ``
 so that ``sklearn.base.clone``, pipelines and grid searches accept them. Importing
 ``sklearn.base`` however costs ~0.4 s (scikit-learn imports ``scipy.stats`` unconditionally),
 which was a third of every ``obsscale predict``. This module gives the few pieces obsscale
-uses, with scikit-learn's names and behaviour, at no import cost.
+uses, with scikit-learn's names and behaviour, at no import cost: scikit-learn is imported
+only where it is asked for (its tags, clone, the NotFittedError of an unfitted call, and the
+validation of anything but the plain float arrays obsscale passes itself), so its own
+estimator checks still pass.
 """
 
 from __future__ import annotations
@@ -14,8 +17,6 @@ import inspect
 from typing import Any
 
 import numpy as np
-
-from obsscale.exceptions import NotFittedError
 
 
 class BaseEstimator:
@@ -46,6 +47,24 @@ class BaseEstimator:
             setattr(self, name, value)
         return self
 
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's default tags (imported here: only its checks and meta-estimators
+        ask)."""
+        from sklearn.base import BaseEstimator as _SkBase
+
+        return _SkBase.__sklearn_tags__(self)
+
+    def __sklearn_clone__(self) -> Any:
+        from sklearn.base import _clone_parametrized
+
+        return _clone_parametrized(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
     def __repr__(self) -> str:
         defaults = {
             p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
@@ -68,6 +87,13 @@ def _same(a: Any, b: Any) -> bool:
 class TransformerMixin:
     """``fit_transform`` = ``fit`` then ``transform``."""
 
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.transformer_tags = TransformerTags()
+        return tags
+
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
         return self.fit(X, y, **fit_params).transform(X)  # type: ignore[attr-defined]
 
@@ -76,6 +102,14 @@ class RegressorMixin:
     """``score``: the coefficient of determination R² of ``predict(X)``."""
 
     _estimator_type = "regressor"
+
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import RegressorTags
+
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.estimator_type = "regressor"
+        tags.regressor_tags = RegressorTags()
+        return tags
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         y = np.asarray(y, dtype=float)
@@ -95,6 +129,9 @@ def check_is_fitted(estimator: Any, attributes: str | list[str] | None = None) -
         names = [attributes] if isinstance(attributes, str) else list(attributes)
         fitted = all(hasattr(estimator, a) for a in names)
     if not fitted:
+        # scikit-learn's class (its checks and meta-estimators catch it), imported only here
+        from sklearn.exceptions import NotFittedError
+
         raise NotFittedError(
             f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
             "appropriate arguments before using this estimator."
@@ -109,43 +146,34 @@ def validate_data(
     reset: bool = True,
     y_numeric: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """A finite 2-D float ``X`` (and 1-D ``y``): records ``n_features_in_`` (and
-    ``feature_names_in_`` for a DataFrame) when ``reset``, else checks them, as scikit-learn's
-    ``validate_data`` does for numeric input."""
-    names = getattr(X, "columns", None)
-    arr = np.asarray(X, dtype=float)
-    name = type(estimator).__name__
-    if arr.ndim != 2:
-        raise ValueError(
-            f"Expected 2D array, got {arr.ndim}D array instead; reshape your data with "
-            "X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample."
-        )
-    if arr.shape[0] < 1:
-        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while {name} needs 1")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"Input X contains NaN or infinity ({name}).")
-    if reset:
-        estimator.n_features_in_ = arr.shape[1]
-        if names is not None and all(isinstance(c, str) for c in names):
-            estimator.feature_names_in_ = np.asarray(list(names), dtype=object)
-        elif hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
-    elif arr.shape[1] != estimator.n_features_in_:
-        raise ValueError(
-            f"X has {arr.shape[1]} features, but {name} is expecting "
-            f"{estimator.n_features_in_} features as input."
-        )
-    if y is None:
-        return arr
-    yv = np.asarray(y, dtype=float if y_numeric else None)
-    if yv.ndim == 2 and yv.shape[1] == 1:
-        yv = yv.ravel()
-    if yv.ndim != 1:
-        raise ValueError(f"y should be a 1d array, got an array of shape {yv.shape} instead.")
-    if len(yv) != len(arr):
-        raise ValueError(
-            f"Found input variables with inconsistent numbers of samples: [{len(arr)}, {len(yv)}]"
-        )
-    if yv.dtype.kind == "f" and not np.isfinite(yv).all():
-        raise ValueError(f"Input y contains NaN or infinity ({name}).")
-    return arr, yv
+    """scikit-learn's ``validate_data``, with a fast path for what obsscale passes itself: a
+    finite, non-empty 2-D float64 array (and 1-D float ``y`` of the same length) is returned
+    as it is, after recording ``n_features_in_`` (``reset``) or checking it. Anything else,
+    and every error, goes through scikit-learn (imported then) for its checks and messages."""
+    if _plain(estimator, X, y, reset):
+        if reset:
+            estimator.n_features_in_ = X.shape[1]
+            if hasattr(estimator, "feature_names_in_"):
+                del estimator.feature_names_in_
+        return X if y is None else (X, y)
+    from sklearn.utils.validation import validate_data as _sk_validate
+
+    kwargs = {"reset": reset} | ({"y_numeric": y_numeric} if y is not None else {})
+    return _sk_validate(estimator, X, *(() if y is None else (y,)), **kwargs)
+
+
+def _plain(estimator: Any, X: Any, y: Any, reset: bool) -> bool:
+    """Whether scikit-learn's checks would pass X (and y) unchanged."""
+    if not (isinstance(X, np.ndarray) and X.dtype == np.float64 and X.ndim == 2 and X.size):
+        return False
+    if not reset and X.shape[1] != getattr(estimator, "n_features_in_", None):
+        return False
+    if y is not None and not (
+        isinstance(y, np.ndarray)
+        and y.ndim == 1
+        and y.dtype.kind == "f"
+        and len(y) == len(X)
+        and np.isfinite(y).all()
+    ):
+        return False
+    return bool(np.isfinite(X).all())

@@ -55,6 +55,11 @@ class CapabilityPCA(ValidatedParams, TransformerMixin, BaseEstimator):
         self.tol = tol
         self.clip = clip
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing scores are what it is for
+        return tags
+
     def fit(self, X: Any, y: None = None) -> CapabilityPCA:
         self._fit(X)
         return self
@@ -76,6 +81,7 @@ class CapabilityPCA(ValidatedParams, TransformerMixin, BaseEstimator):
             clip=self.clip,
         ).fit(X)
         self.n_features_in_ = arr.shape[1]
+        self.n_iter_ = self.imputer_.n_iter_
         self.feature_names_in_ = np.asarray(cols, dtype=object)
         filled = self.imputer_.transform(X)
         self._fit_pca(filled)

@@ -32,8 +32,12 @@ def _as_matrix(X: Any, names: list[str] | None = None) -> tuple[np.ndarray, list
         except (TypeError, ValueError) as e:
             raise CapabilityDataError(f"scores must be numeric: {e}") from e
     else:
-        arr = np.asarray(X, dtype=float)
-        cols = names or [f"x{j}" for j in range(arr.shape[1] if arr.ndim == 2 else 0)]
+        # scikit-learn's checks: dense, real, 2-D, non-empty (with its own clear messages);
+        # imported here: the CLI passes DataFrames and need not import scikit-learn
+        from sklearn.utils.validation import check_array
+
+        arr = check_array(X, dtype=float, ensure_all_finite="allow-nan", copy=True)
+        cols = names or [f"x{j}" for j in range(arr.shape[1])]
         rows = [str(i) for i in range(arr.shape[0])]
     if arr.ndim != 2:
         raise CapabilityDataError(f"scores must be a 2-D table, got shape {arr.shape}")
@@ -48,7 +52,7 @@ def check_score_matrix(X: np.ndarray, cols: list[str], rows: list[str], n_compon
     if n < max(3, n_components + 1):
         raise CapabilityDataError(
             f"too few models: {n} (need at least {max(3, n_components + 1)} for "
-            f"{n_components} components)"
+            f"{n_components} components; n_samples = {n})"
         )
     if p < n_components:
         raise CapabilityDataError(
@@ -160,6 +164,11 @@ class PCAImputer(ValidatedParams, TransformerMixin, BaseEstimator):
         self.tol = tol
         self.clip = clip
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing scores are what it is for
+        return tags
+
     def fit(self, X: Any, y: None = None) -> PCAImputer:
         self._validate_params()
         arr, cols, rows = _as_matrix(X)
@@ -198,7 +207,8 @@ class PCAImputer(ValidatedParams, TransformerMixin, BaseEstimator):
         arr, cols, _ = _as_matrix(X)
         if arr.shape[1] != self.n_features_in_:
             raise CapabilityDataError(
-                f"expected {self.n_features_in_} benchmarks, got {arr.shape[1]}"
+                f"X has {arr.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input (benchmarks of the fit)"
             )
         named = hasattr(self, "feature_names_in_") and isinstance(X, pd.DataFrame)
         if named and list(cols) != list(self.feature_names_in_):

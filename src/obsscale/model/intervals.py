@@ -25,11 +25,12 @@ class BootstrapFit:
 
 def make_regressor(pconf: PredictConfig, **overrides: Any) -> SigmoidRegressor:
     """The sigmoid regressor a ``PredictConfig`` describes."""
-    params = {
+    params: dict[str, Any] = {
         "form": pconf.form,
         "loss": pconf.loss,
         "huber_delta": pconf.huber_delta,
         "floor_max": pconf.floor_max,
+        "ceiling_min": pconf.ceiling_min,
         "n_starts": pconf.n_starts,
         "random_state": pconf.random_state,
     }
@@ -37,9 +38,14 @@ def make_regressor(pconf: PredictConfig, **overrides: Any) -> SigmoidRegressor:
 
 
 def fit_with_bootstrap(
-    X: np.ndarray, y: np.ndarray, pconf: PredictConfig, rng: np.random.Generator
+    X: np.ndarray,
+    y: np.ndarray,
+    pconf: PredictConfig,
+    rng: np.random.Generator,
+    **overrides: Any,
 ) -> BootstrapFit:
-    reg = make_regressor(pconf).fit(X, y)
+    """The regressor ``pconf`` describes (with ``overrides``) and its bootstrap."""
+    reg = make_regressor(pconf, **overrides).fit(X, y)
     n = len(y)
     resid = y - reg.predict(X)
     resid = resid * math.sqrt(n / max(n - reg.n_params, 1))  # undo the fit's shrinkage

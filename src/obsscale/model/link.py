@@ -1,7 +1,10 @@
 """Sigmoid regression from predictors to a downstream metric, fitted robustly.
 
-``y = sigmoid(w·x + c)`` (default) or ``y = (1 - b)·sigmoid(w·x + c) + b`` with a floor
-``b`` in [0, floor_max] ("parametric", as in the reference). The reference fits these with a
+``y = sigmoid(w·x + c)`` (default), ``y = (1 - b)·sigmoid(w·x + c) + b`` with a floor
+``b`` in [0, floor_max] ("parametric", as in the reference) or ``y = b + (u - b)·sigmoid(..)``
+with a ceiling u in [ceiling_min, 1] ("floor_ceiling"); the forms are classes of ``links``.
+``alpha`` > 0 adds a ridge penalty ``alpha·n·|w|²`` on the standardized weights, which keeps
+small training sets from fitting near-step sigmoids. The reference fits these with a
 single start at w = 0.03 and lands in poor optima; here every fit starts from a linear fit on
 the logit scale, from the reference's near-zero start, and from seeded random perturbations,
 and keeps the best. Least squares by default; Huber loss (scipy's ``least_squares``
@@ -25,6 +28,7 @@ from obsscale.model.estimator import (
     check_is_fitted,
     validate_data,
 )
+from obsscale.model.links import LINKS, Link
 from obsscale.model.params import RANDOM_STATE, Interval, Options, ValidatedParams
 
 
@@ -32,10 +36,12 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
     """Sigmoid (optionally with a floor) of a linear function of the predictors."""
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "form": [Options(frozenset({"sigmoid", "parametric"}))],
+        "form": [Options(frozenset(LINKS))],
         "loss": [Options(frozenset({"squared", "huber"}))],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
         "floor_max": [Interval(Real, 0, 1, closed="left")],
+        "ceiling_min": [Interval(Real, 0, 1, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
         "n_starts": [Interval(Integral, 0)],
         "random_state": [RANDOM_STATE, None],
     }
@@ -47,6 +53,8 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         loss: str = "squared",
         huber_delta: float = 0.1,
         floor_max: float = 0.2,
+        ceiling_min: float = 0.5,
+        alpha: float = 0.0,
         n_starts: int = 8,
         random_state: int | None = 0,
     ) -> None:
@@ -54,32 +62,41 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         self.loss = loss
         self.huber_delta = huber_delta
         self.floor_max = floor_max
+        self.ceiling_min = ceiling_min
+        self.alpha = alpha
         self.n_starts = n_starts
         self.random_state = random_state
 
     @property
+    def link_(self) -> Link:
+        """The link form (a ``links.Link``) named by ``form``."""
+        return LINKS[self.form](self)
+
+    @property
     def n_params(self) -> int:
-        """Free parameters for ``n_features_in_`` predictors (intercept and floor included)."""
-        return self.n_features_in_ + 1 + (self.form == "parametric")
+        """Free parameters for ``n_features_in_`` predictors (intercept, floor, ceiling)."""
+        return self.n_features_in_ + 1 + self.link_.k
 
     def fit(self, X: np.ndarray, y: np.ndarray, init: np.ndarray | None = None) -> SigmoidRegressor:
         """Fit; ``init`` (internal, standardized parameters) adds one start, e.g. a previous fit."""
         self._validate_params()
         X, y = validate_data(self, X, y, y_numeric=True)
         n, p = X.shape
-        need = p + 1 + (self.form == "parametric")
+        extras = self.link_.extras
+        need = p + 1 + len(extras)
         if n < need:
             raise ValueError(
                 f"{n} training models for {need} parameters ({p} predictors + intercept"
-                f"{' + floor' if self.form == 'parametric' else ''}): need at least {need}"
+                f"{''.join(' + ' + e for e in extras)}): need at least {need} (n_samples = {n})"
             )
         self.x_mean_ = X.mean(axis=0)
         self.x_scale_ = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
         Z = (X - self.x_mean_) / self.x_scale_
-        best = None
-        for theta0 in self._starts(Z, y, init):
+        starts = self._starts(Z, y, init)
+        best = self._solve(Z, y, starts[0])
+        for theta0 in starts[1:]:
             res = self._solve(Z, y, theta0)
-            if best is None or res.cost < best.cost - 1e-15:
+            if res.cost < best.cost - 1e-15:
                 best = res
         self.theta_ = best.x
         self.cost_ = float(best.cost)
@@ -88,48 +105,57 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
 
     def _starts(self, Z: np.ndarray, y: np.ndarray, init: np.ndarray | None) -> list[np.ndarray]:
         rng = np.random.default_rng(self.random_state)
-        p = Z.shape[1]
-        floors = [0.0, self.floor_max / 2] if self.form == "parametric" else [0.0]
+        p, link = Z.shape[1], self.link_
         starts = []
-        for b in floors:
-            target = np.clip((y - b) / (1 - b), 0.01, 0.99)
+        for e in link.start_extras(y):
+            target = np.clip(link.unit(y, e), 0.01, 0.99)
             A = np.column_stack([np.ones(len(Z)), Z])
             coef = np.linalg.lstsq(A, logit(target), rcond=None)[0]
-            extra = [b] if self.form == "parametric" else []
-            starts.append(np.concatenate([coef, extra]))
-        starts.append(
-            np.concatenate([[0.0], np.full(p, 0.03), [0.0] * (self.form == "parametric")])
-        )
+            starts.append(np.concatenate([coef, e]))
+        starts.append(np.concatenate([[0.0], np.full(p, 0.03), link.neutral()]))
         base = starts[0]
         for _ in range(self.n_starts):
             jitter = rng.normal(scale=1.0, size=base.shape)
-            if self.form == "parametric":
-                jitter[-1] = 0.0
+            if link.k:
+                jitter[-link.k :] = 0.0
             starts.append(base + jitter * np.maximum(np.abs(base), 0.5))
         if init is not None:
             starts.insert(0, np.asarray(init, dtype=float))
-        if self.form == "parametric":
+        if link.k:
+            lo, hi = link.bounds()
             for s in starts:
-                s[-1] = np.clip(s[-1], 0.0, self.floor_max)
+                s[-link.k :] = np.clip(s[-link.k :], lo, hi)
         return starts
+
+    def _extras(self, theta: np.ndarray) -> list:
+        """The extra parameters of one (1-D) or many (B x q) parameter vectors."""
+        k = self.link_.k
+        if theta.ndim == 1:
+            return [theta[len(theta) - k + i] for i in range(k)]
+        q = theta.shape[1]
+        return [theta[:, q - k + i : q - k + i + 1] for i in range(k)]
 
     def _curve(self, theta: np.ndarray, Z: np.ndarray) -> np.ndarray:
         p = Z.shape[1]
         s = expit(theta[0] + Z @ theta[1 : p + 1])
-        if self.form == "parametric":
-            b = theta[-1]
-            return (1 - b) * s + b
-        return s
+        return self.link_.value(s, self._extras(theta))
+
+    def _residuals(self, theta: np.ndarray, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        r = self._curve(theta, Z) - y
+        if self.alpha > 0:  # ridge rows: sum r² + alpha·n·|w|²
+            r = np.concatenate([r, np.sqrt(self.alpha * len(y)) * theta[1 : Z.shape[1] + 1]])
+        return r
 
     def _solve(self, Z: np.ndarray, y: np.ndarray, theta0: np.ndarray):
         lower = np.full(theta0.shape, -np.inf)
         upper = np.full(theta0.shape, np.inf)
-        if self.form == "parametric":
-            lower[-1], upper[-1] = 0.0, self.floor_max
+        link = self.link_
+        if link.k:
+            lower[-link.k :], upper[-link.k :] = link.bounds()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return least_squares(
-                lambda t: self._curve(t, Z) - y,
+                lambda t: self._residuals(t, Z, y),
                 theta0,
                 bounds=(lower, upper),
                 loss="linear" if self.loss == "squared" else "huber",
@@ -144,7 +170,9 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         w = self.theta_[1 : p + 1] / self.x_scale_
         self.coef_ = w
         self.intercept_ = float(self.theta_[0] - self.x_mean_ @ w)
-        self.floor_ = float(self.theta_[-1]) if self.form == "parametric" else 0.0
+        extras = dict(zip(self.link_.extras, self._extras(self.theta_), strict=True))
+        self.floor_ = float(extras.get("floor", 0.0))
+        self.ceiling_ = float(extras.get("ceiling", 1.0))
 
     def bootstrap_thetas(
         self, X: np.ndarray, y: np.ndarray, counts: np.ndarray, max_iter: int = 50
@@ -183,16 +211,18 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         return theta
 
     def _project(self, theta: np.ndarray) -> np.ndarray:
-        if self.form == "parametric":
+        link = self.link_
+        if link.k:
             theta = theta.copy()
-            theta[:, -1] = np.clip(theta[:, -1], 0.0, self.floor_max)
+            lo, hi = link.bounds()
+            theta[:, -link.k :] = np.clip(theta[:, -link.k :], lo, hi)
         return theta
 
     def _batch_parts(self, theta: np.ndarray, A: np.ndarray, y: np.ndarray):
         k = A.shape[1]
         s = expit(theta[:, :k] @ A.T)  # B x n
-        b = theta[:, -1:] if self.form == "parametric" else np.zeros((len(theta), 1))
-        return s, b, (1 - b) * s + b - y
+        e = self._extras(theta)
+        return s, e, self.link_.value(s, e) - y
 
     def _weights(self, r: np.ndarray, counts: np.ndarray) -> np.ndarray:
         if self.loss == "huber":
@@ -205,29 +235,41 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         if self.loss == "huber":
             d = self.huber_delta
             rho = np.where(np.abs(r) <= d, 0.5 * r**2, d * (np.abs(r) - 0.5 * d))
-            return (counts * rho).sum(axis=1)
-        return 0.5 * (counts * r**2).sum(axis=1)
+            loss = (counts * rho).sum(axis=1)
+        else:
+            loss = 0.5 * (counts * r**2).sum(axis=1)
+        if self.alpha > 0:
+            w = theta[:, 1 : A.shape[1]]
+            loss = loss + 0.5 * self.alpha * counts.sum(axis=1) * (w**2).sum(axis=1)
+        return loss
 
     def _gn_step(self, theta, A, K, y, counts) -> np.ndarray:
         """Batched (J^T W J + ridge) \\ J^T W r, assembled by matrix products over rows."""
         k = A.shape[1]
-        s, b, r = self._batch_parts(theta, A, y)
+        s, e, r = self._batch_parts(theta, A, y)
         w = self._weights(r, counts)
-        j_eta = (1 - b) * s * (1 - s)
+        j_eta = self.link_.d_eta(s, e)
         B, q = len(theta), theta.shape[1]
         H = np.zeros((B, q, q))
         g = np.zeros((B, q))
         H[:, :k, :k] = ((w * j_eta**2) @ K).reshape(B, k, k)
         g[:, :k] = (w * j_eta * r) @ A
-        if self.form == "parametric":
-            j_b = 1 - s
-            H[:, :k, -1] = H[:, -1, :k] = (w * j_eta * j_b) @ A
-            H[:, -1, -1] = (w * j_b**2).sum(axis=1)
-            g[:, -1] = (w * j_b * r).sum(axis=1)
+        j_e = self.link_.d_extras(s, e)
+        for i, ji in enumerate(j_e):
+            c = k + i
+            H[:, :k, c] = H[:, c, :k] = (w * j_eta * ji) @ A
+            H[:, c, c] = (w * ji**2).sum(axis=1)
+            g[:, c] = (w * ji * r).sum(axis=1)
+            for j, jj in enumerate(j_e[:i]):
+                H[:, c, k + j] = H[:, k + j, c] = (w * ji * jj).sum(axis=1)
+        if self.alpha > 0:
+            n_w = counts.sum(axis=1)[:, None]
+            g[:, 1:k] += self.alpha * n_w * theta[:, 1:k]
+            H[:, 1:k, 1:k] += self.alpha * n_w[:, :, None] * np.eye(k - 1)
         ridge = 1e-10 * np.trace(H, axis1=1, axis2=2)[:, None, None] * np.eye(q) + 1e-12 * np.eye(q)
         return np.linalg.solve(H + ridge, g[:, :, None])[:, :, 0]
 
-    def decision_thetas(self, thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
+    def linear_predictor_thetas(self, thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Linear predictors of many internal parameter vectors at once: B x m."""
         A = np.column_stack(
             [np.ones(len(X)), (np.asarray(X, float) - self.x_mean_) / self.x_scale_]
@@ -236,18 +278,36 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
 
     def predict_thetas(self, thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Predictions of many internal parameter vectors at once: B x m."""
-        b = thetas[:, -1:] if self.form == "parametric" else 0.0
-        return (1 - b) * expit(self.decision_thetas(thetas, X)) + b
+        return self.link_thetas(thetas, self.linear_predictor_thetas(thetas, X))
 
-    def decision_function(self, X: np.ndarray) -> np.ndarray:
+    def link_thetas(self, thetas: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        """The link of many parameter vectors (B x q) at their linear predictors (B x m)."""
+        return self.link_.value(expit(eta), self._extras(thetas))
+
+    def jacobian(self, X: np.ndarray) -> np.ndarray:
+        """d prediction / d internal parameters at each row of X: m x q."""
+        check_is_fitted(self, "theta_")
+        A = np.column_stack(
+            [np.ones(len(X)), (np.asarray(X, float) - self.x_mean_) / self.x_scale_]
+        )
+        s = expit(A @ self.theta_[: A.shape[1]])
+        e = self._extras(self.theta_)
+        parts = [
+            self.link_.d_eta(s, e)[:, None] * A,
+            *(d[:, None] for d in self.link_.d_extras(s, e)),
+        ]
+        return np.hstack(parts)
+
+    def linear_predictor(self, X: np.ndarray) -> np.ndarray:
         """The linear predictor z = w·x + c (the logit before the floor)."""
         check_is_fitted(self, "theta_")
         X = validate_data(self, X, reset=False)
         return X @ self.coef_ + self.intercept_
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.link(self.decision_function(X))
+        return self.link(self.linear_predictor(X))
 
     def link(self, z: np.ndarray) -> np.ndarray:
-        """Map the linear predictor to the metric (sigmoid, with the floor if any)."""
-        return (1 - self.floor_) * expit(z) + self.floor_
+        """Map the linear predictor to the metric (sigmoid, with the floor/ceiling if any)."""
+        check_is_fitted(self, "theta_")
+        return self.link_.value(expit(z), self._extras(self.theta_))

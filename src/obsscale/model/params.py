@@ -20,7 +20,7 @@ from obsscale.exceptions import InvalidParameterError
 class Interval:
     """A number of ``kind`` (``Integral`` or ``Real``) between ``low`` and ``high``."""
 
-    kind: type
+    kind: Any  # numbers.Integral or numbers.Real
     low: float | None = None
     high: float | None = None
     closed: str = "both"  # which ends belong: "both", "left", "right", "neither"
@@ -28,7 +28,8 @@ class Interval:
     def accepts(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, self.kind):
             return False
-        if isinstance(value, float) and math.isnan(value):
+        value = float(value)
+        if math.isnan(value):
             return False
         low_ok = self.low is None or (
             value >= self.low if self.closed in ("both", "left") else value > self.low

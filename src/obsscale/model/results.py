@@ -55,6 +55,8 @@ class PredictionResult:
     settings: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     baseline_curves: pd.DataFrame | None = None
+    # the default method: what each predictor's nested back-tests chose (None: paper method)
+    choices: dict[str, Any] | None = None
 
     def mse_ratios(self) -> dict[str, float]:
         """Each baseline's test MSE over the factor predictor's (> 1: factors are better)."""
@@ -90,6 +92,8 @@ class PredictionResult:
             fields = {k: v for k, v in asdict(s).items() if k != "name"}
             fields[cover] = fields.pop("coverage")
             out[name] = fields
+        if self.choices is not None:
+            out["choices"] = self.choices
         out["predictions"] = None  # JSON-safe already: kept out of jsonable's recursion
         out["curve"] = self.curve
         out = store.jsonable(out)
@@ -149,6 +153,7 @@ class PredictionResult:
             settings=d["settings"],
             notes=list(d["notes"]),
             baseline_curves=_frame(extras.get("baseline_curves")),
+            choices=d.get("choices"),
         )
 
     def figure_extras(self) -> dict[str, Any]:

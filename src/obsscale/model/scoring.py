@@ -3,7 +3,7 @@ the same test models (those every predictor can score), on the chance-normalised
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,7 @@ def score_predictors(
     return out
 
 
-def test_metrics(te: pd.DataFrame) -> dict[str, float]:
+def test_metrics(te: pd.DataFrame) -> dict[str, Any]:
     """MSE, MAE, R² and interval coverage of a frame of test predictions."""
     if te.empty:
         return {"mse_test": NAN, "mae_test": NAN, "r2_test": NAN, "coverage": NAN}
@@ -78,7 +78,7 @@ def _train_mse(mine: pd.DataFrame, fold_fits: list[FoldFit], name: str, y: pd.Se
     )
 
 
-def _coefficients(fold_fits: list[FoldFit], name: str) -> dict[str, object]:
+def _coefficients(fold_fits: list[FoldFit], name: str) -> dict[str, Any]:
     """Fitted coefficients: only meaningful for a single fit (folds have their own PCA bases)."""
     if len(fold_fits) != 1:
         return {"coef": [], "intercept": None, "floor": None}

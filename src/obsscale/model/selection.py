@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,7 +26,13 @@ from obsscale.exceptions import SelectionError
 if TYPE_CHECKING:
     from statsmodels.iolib.summary2 import Summary
 
-CRITERIA = ("v", "d")
+
+class Criterion(StrEnum):
+    """V-optimality: mean prediction variance over the target set (lower is better);
+    D-optimality: log det of the information matrix (higher is better)."""
+
+    V = "v"
+    D = "d"
 
 
 def design_matrix(factors: np.ndarray) -> np.ndarray:
@@ -35,39 +42,59 @@ def design_matrix(factors: np.ndarray) -> np.ndarray:
 def criterion_value(X_sel: np.ndarray, criterion: str, M: np.ndarray, ridge: float) -> float:
     """V: mean prediction variance trace(M A⁻¹) (lower is better); D: log det A (higher)."""
     A = X_sel.T @ X_sel + ridge * np.eye(X_sel.shape[1])
-    if criterion == "d":
+    if Criterion(criterion) is Criterion.D:
         return float(np.linalg.slogdet(A)[1])
     return float(np.trace(M @ np.linalg.inv(A)))
 
 
-def _better(criterion: str, new: float, old: float) -> bool:
-    return (
-        new > old + 1e-12 * max(1.0, abs(old))
-        if criterion == "d"
-        else new < old - 1e-12 * max(1.0, abs(old))
-    )
+@dataclass(frozen=True)
+class Design:
+    """A selection problem: the design matrix ``[1, factors]``, the criterion, the target
+    moment matrix ``M`` (V-optimality) and a tiny ridge that keeps partial designs invertible."""
+
+    X: np.ndarray
+    criterion: Criterion
+    M: np.ndarray
+    ridge: float
+
+    def value(self, rows: list[int]) -> float:
+        return criterion_value(self.X[rows], self.criterion, self.M, self.ridge)
+
+    def better(self, new: float, old: float) -> bool:
+        tol = 1e-12 * max(1.0, abs(old))
+        return new > old + tol if self.criterion is Criterion.D else new < old - tol
 
 
-def greedy(
-    X: np.ndarray,
-    candidates: np.ndarray,
-    budget: int,
-    criterion: str,
-    M: np.ndarray,
-    ridge: float,
-    start: list[int],
-) -> list[int]:
+@dataclass(frozen=True)
+class TargetSet:
+    """Rows whose prediction variance V-optimality averages (``None``: all rows)."""
+
+    mask: pd.Series | None = None
+    label: str = "all models"
+
+
+@dataclass(frozen=True)
+class Search:
+    """Exchange restarts from seeded random designs, besides the greedy one."""
+
+    restarts: int = 10
+    random_state: int = 0
+
+
+def greedy(design: Design, candidates: np.ndarray, budget: int, start: list[int]) -> list[int]:
     """Add, one at a time, the candidate that improves the criterion most (rank-one update)."""
-    chosen = list(start)
-    A = X[chosen].T @ X[chosen] + ridge * np.eye(X.shape[1])
-    Ainv = np.linalg.inv(A)
+    X, chosen = design.X, list(start)
+    Ainv = np.linalg.inv(X[chosen].T @ X[chosen] + design.ridge * np.eye(X.shape[1]))
     pool = [int(c) for c in candidates if c not in set(chosen)]
     while len(chosen) < budget:
         Xc = X[pool]
         U = Xc @ Ainv  # rows: A⁻¹x
         lev = np.einsum("ij,ij->i", U, Xc)  # xᵀA⁻¹x
         # D: log det grows by log(1 + xᵀA⁻¹x); V: trace(M A⁻¹) falls by xᵀA⁻¹MA⁻¹x / (1 + lev)
-        gain = np.log1p(lev) if criterion == "d" else np.einsum("ij,jk,ik->i", U, M, U) / (1 + lev)
+        if design.criterion is Criterion.D:
+            gain = np.log1p(lev)
+        else:
+            gain = np.einsum("ij,jk,ik->i", U, design.M, U) / (1 + lev)
         best = int(np.argmax(gain))  # first of equals: deterministic
         x = X[pool[best]]
         u = Ainv @ x
@@ -77,50 +104,46 @@ def greedy(
 
 
 def exchange(
-    X: np.ndarray,
+    design: Design,
     candidates: np.ndarray,
     chosen: list[int],
     fixed: set[int],
-    criterion: str,
-    M: np.ndarray,
-    ridge: float,
     max_passes: int = 20,
 ) -> list[int]:
     """Swap chosen (non-required) models for unchosen candidates while the criterion improves."""
     chosen = list(chosen)
-    value = criterion_value(X[chosen], criterion, M, ridge)
+    value = design.value(chosen)
     for _ in range(max_passes):
         improved = False
         for pos in range(len(chosen)):
             if chosen[pos] in fixed:
                 continue
-            for c in candidates:
-                c = int(c)
-                if c in chosen:
-                    continue
+            for c in (int(c) for c in candidates if int(c) not in chosen):
                 trial = chosen.copy()
                 trial[pos] = c
-                v = criterion_value(X[trial], criterion, M, ridge)
-                if _better(criterion, v, value):
+                v = design.value(trial)
+                if design.better(v, value):
                     chosen, value, improved = trial, v, True
         if not improved:
             break
     return chosen
 
 
-def _refine(X, cand, budget, criterion, M, ridge, start, restarts, random_state=0) -> list[int]:
+def _refine(
+    design: Design, cand: np.ndarray, budget: int, start: list[int], search: Search
+) -> list[int]:
     """Exchange from the greedy design and from ``restarts`` seeded random designs (exchange
     is a local search); the best end point wins, the greedy one on ties."""
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(search.random_state)
     free = np.array([c for c in cand if c not in set(start)])
-    starts = [greedy(X, cand, budget, criterion, M, ridge, start)]
-    for _ in range(restarts):
+    starts = [greedy(design, cand, budget, start)]
+    for _ in range(search.restarts):
         starts.append([*start, *rng.choice(free, size=budget - len(start), replace=False)])
-    best, best_value = None, None
-    for s in starts:
-        done = exchange(X, cand, [int(i) for i in s], set(start), criterion, M, ridge)
-        value = criterion_value(X[done], criterion, M, ridge)
-        if best is None or _better(criterion, value, best_value):
+    best, best_value = starts[0], math.inf
+    for i, s in enumerate(starts):
+        done = exchange(design, cand, [int(j) for j in s], set(start))
+        value = design.value(done)
+        if i == 0 or design.better(value, best_value):
             best, best_value = done, value
     return best
 
@@ -186,34 +209,55 @@ def select_subset(
     criterion: str = "v",
     candidates: pd.Series | None = None,
     include: list[str] | None = None,
-    targets: pd.Series | None = None,
-    target_set: str = "all models",
-    restarts: int = 10,
-    random_state: int = 0,
+    targets: TargetSet | None = None,
+    search: Search | None = None,
 ) -> SelectionResult:
     """Choose ``budget`` rows of ``table`` (which holds ``model`` and the factor columns).
 
-    ``candidates``: boolean mask of rows that may be chosen (default all); ``targets``: mask
-    of rows whose prediction variance V-optimality averages (default all rows).
+    ``candidates``: boolean mask of rows that may be chosen (default all); ``targets``: the
+    rows whose prediction variance V-optimality averages (default all rows).
     """
-    if criterion not in CRITERIA:
-        raise SelectionError(f"criterion must be 'v' or 'd', got {criterion!r}")
+    try:
+        crit = Criterion(criterion)
+    except ValueError:
+        raise SelectionError(f"criterion must be 'v' or 'd', got {criterion!r}") from None
+    targets = targets or TargetSet()
     X = design_matrix(table[factors].to_numpy())
     if not np.isfinite(X).all():
         raise SelectionError("factor scores contain missing values")
     cand_mask = np.ones(len(table), bool) if candidates is None else candidates.to_numpy(bool)
     cand = np.flatnonzero(cand_mask)
-    p = X.shape[1]
+    _check_budget(budget, X.shape[1], len(factors), len(cand))
+    start = _required(table, include or [], cand_mask, budget)
+    tmask = np.ones(len(table), bool) if targets.mask is None else targets.mask.to_numpy(bool)
+    if not tmask.any():
+        raise SelectionError("the target set is empty")
+    M = X[tmask].T @ X[tmask] / tmask.sum()
+    design = Design(X, crit, M, 1e-8 * np.trace(X[cand].T @ X[cand]) / X.shape[1])
+    chosen = _refine(design, cand, budget, start, search or Search())
+    order = greedy(design, np.array(chosen), budget, start)  # value order
+    return SelectionResult(
+        crit.value, budget, targets.label, len(cand), _chosen_table(table, design, order)
+    )
+
+
+def _check_budget(budget: int, p: int, n_factors: int, n_candidates: int) -> None:
     if budget < p:
         raise SelectionError(
             f"budget {budget} is smaller than the {p} parameters of the "
-            f"regression on {len(factors)} factors (+ intercept)"
+            f"regression on {n_factors} factors (+ intercept)"
         )
-    if budget > len(cand):
-        raise SelectionError(f"budget {budget} exceeds the {len(cand)} candidate models")
+    if budget > n_candidates:
+        raise SelectionError(f"budget {budget} exceeds the {n_candidates} candidate models")
+
+
+def _required(
+    table: pd.DataFrame, include: list[str], cand_mask: np.ndarray, budget: int
+) -> list[int]:
+    """Row numbers of the models that must be chosen, each checked."""
     ids = table["model"].str.lower().to_numpy()
     required = []
-    for m in include or []:
+    for m in include:
         hit = np.flatnonzero(ids == m.lower())
         if hit.size == 0:
             raise SelectionError(f"required model {m!r} has no capability factors (not in the fit)")
@@ -222,22 +266,19 @@ def select_subset(
         required.append(int(hit[0]))
     if len(set(required)) > budget:
         raise SelectionError(f"{len(set(required))} required models exceed the budget {budget}")
-    tmask = np.ones(len(table), bool) if targets is None else targets.to_numpy(bool)
-    if not tmask.any():
-        raise SelectionError("the target set is empty")
-    M = X[tmask].T @ X[tmask] / tmask.sum()
-    ridge = 1e-8 * np.trace(X[cand].T @ X[cand]) / p
-    start = list(dict.fromkeys(required))
-    chosen = _refine(X, cand, budget, criterion, M, ridge, start, restarts, random_state)
-    order = greedy(X, np.array(chosen), budget, criterion, M, ridge, start)  # value order
-    values = [criterion_value(X[order[: i + 1]], criterion, M, ridge) for i in range(len(order))]
-    chosen_table = table.iloc[order][
-        [c for c in ("model", "family", "params_b", "flops") if c in table.columns]
-    ].reset_index(drop=True)
-    chosen_table.insert(0, "order", np.arange(1, len(order) + 1))
+    return list(dict.fromkeys(required))
+
+
+def _chosen_table(table: pd.DataFrame, design: Design, order: list[int]) -> pd.DataFrame:
+    """The chosen models in order of value, with the criterion after each addition."""
+    p = design.X.shape[1]
+    values = [design.value(order[: i + 1]) for i in range(len(order))]
+    cols = [c for c in ("model", "family", "params_b", "flops") if c in table.columns]
+    chosen = table.iloc[order][cols].reset_index(drop=True)
+    chosen.insert(0, "order", np.arange(1, len(order) + 1))
     # before p models the design is singular: the (ridge-regularised) value is not meaningful
-    chosen_table["criterion"] = [v if i + 1 >= p else math.nan for i, v in enumerate(values)]
-    return SelectionResult(criterion, budget, target_set, len(cand), chosen_table)
+    chosen["criterion"] = [v if i + 1 >= p else math.nan for i, v in enumerate(values)]
+    return chosen
 
 
 def select_from_fit(
@@ -260,10 +301,10 @@ def select_from_fit(
     if max_flops is not None:
         cand &= table["flops"] <= max_flops
     if target_set == "all":
-        targets, label = None, "all models of the fit"
+        targets = TargetSet(None, "all models of the fit")
     elif target_set == "largest":
-        targets = table["PC-1"] >= table["PC-1"].quantile(0.75)
-        label = "the most capable quarter of models (PC-1)"
+        pc1 = table["PC-1"]
+        targets = TargetSet(pc1 >= pc1.quantile(0.75), "the most capable quarter of models (PC-1)")
     else:
         raise SelectionError(f"target set must be 'all' or 'largest', got {target_set!r}")
     return select_subset(
@@ -274,5 +315,4 @@ def select_from_fit(
         candidates=cand,
         include=include,
         targets=targets,
-        target_set=label,
     )

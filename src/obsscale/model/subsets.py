@@ -29,6 +29,7 @@ class Selection:
     families: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    exclude_subset: str | None = None  # the complement: "fit on the rest, predict those"
 
 
 def select_models(
@@ -58,11 +59,13 @@ def select_models(
         keep &= models["is_base"].fillna(False).astype(bool)
     excluded = {m.lower() for m in sel.exclude}
     if subset is not None:
-        subsets = load_subsets()
-        if subset not in subsets:
-            raise CapabilityDataError(f"unknown subset {subset!r}; known: {sorted(subsets)}")
-        families = [*families, *subsets[subset].get("families", [])]
-        excluded |= {m.lower() for m in subsets[subset].get("exclude", [])}
+        spec = _subset(subset)
+        families = [*families, *spec.get("families", [])]
+        if spec.get("models"):  # a cohort: its members that are in the table
+            keep &= _members(models, spec)
+        excluded |= {m.lower() for m in spec.get("exclude", [])}
+    if sel.exclude_subset is not None:
+        keep &= ~_members(models, _subset(sel.exclude_subset))
     if families:
         unknown = sorted(set(families) - set(models["family"].dropna()))
         if unknown:
@@ -76,3 +79,20 @@ def select_models(
         keep &= models["model"].str.lower().isin(wanted)
     keep &= ~models["model"].str.lower().isin(excluded)
     return models[keep].reset_index(drop=True)
+
+
+def _subset(name: str) -> dict[str, list[str]]:
+    subsets = load_subsets()
+    if name not in subsets:
+        raise CapabilityDataError(f"unknown subset {name!r}; known: {sorted(subsets)}")
+    return subsets[name]
+
+
+def _members(models: pd.DataFrame, spec: dict[str, list[str]]) -> pd.Series:
+    """Rows a subset selects by itself: its models, or its families less its exclusions."""
+    ids = models["model"].str.lower()
+    if spec.get("models"):
+        return ids.isin({m.lower() for m in spec["models"]})
+    return models["family"].isin(spec.get("families", [])) & ~ids.isin(
+        {m.lower() for m in spec.get("exclude", [])}
+    )

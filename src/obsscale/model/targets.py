@@ -11,21 +11,42 @@ import pandas as pd
 from obsscale.data.table import META_FIELDS
 from obsscale.exceptions import PredictError
 
+SCALES = {"fraction": 1.0, "percent": 100.0, "ten": 10.0}
 
-def normalize_scale(values: pd.Series, name: str) -> tuple[pd.Series, str | None]:
-    """Fractions pass; a 0-100 metric is divided by 100 (with a note); anything else is refused."""
+
+def normalize_scale(
+    values: pd.Series, name: str, scale: str = "auto"
+) -> tuple[pd.Series, str | None]:
+    """The target as fractions of [0, 1], from ``scale`` (``fraction``, ``percent``, ``ten``)
+    or, with ``auto``, only where the range leaves no doubt: at most 1 is a fraction, above 10
+    (up to 100) is percent. A column whose largest value lies in (1, 10] could be fractions
+    with a few bad values, a 0-10 score or low percentages: it is refused, naming its range."""
     v = values.dropna()
     if v.empty:
         raise PredictError(f"target {name!r} has no values")
     lo, hi = float(v.min()), float(v.max())
-    if lo >= 0 and hi <= 1:
+    if scale == "auto":
+        scale = "fraction" if hi <= 1 else "percent" if 10 < hi <= 100 else ""
+        if not scale and 1 < hi <= 10 and lo >= 0:
+            raise PredictError(
+                f"target {name!r} ranges from {lo:g} to {hi:g}: ambiguous scale (fractions "
+                "with values above 1? a 0-10 score? low percentages?); say which with "
+                "--scale fraction|percent|ten"
+            )
+    if scale not in SCALES:
+        raise PredictError(
+            f"target {name!r} ranges from {lo:g} to {hi:g}: obsscale predicts metrics on [0, 1] "
+            "(fractions), [0, 10] or [0, 100] (percent); rescale it (e.g. BLEU/100, Elo "
+            "min-max) first"
+        )
+    top = SCALES[scale]
+    if lo < 0 or hi > top:
+        raise PredictError(
+            f"target {name!r} ranges from {lo:g} to {hi:g}, outside [0, {top:g}] of --scale {scale}"
+        )
+    if top == 1:
         return values.astype(float), None
-    if lo >= 0 and hi <= 100:
-        return values / 100.0, f"{name}: values range {lo:g}..{hi:g}; read as percent (÷100)"
-    raise PredictError(
-        f"target {name!r} ranges from {lo:g} to {hi:g}: obsscale predicts metrics on [0, 1] "
-        "(fractions) or [0, 100] (percent); rescale it (e.g. BLEU/100, Elo min-max) first"
-    )
+    return values / top, f"{name}: values range {lo:g}..{hi:g}; read as {scale} (÷{top:g})"
 
 
 def chance_normalize(y: pd.Series, chance: float) -> pd.Series:

@@ -72,8 +72,7 @@ def new_figure(width: float, height: float) -> Figure:
 
 def fixed_layout(
     fig: Figure,
-    nrows: int = 1,
-    ncols: int = 1,
+    grid: tuple[int, int] = (1, 1),
     *,
     left: float = 0.75,
     right: float = 0.15,
@@ -82,9 +81,10 @@ def fixed_layout(
     wspace: float = 0.3,
     hspace: float = 0.3,
 ) -> Figure:
-    """Margins and gaps between the ``nrows`` x ``ncols`` grid of subplots, in inches (so
+    """Margins and gaps between the ``grid`` (rows, columns) of subplots, in inches (so
     that they do not depend on the figure's size)."""
     width, height = fig.get_size_inches()
+    nrows, ncols = grid
     cell_w = (width - left - right - wspace * (ncols - 1)) / ncols
     cell_h = (height - bottom - top - hspace * (nrows - 1)) / nrows
     fig.subplots_adjust(
@@ -207,9 +207,10 @@ def _models_by_role(ax: Axes, pts: pd.DataFrame, x: np.ndarray) -> None:
 
 
 def capability_curve(result: PredictionResult, ax: Axes, ylabel: str) -> Axes:
-    """The factor predictor's sigmoid against reference-equivalent FLOPs, with its prediction band,
-    models marked by role, extrapolated past the largest model."""
+    """The factor predictor's sigmoid against reference-equivalent FLOPs with its prediction
+    band, models marked by role, extrapolated past the largest model."""
     curve = result.curve
+    assert curve is not None, "draw the capability curve only for results that have one"
     ref = curve["reference_family"].iloc[0]
     _sigmoid_with_band(ax, curve["log10_equivalent_flops"], curve, PALETTE[0], result.interval)
     pts = result.predictions[result.predictions["predictor"] == "pc"]
@@ -240,7 +241,9 @@ def baseline_curve(
     result: PredictionResult, models: pd.DataFrame, predictor: str, ax: Axes, ylabel: str
 ) -> Axes:
     """A compute-only baseline's sigmoid over its own axis, with the same markers."""
-    curve = result.baseline_curves[result.baseline_curves["predictor"] == predictor]
+    curves = result.baseline_curves
+    assert curves is not None, "draw baselines only for single-fold results"
+    curve = curves[curves["predictor"] == predictor]
     _sigmoid_with_band(ax, curve["x"], curve, PALETTE[2], result.interval)
     column = "flops" if predictor == "log_flops" else "params_b"
     scale = 1.0 if predictor == "log_flops" else 1e9

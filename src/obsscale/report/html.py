@@ -10,7 +10,6 @@ the page escaped.
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -30,6 +29,7 @@ from obsscale import __version__
 from obsscale.config import CapabilityConfig, Config, ReportTarget
 from obsscale.data import store
 from obsscale.data.table import load_models, score_columns
+from obsscale.exceptions import ArtifactError
 from obsscale.model.capability_fit import CapabilityFit
 from obsscale.model.results import PredictionResult
 from obsscale.report import figures as plots
@@ -73,13 +73,13 @@ def _figure_jobs(
     def families(n_fam: int) -> str:
         rows = int(np.ceil(n_fam / 6))
         fig = plots.new_figure(12, 1.9 * rows + 0.8)
-        plots.fixed_layout(fig, rows, 6, left=0.7, bottom=0.6, top=0.4, wspace=0.12, hspace=0.42)
+        plots.fixed_layout(fig, (rows, 6), left=0.7, bottom=0.6, top=0.4, wspace=0.12, hspace=0.42)
         plots.family_scaling(fit, fig)
         return plots.to_data_uri(fig, dpi)
 
     def curve(r: PredictionResult, label: str) -> str:
         fig = plots.new_figure(12, 4)
-        plots.fixed_layout(fig, 1, 3, bottom=0.55, top=0.3, wspace=0.35)
+        plots.fixed_layout(fig, (1, 3), bottom=0.55, top=0.3, wspace=0.35)
         a1, a2, a3 = fig.subplots(1, 3, sharey=True)
         plots.capability_curve(r, a1, label)
         plots.baseline_curve(r, models, "log_flops", a2, label)
@@ -88,7 +88,7 @@ def _figure_jobs(
 
     def backtest(r: PredictionResult, label: str) -> str:
         fig = plots.new_figure(12, 3.8)
-        plots.fixed_layout(fig, 1, 3, bottom=0.55, top=0.45, wspace=0.15)
+        plots.fixed_layout(fig, (1, 3), bottom=0.55, top=0.45, wspace=0.15)
         plots.backtest(r, fig, label)
         return plots.to_data_uri(fig, dpi)
 
@@ -201,7 +201,9 @@ def headlines(fit: CapabilityFit, sections: list[TargetSection]) -> list[str]:
 
 def _snapshot(config: Config, models: pd.DataFrame) -> dict[str, Any]:
     manifest_path = config.manifest_path
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest = store.read_json(manifest_path, "fetch manifest") if manifest_path.exists() else {}
+    if not isinstance(manifest, dict) or not all(isinstance(v, dict) for v in manifest.values()):
+        raise ArtifactError(f"{manifest_path}: not a fetch manifest; rerun `obsscale fetch`")
     scores = score_columns(models)
     return {
         "sources": [manifest[k] for k in sorted(manifest)],
@@ -289,6 +291,8 @@ def render_report(config: Config, out_dir: str | Path, run: FitRun) -> Path:
             efficiency=fit.efficiency.to_dict(orient="records"),
             input_sha=run.models_sha256,
             bench_summary=_bench_link(out_dir),
+            forecasts=_forecast_table(run.forecast),
+            forecast_multipliers=" and ".join(f"{m:g}x" for m in config.forecast.next_multipliers),
         )
     )
     index = out_dir / "index.html"
@@ -303,3 +307,22 @@ def _tuples(d: dict[str, Any]) -> dict[str, Any]:
 def _bench_link(out_dir: Path) -> str | None:
     summary = out_dir / "bench" / "summary.html"
     return "bench/summary.html" if summary.exists() else None
+
+
+def _forecast_table(result: Any) -> dict[str, Any] | None:
+    """Scenarios as rows, targets as columns, for the report's Forecasts table."""
+    if result is None or result.rows.empty:
+        return None
+    frame = result.to_frame()
+    targets = list(dict.fromkeys(frame["target"]))
+    scenarios = []
+    for name, grp in frame.groupby("scenario", sort=False):
+        cells = grp.set_index("target").reindex(targets)
+        scenarios.append(
+            {
+                "name": name,
+                "cells": cells[["predicted", "lower", "upper"]].to_dict(orient="records"),
+                "decades_past": float(grp["decades_past"].max()),
+            }
+        )
+    return {"targets": targets, "scenarios": scenarios, "notes": result.notes}

@@ -14,6 +14,11 @@ from pathlib import Path
 from obsscale.config import Config, Source
 from obsscale.data.parsers.common import EVENT_COLUMNS, VALUE_COLUMNS, Parsed, ParseError
 from obsscale.data.parsers.epoch import parse_epoch
+from obsscale.data.parsers.epoch_hub import (
+    parse_epoch_hub_external,
+    parse_epoch_hub_runs,
+    parse_epoch_hub_versions,
+)
 from obsscale.data.parsers.evalplus import parse_evalplus
 from obsscale.data.parsers.obsscaling import parse_obsscaling, parse_obsscaling_instruct
 from obsscale.data.parsers.openllm import parse_openllm_v1, parse_openllm_v2
@@ -25,6 +30,9 @@ PARSERS: dict[str, Callable[[Path, Source, Config], Parsed]] = {
     "openllm_v2": parse_openllm_v2,
     "epoch": parse_epoch,
     "evalplus": parse_evalplus,
+    "epoch_hub_runs": parse_epoch_hub_runs,
+    "epoch_hub_external": parse_epoch_hub_external,
+    "epoch_hub_versions": parse_epoch_hub_versions,
 }
 
 __all__ = ["EVENT_COLUMNS", "PARSERS", "VALUE_COLUMNS", "ParseError", "Parsed", "parse_epoch"]

@@ -161,20 +161,31 @@ def _check_duplicate_ids(
     return frame[~dup]
 
 
-def _drop_nonpositive(
+# Beyond these no model has ever been trained (the largest are ~2e3 B parameters, ~4e26 FLOPs,
+# ~40 T tokens): a larger value is a unit or typing error, not a model.
+METADATA_LIMITS = {"params_b": 1e5, "tokens_t": 1e4, "flops": 1e30}
+
+
+def _drop_absurd(
     values: pd.Series, source: str, fld: str, models: pd.Series, events: list[dict]
 ) -> pd.Series:
-    bad = values.notna() & (values <= 0)
+    """Sizes and compute must be positive, finite and below ``METADATA_LIMITS``; others are
+    dropped, each with an ``absurd_metadata`` event (listed in quality.csv)."""
+    limit = METADATA_LIMITS[fld]
+    finite = values.abs() < float("inf")
+    bad = values.notna() & ~((values > 0) & finite & (values <= limit))
     for idx in values.index[bad]:
+        value = values[idx]
+        why = "positive" if value <= 0 else "finite" if not finite[idx] else f"at most {limit:g}"
         events.append(
             _event(
                 source,
                 models[idx],
                 fld,
-                values[idx],
+                value,
                 "absurd_metadata",
                 "dropped",
-                f"record {idx}: {fld} must be positive",
+                f"record {idx}: {fld} must be {why}",
             )
         )
     return values.mask(bad)

@@ -9,7 +9,7 @@ import pandas as pd
 from obsscale.config import Config, Source
 from obsscale.data.parsers.common import (
     Parsed,
-    _drop_nonpositive,
+    _drop_absurd,
     _long,
     _numeric,
     _read_csv,
@@ -31,9 +31,9 @@ def parse_epoch(path: Path, source: Source, config: Config) -> Parsed:
         frame = frame[frame["Domain"].fillna("").str.contains("Language")]
     out = pd.DataFrame({"model": frame["Model"].str.strip()}, index=frame.index)
     params = _numeric(frame, "Parameters", source.name, "Model", events) / 1e9
-    out["params_b"] = _drop_nonpositive(params, source.name, "params_b", out["model"], events)
+    out["params_b"] = _drop_absurd(params, source.name, "params_b", out["model"], events)
     flops = _numeric(frame, "Training compute (FLOP)", source.name, "Model", events)
-    out["flops"] = _drop_nonpositive(flops, source.name, "flops", out["model"], events)
+    out["flops"] = _drop_absurd(flops, source.name, "flops", out["model"], events)
     out["release_date"] = pd.to_datetime(frame["Publication date"], errors="coerce").dt.strftime(
         "%Y-%m-%d"
     )

@@ -14,7 +14,7 @@ from obsscale.data.parsers.common import (
     Parsed,
     ParseError,
     _check_duplicate_ids,
-    _drop_nonpositive,
+    _drop_absurd,
     _event,
     _long,
     to_fraction,
@@ -59,7 +59,7 @@ def parse_evalplus(path: Path, source: Source, config: Config) -> Parsed:
     frame = _check_duplicate_ids(frame, "model", source.name, events)
     out = pd.DataFrame({"model": frame["model"]}, index=frame.index)
     params = pd.to_numeric(frame["params_b"], errors="coerce")
-    out["params_b"] = _drop_nonpositive(params, source.name, "params_b", out["model"], events)
+    out["params_b"] = _drop_absurd(params, source.name, "params_b", out["model"], events)
     for b in EVALPLUS_BENCHMARKS:
         num = pd.to_numeric(frame[f"evalplus:{b}"], errors="coerce")
         out[f"evalplus:{b}"] = to_fraction(

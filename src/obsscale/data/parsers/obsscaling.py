@@ -11,6 +11,7 @@ from obsscale.config import Config, Source
 from obsscale.data.parsers.common import (
     Parsed,
     _check_duplicate_ids,
+    _drop_absurd,
     _long,
     _numeric,
     _read_csv,
@@ -39,6 +40,8 @@ def parse_obsscaling(path: Path, source: Source, config: Config, is_base: bool =
         out[OBSSCALING_META[column]] = _numeric(frame, column, source.name, "Model", events)
     # the table counts in units of 1e21; round away the binary noise of the multiplication
     out["flops"] = (out["flops"] * 1e21).map(lambda x: float(f"{x:.12g}"))
+    for fld in ("params_b", "tokens_t", "flops"):
+        out[fld] = _drop_absurd(out[fld], source.name, fld, out["model"], events)
     out["is_base"] = is_base
     benchmarks = [c for c in frame.columns if c not in OBSSCALING_META and c != "Model"]
     for b in benchmarks:

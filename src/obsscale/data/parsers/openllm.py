@@ -12,7 +12,7 @@ from obsscale.config import Config, Source
 from obsscale.config.sources import V2_TASKS
 from obsscale.data.parsers.common import (
     Parsed,
-    _drop_nonpositive,
+    _drop_absurd,
     _event,
     _long,
     _numeric,
@@ -213,7 +213,7 @@ def parse_openllm_v2(path: Path, source: Source, config: Config) -> Parsed:
     out = pd.DataFrame({"model": frame["model_name"].str.strip()}, index=frame.index)
     out["is_base"] = frame["model_type"].fillna("").str.contains("pretrained")
     params = _numeric(frame, "metadata_params_billions", source.name, "model_name", events)
-    out["params_b"] = _drop_nonpositive(params, source.name, "params_b", out["model"], events)
+    out["params_b"] = _drop_absurd(params, source.name, "params_b", out["model"], events)
     dates = pd.to_datetime(frame["metadata_upload_date"], errors="coerce")
     out["release_date"] = dates.dt.strftime("%Y-%m-%d")
     base = frame["metadata_base_model"].str.strip()

@@ -1,0 +1,61 @@
+"""Forecast scenarios from the command line: a planned model from its flags, evaluated models
+from a scores file (read with the same checks as a downstream file)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from obsscale.exceptions import PredictError
+from obsscale.model.forecast import Scenario
+
+
+def planned_scenario(args: argparse.Namespace) -> Scenario | None:
+    """The planned model the flags describe (FLOPs = 6·N·D from --params-b and --tokens-t)."""
+    sizes = args.params_b is not None or args.tokens_t is not None
+    if args.flops is None and not sizes:
+        if args.family or args.like:
+            raise PredictError("a planned model needs --flops C, or --params-b N --tokens-t D")
+        return None
+    if args.flops is not None and sizes:
+        raise PredictError("give either --flops or --params-b with --tokens-t, not both")
+    if args.flops is None and (args.params_b is None or args.tokens_t is None):
+        raise PredictError("--params-b and --tokens-t go together (FLOPs = 6 x N x D)")
+    flops = args.flops or 6 * args.params_b * 1e9 * args.tokens_t * 1e12
+    who = args.family or (f"like {args.like}" if args.like else "a new family")
+    name = args.name or f"{who} at {flops:.3g} FLOPs"
+    return Scenario(name, family=args.family, flops=flops, like=args.like)
+
+
+def score_scenarios(path: Path | None) -> list[Scenario]:
+    """One scenario per row of a scores CSV (``Model`` + score columns as fractions)."""
+    if path is None:
+        return []
+    try:
+        frame = pd.read_csv(path, dtype={"Model": str})
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise PredictError(f"{path}: cannot read CSV ({e})") from e
+    if "Model" not in frame.columns:
+        raise PredictError(f"{path}: needs a 'Model' column; columns are {list(frame.columns)}")
+    cols = [c for c in frame.columns if c != "Model"]
+    if not cols:
+        raise PredictError(f"{path}: no score columns besides 'Model'")
+    values = frame[cols].apply(pd.to_numeric, errors="coerce")
+    bad = frame[cols].notna() & values.isna()
+    if bad.any().any():
+        i, j = np.argwhere(bad.to_numpy())[0]
+        raise PredictError(f"{path}: row {i + 2}, column {cols[j]!r} is not a number")
+    out_of_range = values.notna() & ((values < 0) | (values > 1))
+    if out_of_range.any().any():
+        i, j = np.argwhere(out_of_range.to_numpy())[0]
+        raise PredictError(
+            f"{path}: row {i + 2}, column {cols[j]!r} = {values.iat[i, j]:g}: scores must be "
+            "fractions in [0, 1] (divide percentages by 100)"
+        )
+    return [
+        Scenario(str(name), scores=tuple((c, float(v)) for c, v in row.dropna().items()))
+        for name, (_, row) in zip(frame["Model"], values.iterrows(), strict=True)
+    ]

@@ -1,0 +1,153 @@
+"""Forecasts of models not yet built (family + compute) or not yet evaluated (some scores):
+recovery of a known family line with calibrated intervals, determinism, and clear errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from obsscale.config import CapabilityConfig, PredictConfig
+from obsscale.exceptions import ExtrapolationWarning, PredictError
+from obsscale.model.completion import complete_basis, holdout_errors
+from obsscale.model.forecast import ForecastTarget, Scenario, forecast
+from obsscale.model.forecast_result import ForecastResult
+
+BENCH = [f"s:b{j}" for j in range(6)]
+SETTINGS = CapabilityConfig(benchmarks=tuple(BENCH), n_components=2, reference_family="F0")
+PCONF = PredictConfig(n_bootstrap=100, n_starts=2)
+TARGET = [ForecastTarget("s:target")]
+
+
+def world(seed: int = 0, n_fam: int = 10, per: int = 6, slope: float = 0.35) -> pd.DataFrame:
+    """Families whose capability is linear in log10 FLOPs with a known slope and family
+    offsets; six benchmarks and a target follow the capability with noise."""
+    rng = np.random.default_rng(seed)
+    load = np.abs(rng.normal(size=6)) + 0.3
+    load /= np.linalg.norm(load)
+    rows = []
+    for f in range(n_fam):
+        eff = rng.normal(scale=0.2)
+        for i, lf in enumerate(np.sort(rng.uniform(20.0, 24.0, per))):
+            cap = eff + slope * (lf - 22) + rng.normal(scale=0.05)
+            scores = np.clip(0.5 + 0.3 * cap * load + rng.normal(scale=0.01, size=6), 0, 1)
+            target = float(np.clip(expit(2.5 * cap) + rng.normal(scale=0.02), 0, 1))
+            rows.append(
+                {"model": f"org{f}/m{i}", "family": f"F{f}", "flops": 10**lf, "is_base": True}
+                | dict(zip(BENCH, scores, strict=True))
+                | {"s:target": target}
+            )
+    return pd.DataFrame(rows)
+
+
+def _holdout_largest(models: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    largest = models.loc[models.groupby("family")["flops"].idxmax()]
+    return models.drop(index=largest.index), largest
+
+
+def test_planned_model_is_recovered_within_its_interval_at_the_stated_rate() -> None:
+    hits, errors = [], []
+    for seed in range(6):
+        rest, held = _holdout_largest(world(seed))
+        scenarios = [Scenario(r.model, family=r.family, flops=r.flops) for r in held.itertuples()]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExtrapolationWarning)  # small worlds: far is usual
+            out = forecast(rest, scenarios, TARGET, settings=SETTINGS, pconf=PCONF).to_frame()
+        actual = held.set_index("model")["s:target"].reindex(out["scenario"]).to_numpy()
+        hits += list((actual >= out["lower"]) & (actual <= out["upper"]))
+        errors += list(np.abs(out["predicted"] - actual))
+    # 60 held-out models: a 90% interval covers 54 on average; binomial 1st percentile ~47
+    assert np.mean(hits) >= 0.78
+    assert np.median(errors) < 0.05  # the law is recovered: points of error, not tens
+
+
+def test_compute_only_forecast_tracks_the_true_line() -> None:
+    models = world(1)
+    low = forecast(models, [Scenario("a", family="F0", flops=1e21)], TARGET, settings=SETTINGS)
+    high = forecast(models, [Scenario("b", family="F0", flops=1e24)], TARGET, settings=SETTINGS)
+    assert high.to_frame()["predicted"].iloc[0] > low.to_frame()["predicted"].iloc[0] + 0.3
+
+
+def test_new_family_intervals_are_wider_than_the_familys_own() -> None:
+    models = world(2)
+    scen = [
+        Scenario("own", family="F3", flops=1e23),
+        Scenario("like", like="F3", flops=1e23),
+        Scenario("pooled", flops=1e23),
+    ]
+    out = forecast(models, scen, TARGET, settings=SETTINGS, pconf=PCONF).to_frame()
+    width = (out["upper"] - out["lower"]).to_numpy()
+    assert width[1] > width[0] and width[2] > width[0]
+    assert list(out["derived_from"].str.split().str[0]) == ["F3", "F3", "pooled"]
+
+
+def test_evaluated_model_uses_its_observed_scores() -> None:
+    models = world(3)
+    row = models.iloc[5]
+    scores = tuple((b, float(row[b])) for b in BENCH[:3])
+    out = forecast(models, [Scenario("mine", scores=scores)], TARGET, settings=SETTINGS)
+    frame = out.to_frame().iloc[0]
+    assert "3 of 6" in frame["derived_from"]
+    assert abs(frame["predicted"] - row["s:target"]) < 0.1
+    given = forecast(
+        models, [Scenario("given", scores=(*scores, ("s:target", 0.5)))], TARGET, settings=SETTINGS
+    ).to_frame()
+    assert given["observed"].iloc[0] == 0.5 and np.isnan(given["predicted"].iloc[0])
+
+
+def test_forecasts_are_deterministic_and_round_trip() -> None:
+    models = world(4)
+    scen = [Scenario("p", family="F1", flops=3e23)]
+    a = forecast(models, scen, TARGET, settings=SETTINGS, pconf=PCONF)
+    b = forecast(models, scen, TARGET, settings=SETTINGS, pconf=PCONF)
+    assert a.to_json() == b.to_json()
+    assert ForecastResult.from_dict(a.to_dict()).to_json() == a.to_json()
+
+
+def test_far_extrapolation_warns_and_is_noted() -> None:
+    with pytest.warns(ExtrapolationWarning, match="decades of compute past"):
+        out = forecast(
+            world(5), [Scenario("far", family="F0", flops=1e28)], TARGET, settings=SETTINGS
+        )
+    assert any("decades" in n for n in out.notes)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "targets", "message"),
+    [
+        (Scenario("x", family="NoSuch", flops=1e23), TARGET, "family 'NoSuch' has no model"),
+        (Scenario("x", like="NoSuch", flops=1e23), TARGET, "--like 'NoSuch': no line"),
+        (Scenario("x", scores=(("other:col", 0.5),)), TARGET, "none of its scores is a basis"),
+        (Scenario("x", family="F0", flops=1e23), [ForecastTarget("s:nope")], "unknown target"),
+    ],
+)
+def test_inputs_outside_the_fit_get_one_clear_error(scenario, targets, message) -> None:
+    with pytest.raises(PredictError, match=message):
+        forecast(world(6), [scenario], targets, settings=SETTINGS)
+
+
+@pytest.mark.parametrize("flops", [0.0, -1e22, float("inf")])
+def test_nonpositive_compute_is_refused(flops: float) -> None:
+    with pytest.raises(PredictError, match="FLOPs must be a positive number"):
+        Scenario("x", family="F0", flops=flops)
+
+
+def test_completion_fills_only_missing_cells_and_covers_hidden_ones() -> None:
+    models = world(7, n_fam=12, per=8)
+    rng = np.random.default_rng(0)
+    holes = models[BENCH].mask(rng.random((len(models), 6)) < 0.2)
+    holes.iloc[:, 0] = models[BENCH[0]]  # every row keeps one score
+    table = models.assign(**{b: holes[b] for b in BENCH})
+    done = complete_basis(table, SETTINGS, level=0.9)
+    observed = done[done["status"] == "observed"]
+    merged = observed.merge(table.melt("model", BENCH, "column", "v"), on=["model", "column"])
+    assert (merged["value"] == merged["v"]).all()  # observed values untouched
+    assert observed["lower"].isna().all()
+    errors = holdout_errors(table[BENCH], SETTINGS, frac=0.2, seed=1)
+    assert errors["error"].abs().median() < 0.02
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert done["status"].isin(["observed", "predicted"]).all()
