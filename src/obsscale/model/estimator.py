@@ -5,7 +5,10 @@ obsscale's estimators follow scikit-learn's conventions (parameters stored by ``
 so that ``sklearn.base.clone``, pipelines and grid searches accept them. Importing
 ``sklearn.base`` however costs ~0.4 s (scikit-learn imports ``scipy.stats`` unconditionally),
 which was a third of every ``obsscale predict``. This module gives the few pieces obsscale
-uses, with scikit-learn's names and behaviour, at no import cost.
+uses, with scikit-learn's names and behaviour, at no import cost: scikit-learn is imported
+only where it is asked for (its tags, clone, the NotFittedError of an unfitted call, and the
+validation of anything but the plain float arrays obsscale passes itself), so its own
+estimator checks still pass.
 """
 
 from __future__ import annotations
@@ -14,8 +17,6 @@ import inspect
 from typing import Any
 
 import numpy as np
-
-from obsscale.exceptions import NotFittedError
 
 
 class BaseEstimator:
@@ -46,6 +47,24 @@ class BaseEstimator:
             setattr(self, name, value)
         return self
 
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's default tags (imported here: only its checks and meta-estimators
+        ask)."""
+        from sklearn.base import BaseEstimator as _SkBase
+
+        return _SkBase.__sklearn_tags__(self)
+
+    def __sklearn_clone__(self) -> Any:
+        from sklearn.base import _clone_parametrized
+
+        return _clone_parametrized(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
     def __repr__(self) -> str:
         defaults = {
             p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
@@ -68,6 +87,13 @@ def _same(a: Any, b: Any) -> bool:
 class TransformerMixin:
     """``fit_transform`` = ``fit`` then ``transform``."""
 
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.transformer_tags = TransformerTags()
+        return tags
+
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
         return self.fit(X, y, **fit_params).transform(X)  # type: ignore[attr-defined]
 
@@ -76,6 +102,14 @@ class RegressorMixin:
     """``score``: the coefficient of determination R² of ``predict(X)``."""
 
     _estimator_type = "regressor"
+
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import RegressorTags
+
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.estimator_type = "regressor"
+        tags.regressor_tags = RegressorTags()
+        return tags
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         y = np.asarray(y, dtype=float)
@@ -95,6 +129,9 @@ def check_is_fitted(estimator: Any, attributes: str | list[str] | None = None) -
         names = [attributes] if isinstance(attributes, str) else list(attributes)
         fitted = all(hasattr(estimator, a) for a in names)
     if not fitted:
+        # scikit-learn's class (its checks and meta-estimators catch it), imported only here
+        from sklearn.exceptions import NotFittedError
+
         raise NotFittedError(
             f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
             "appropriate arguments before using this estimator."
@@ -112,6 +149,15 @@ def validate_data(
     """A finite 2-D float ``X`` (and 1-D ``y``): records ``n_features_in_`` (and
     ``feature_names_in_`` for a DataFrame) when ``reset``, else checks them, as scikit-learn's
     ``validate_data`` does for numeric input."""
+    plain = isinstance(X, np.ndarray) and X.dtype == np.float64 and X.ndim == 2 and X.size > 0
+    if y is not None:
+        plain &= isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind == "f"
+    if not plain:
+        # anything but the float arrays obsscale passes: scikit-learn's own checks and messages
+        from sklearn.utils.validation import validate_data as _sk_validate
+
+        kwargs = {"reset": reset} | ({"y_numeric": y_numeric} if y is not None else {})
+        return _sk_validate(estimator, X, *(() if y is None else (y,)), **kwargs)
     names = getattr(X, "columns", None)
     arr = np.asarray(X, dtype=float)
     name = type(estimator).__name__
