@@ -146,52 +146,34 @@ def validate_data(
     reset: bool = True,
     y_numeric: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """A finite 2-D float ``X`` (and 1-D ``y``): records ``n_features_in_`` (and
-    ``feature_names_in_`` for a DataFrame) when ``reset``, else checks them, as scikit-learn's
-    ``validate_data`` does for numeric input."""
-    plain = isinstance(X, np.ndarray) and X.dtype == np.float64 and X.ndim == 2 and X.size > 0
-    if y is not None:
-        plain &= isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind == "f"
-    if not plain:
-        # anything but the float arrays obsscale passes: scikit-learn's own checks and messages
-        from sklearn.utils.validation import validate_data as _sk_validate
+    """scikit-learn's ``validate_data``, with a fast path for what obsscale passes itself: a
+    finite, non-empty 2-D float64 array (and 1-D float ``y`` of the same length) is returned
+    as it is, after recording ``n_features_in_`` (``reset``) or checking it. Anything else,
+    and every error, goes through scikit-learn (imported then) for its checks and messages."""
+    if _plain(estimator, X, y, reset):
+        if reset:
+            estimator.n_features_in_ = X.shape[1]
+            if hasattr(estimator, "feature_names_in_"):
+                del estimator.feature_names_in_
+        return X if y is None else (X, y)
+    from sklearn.utils.validation import validate_data as _sk_validate
 
-        kwargs = {"reset": reset} | ({"y_numeric": y_numeric} if y is not None else {})
-        return _sk_validate(estimator, X, *(() if y is None else (y,)), **kwargs)
-    names = getattr(X, "columns", None)
-    arr = np.asarray(X, dtype=float)
-    name = type(estimator).__name__
-    if arr.ndim != 2:
-        raise ValueError(
-            f"Expected 2D array, got {arr.ndim}D array instead; reshape your data with "
-            "X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample."
-        )
-    if arr.shape[0] < 1:
-        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while {name} needs 1")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"Input X contains NaN or infinity ({name}).")
-    if reset:
-        estimator.n_features_in_ = arr.shape[1]
-        if names is not None and all(isinstance(c, str) for c in names):
-            estimator.feature_names_in_ = np.asarray(list(names), dtype=object)
-        elif hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
-    elif arr.shape[1] != estimator.n_features_in_:
-        raise ValueError(
-            f"X has {arr.shape[1]} features, but {name} is expecting "
-            f"{estimator.n_features_in_} features as input."
-        )
-    if y is None:
-        return arr
-    yv = np.asarray(y, dtype=float if y_numeric else None)
-    if yv.ndim == 2 and yv.shape[1] == 1:
-        yv = yv.ravel()
-    if yv.ndim != 1:
-        raise ValueError(f"y should be a 1d array, got an array of shape {yv.shape} instead.")
-    if len(yv) != len(arr):
-        raise ValueError(
-            f"Found input variables with inconsistent numbers of samples: [{len(arr)}, {len(yv)}]"
-        )
-    if yv.dtype.kind == "f" and not np.isfinite(yv).all():
-        raise ValueError(f"Input y contains NaN or infinity ({name}).")
-    return arr, yv
+    kwargs = {"reset": reset} | ({"y_numeric": y_numeric} if y is not None else {})
+    return _sk_validate(estimator, X, *(() if y is None else (y,)), **kwargs)
+
+
+def _plain(estimator: Any, X: Any, y: Any, reset: bool) -> bool:
+    """Whether scikit-learn's checks would pass X (and y) unchanged."""
+    if not (isinstance(X, np.ndarray) and X.dtype == np.float64 and X.ndim == 2 and X.size):
+        return False
+    if not reset and X.shape[1] != getattr(estimator, "n_features_in_", None):
+        return False
+    if y is not None and not (
+        isinstance(y, np.ndarray)
+        and y.ndim == 1
+        and y.dtype.kind == "f"
+        and len(y) == len(X)
+        and np.isfinite(y).all()
+    ):
+        return False
+    return bool(np.isfinite(X).all())

@@ -72,8 +72,7 @@ def new_figure(width: float, height: float) -> Figure:
 
 def fixed_layout(
     fig: Figure,
-    nrows: int = 1,
-    ncols: int = 1,
+    grid: tuple[int, int] = (1, 1),
     *,
     left: float = 0.75,
     right: float = 0.15,
@@ -82,9 +81,10 @@ def fixed_layout(
     wspace: float = 0.3,
     hspace: float = 0.3,
 ) -> Figure:
-    """Margins and gaps between the ``nrows`` x ``ncols`` grid of subplots, in inches (so
+    """Margins and gaps between the ``grid`` (rows, columns) of subplots, in inches (so
     that they do not depend on the figure's size)."""
     width, height = fig.get_size_inches()
+    nrows, ncols = grid
     cell_w = (width - left - right - wspace * (ncols - 1)) / ncols
     cell_h = (height - bottom - top - hspace * (nrows - 1)) / nrows
     fig.subplots_adjust(

@@ -73,13 +73,13 @@ def _figure_jobs(
     def families(n_fam: int) -> str:
         rows = int(np.ceil(n_fam / 6))
         fig = plots.new_figure(12, 1.9 * rows + 0.8)
-        plots.fixed_layout(fig, rows, 6, left=0.7, bottom=0.6, top=0.4, wspace=0.12, hspace=0.42)
+        plots.fixed_layout(fig, (rows, 6), left=0.7, bottom=0.6, top=0.4, wspace=0.12, hspace=0.42)
         plots.family_scaling(fit, fig)
         return plots.to_data_uri(fig, dpi)
 
     def curve(r: PredictionResult, label: str) -> str:
         fig = plots.new_figure(12, 4)
-        plots.fixed_layout(fig, 1, 3, bottom=0.55, top=0.3, wspace=0.35)
+        plots.fixed_layout(fig, (1, 3), bottom=0.55, top=0.3, wspace=0.35)
         a1, a2, a3 = fig.subplots(1, 3, sharey=True)
         plots.capability_curve(r, a1, label)
         plots.baseline_curve(r, models, "log_flops", a2, label)
@@ -88,7 +88,7 @@ def _figure_jobs(
 
     def backtest(r: PredictionResult, label: str) -> str:
         fig = plots.new_figure(12, 3.8)
-        plots.fixed_layout(fig, 1, 3, bottom=0.55, top=0.45, wspace=0.15)
+        plots.fixed_layout(fig, (1, 3), bottom=0.55, top=0.45, wspace=0.15)
         plots.backtest(r, fig, label)
         return plots.to_data_uri(fig, dpi)
 
