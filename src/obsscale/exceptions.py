@@ -50,9 +50,5 @@ class ExtrapolationWarning(ObsscaleWarning):
     """A prediction lies further past the fitted data than the configured limit."""
 
 
-class NotFittedError(ObsscaleError, ValueError, AttributeError):
-    """An estimator was used before ``fit`` (the same bases as scikit-learn's)."""
-
-
 class InvalidParameterError(ObsscaleError, ValueError, TypeError):
     """An estimator's parameter is outside its declared constraints; names both."""

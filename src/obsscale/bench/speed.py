@@ -34,15 +34,16 @@ from obsscale.config import Config
 REPEATS = 3
 PREDICT_TARGET = "obsscaling:GSM8K"
 
-# median of 3 on the shared 2-core machine at commit ee28f37 (before the speed work), the
-# issue's figures where measured there
+# commit ee28f37 (before the speed work) on the shared 2-core machine, median of 3 run back to
+# back with the speed branch at load ~1; 1M figures from the issue (336 s, 1.5 GB)
 BEFORE: dict[str, float] = {
-    "predict_s": 1.48,
-    "make_fit_s": 7.82,
-    "fetch_warm_s": 2.18,
-    "help_s": 1.19,
+    "predict_s": 1.23,
+    "make_fit_s": 7.08,
+    "fetch_warm_s": 1.85,
+    "help_s": 1.18,
     "scale_1m_s": 336.0,
     "scale_1m_peak_mb": 1500.0,
+    "slope_100k_1m": 1.24,  # the issue's 300k -> 1M slope
     "json_share_100k": 0.76,  # 41 s of JSON after 13 s of fit + predict
 }
 LIMITS: dict[str, float] = {
