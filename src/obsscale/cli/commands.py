@@ -105,7 +105,7 @@ def _harmonize(cfg: Config, skip_unchanged: bool = False) -> None:
 
         result = harmonize_and_write(cfg)
         m, sev = result.models, result.quality["severity"].value_counts()
-        summary = {
+        summary: dict[str, Any] = {
             "models": len(m),
             "with_flops": int(m["flops"].notna().sum()),
             "families": int(m["family"].nunique()),

@@ -22,13 +22,15 @@ import numpy as np
 class BaseEstimator:
     """``get_params`` / ``set_params`` / ``__repr__`` as in ``sklearn.base.BaseEstimator``."""
 
+    n_features_in_: int  # set by fit (scikit-learn's convention)
+
     @classmethod
     def _get_param_names(cls) -> list[str]:
         params = inspect.signature(cls.__init__).parameters.values()
         return sorted(p.name for p in params if p.name != "self" and p.kind is not p.VAR_KEYWORD)
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        out = {}
+        out: dict[str, Any] = {}
         for name in self._get_param_names():
             value = getattr(self, name)
             if deep and hasattr(value, "get_params") and not isinstance(value, type):

@@ -64,7 +64,7 @@ class CapabilityPCA(ValidatedParams, TransformerMixin, BaseEstimator):
         self._fit(X)
         return self
 
-    def fit_transform(self, X: Any, y: None = None) -> np.ndarray:
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
         """``fit(X).transform(X)`` with the training rows imputed once, not twice."""
         filled = self._fit(X)
         return ((filled - self.mean_) / self.scale_) @ self.components_.T

@@ -116,7 +116,7 @@ def _row_coefficients(Zc: np.ndarray, observed: np.ndarray, W: np.ndarray) -> np
 def _fill_missing(
     Z: np.ndarray,
     observed: np.ndarray,
-    missing: tuple[np.ndarray, np.ndarray],
+    missing: tuple[np.ndarray, ...],
     mu: np.ndarray,
     W: np.ndarray,
 ) -> np.ndarray:
@@ -183,7 +183,8 @@ class PCAImputer(ValidatedParams, TransformerMixin, BaseEstimator):
 
     def _iterate(self, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         mask = np.isnan(arr)
-        observed, missing = ~mask, np.nonzero(mask)
+        observed = ~mask
+        missing = np.nonzero(mask)
         Z = np.where(mask, 0.0, (arr - self.mean_) / self.scale_)
         mu, W = _top_components(Z, self.n_components)
         for it in range(1, self.max_iter + 1):

@@ -301,7 +301,7 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
     def linear_predictor(self, X: np.ndarray) -> np.ndarray:
         """The linear predictor z = w·x + c (the logit before the floor)."""
         check_is_fitted(self, "theta_")
-        X = validate_data(self, X, reset=False)
+        X = np.asarray(validate_data(self, X, reset=False))
         return X @ self.coef_ + self.intercept_
 
     def predict(self, X: np.ndarray) -> np.ndarray:

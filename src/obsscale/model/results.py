@@ -318,7 +318,7 @@ def _prediction_records_json(pred: pd.DataFrame, level: int) -> str:
 
 
 def _json_str(s: str) -> str:
-    return json.encoder.encode_basestring_ascii(s)  # type: ignore[attr-defined]
+    return json.encoder.encode_basestring_ascii(s)
 
 
 def _encoded(values: np.ndarray) -> np.ndarray:

@@ -202,7 +202,7 @@ def _models_by_role(ax: Axes, pts: pd.DataFrame, x: np.ndarray) -> None:
                 edgecolor="black",
                 linewidth=0.4,
                 zorder=3,
-                **style,
+                **style,  # type: ignore[arg-type]
             )
 
 
