@@ -192,6 +192,17 @@ def _predict_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--chance", type=float, default=0.0, help="chance level: fit (y - c) / (1 - c) (default 0)"
     )
+    _add_predictor_options(p)
+    _add_split_options(p)
+    p.add_argument("--bootstrap", type=_positive_int, metavar="B", help="bootstrap resamples (200)")
+    p.add_argument("--seed", type=_nonnegative_int, help="random seed (0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON to FILE")
+    _add_selection(p)
+    p.set_defaults(func=commands.cmd_predict)
+
+
+def _add_predictor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--form",
         choices=("sigmoid", "parametric"),
@@ -201,15 +212,18 @@ def _predict_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--method",
         choices=("obsscale", "paper"),
-        help="obsscale (default): inputs and link chosen by nested back-tests, calibrated "
-        "intervals; paper: the paper's factor predictor with bootstrap intervals",
+        help="paper (default): the paper's factor predictor with bootstrap intervals; obsscale "
+        "(experimental): inputs and link chosen by nested back-tests, conformal intervals",
     )
     p.add_argument(
         "--scale",
         choices=("auto", "fraction", "percent", "ten"),
         help="scale of the target: fraction (0-1), percent (0-100), ten (0-10), or auto "
-        "(default: fraction if within 0-1, else percent if within 0-100)",
+        "(default: fraction if at most 1, percent if in (10, 100]; (1, 10] is refused)",
     )
+
+
+def _add_split_options(p: argparse.ArgumentParser) -> None:
     s = p.add_argument_group("split (one of; default --cutoff-flops 8.4e22)")
     s.add_argument(
         "--cutoff-flops",
@@ -225,12 +239,6 @@ def _predict_parser(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--leave-family-out", action="store_true", help="each family in turn")
     s.add_argument("--kfold", type=_positive_int, metavar="K", help="random K-fold")
-    p.add_argument("--bootstrap", type=_positive_int, metavar="B", help="bootstrap resamples (200)")
-    p.add_argument("--seed", type=_nonnegative_int, help="random seed (0)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON to FILE")
-    _add_selection(p)
-    p.set_defaults(func=commands.cmd_predict)
 
 
 def _select_parser(sub: argparse._SubParsersAction) -> None:

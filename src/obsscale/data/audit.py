@@ -51,42 +51,55 @@ def _rows(
 
 def check_compute(models: pd.DataFrame, config: Config) -> list[pd.DataFrame]:
     """FLOPs inconsistent with 6·N·D, implausible tokens per parameter, missing compute."""
-    tol = config.audit
+    return [
+        _six_nd_mismatch(models, config),
+        _tokens_per_param(models, config),
+        *_missing_compute(models),
+    ]
+
+
+def _six_nd_mismatch(models: pd.DataFrame, config: Config) -> pd.DataFrame:
     n, d, c = models["params_b"] * 1e9, models["tokens_t"] * 1e12, models["flops"]
     ratio = c / (6 * n * d)
     given = models["flops_source"].fillna("") != "6ND"
-    tpp = d / n
-    off = given & ratio.notna() & ((ratio - 1).abs() > tol.flops_rel_tol)
-    ratio_detail = pd.Series(
+    off = given & ratio.notna() & ((ratio - 1).abs() > config.audit.flops_rel_tol)
+    detail = pd.Series(
         [
             f"flops / (6·N·D) = {r:.3g} (N={x:.3g}, D={y:.3g})"
             for r, x, y in zip(ratio, n, d, strict=True)
         ],
         index=models.index,
     )
-    bounds = f"[{tol.min_tokens_per_param:g}, {tol.max_tokens_per_param:g}]"
+    return _rows(
+        models,
+        off,
+        field="flops",
+        value=c,
+        rule="flops_not_6nd",
+        source=models["flops_source"],
+        severity="warning",
+        detail=detail,
+    )
+
+
+def _tokens_per_param(models: pd.DataFrame, config: Config) -> pd.DataFrame:
+    lo, hi = config.audit.min_tokens_per_param, config.audit.max_tokens_per_param
+    tpp = (models["tokens_t"] * 1e12) / (models["params_b"] * 1e9)
+    return _rows(
+        models,
+        tpp.notna() & ((tpp < lo) | (tpp > hi)),
+        field="tokens_t",
+        value=models["tokens_t"],
+        rule="tokens_per_param",
+        source=models["tokens_t_source"],
+        severity="warning",
+        detail=tpp.map(lambda t: f"{t:.4g} tokens per parameter, outside [{lo:g}, {hi:g}]"),
+    )
+
+
+def _missing_compute(models: pd.DataFrame) -> list[pd.DataFrame]:
     curated = models["family_source"].fillna("").str.startswith("obsscaling")
     return [
-        _rows(
-            models,
-            off,
-            field="flops",
-            value=c,
-            rule="flops_not_6nd",
-            source=models["flops_source"],
-            severity="warning",
-            detail=ratio_detail,
-        ),
-        _rows(
-            models,
-            tpp.notna() & ((tpp < tol.min_tokens_per_param) | (tpp > tol.max_tokens_per_param)),
-            field="tokens_t",
-            value=models["tokens_t"],
-            rule="tokens_per_param",
-            source=models["tokens_t_source"],
-            severity="warning",
-            detail=tpp.map(lambda t: f"{t:.4g} tokens per parameter, outside {bounds}"),
-        ),
         _rows(
             models,
             curated & models["flops"].isna(),

@@ -217,10 +217,7 @@ def fit_capabilities(
     """
     cfg = settings or CapabilityConfig()
     benchmarks = list(cfg.benchmarks)
-    require_score_columns(benchmarks)
-    missing = [b for b in benchmarks if b not in models.columns]
-    if missing:
-        raise CapabilityDataError(f"unknown benchmark columns {missing}")
+    _check_basis(models, benchmarks)
     X = models[benchmarks].set_axis(models["model"].astype(str), axis=0)
     pca = CapabilityPCA.from_config(cfg)
     comps = [f"PC-{j + 1}" for j in range(cfg.n_components)]
@@ -233,13 +230,9 @@ def fit_capabilities(
     reference = _reference_line(
         scores["PC-1"], log_flops, models["family"], cfg.reference_family, notes
     )
-    table = _models_table(models, benchmarks, scores)
+    table = _models_table(models, benchmarks, scores, reference)
     efficiency = pd.DataFrame()
     if reference is not None:
-        eq = reference.log10_flops(scores["PC-1"])
-        table["equivalent_flops"] = 10**eq
-        # beyond a decade outside the reference models, the line (and PC-1's linearity) is a guess
-        table["equivalent_flops_extrapolated"] = ~reference.within(eq, margin=1.0)
         efficiency = family_efficiency(
             scores["PC-1"],
             log_flops,
@@ -261,6 +254,13 @@ def fit_capabilities(
     )
 
 
+def _check_basis(models: pd.DataFrame, benchmarks: list[str]) -> None:
+    require_score_columns(benchmarks)
+    missing = [b for b in benchmarks if b not in models.columns]
+    if missing:
+        raise CapabilityDataError(f"unknown benchmark columns {missing}")
+
+
 def _skipped_families(family: pd.Series, families: pd.DataFrame, min_models: int) -> list[str]:
     fitted = set(families["family"]) if len(families) else set()
     skipped = sorted(set(family.dropna()) - fitted)
@@ -273,9 +273,13 @@ def _skipped_families(family: pd.Series, families: pd.DataFrame, min_models: int
 
 
 def _models_table(
-    models: pd.DataFrame, benchmarks: list[str], scores: pd.DataFrame
+    models: pd.DataFrame,
+    benchmarks: list[str],
+    scores: pd.DataFrame,
+    reference: ReferenceLine | None,
 ) -> pd.DataFrame:
-    """One row per model of the fit: id, family, FLOPs, how many scores it has, its factors."""
+    """One row per model of the fit: id, family, FLOPs, how many scores it has, its factors
+    and, with a reference line, its equivalent FLOPs."""
     table = pd.DataFrame(
         {
             "model": models["model"].to_numpy(),
@@ -285,7 +289,13 @@ def _models_table(
         },
         index=models.index,
     )
-    return pd.concat([table, scores], axis=1)
+    table = pd.concat([table, scores], axis=1)
+    if reference is not None:
+        eq = reference.log10_flops(scores["PC-1"])
+        table["equivalent_flops"] = 10**eq
+        # beyond a decade outside the reference models, the line (and PC-1's linearity) is a guess
+        table["equivalent_flops_extrapolated"] = ~reference.within(eq, margin=1.0)
+    return table
 
 
 def _reference_line(

@@ -167,6 +167,20 @@ def family_regressions(
     return out.sort_values(["family", "component"], kind="stable").reset_index(drop=True)
 
 
+def _offset_error(
+    ols: GroupedOLS, reference: ReferenceLine, x0: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Standard error of a family's offset from the reference line at ``x0`` and its t quantile:
+    both lines are estimates, so their variances add; t with the smaller residual df."""
+    from scipy.special import stdtrit
+
+    se = np.sqrt(ols.se_mean_at(x0)[:, 0] ** 2 + reference.var_mean_at(x0))
+    df = np.minimum(ols.n - 2, reference.n_models - 2).astype(float)
+    with np.errstate(invalid="ignore"):
+        t = np.where(df > 0, stdtrit(np.maximum(df, 1), 1 - alpha / 2), np.nan)
+    return se, t
+
+
 def family_efficiency(
     scores: pd.Series,
     log10_flops: pd.Series,
@@ -187,19 +201,14 @@ def family_efficiency(
     line is extrapolated (and PC-1 may sit at chance level, where it is no longer linear in
     compute), so no multiplier is given and they are listed last.
     """
-    from scipy.special import stdtrit
-
     ols = GroupedOLS.fit(log10_flops, scores.to_frame("PC-1"), family, min_models)
     if ols.groups.empty:
         return pd.DataFrame()
     x0 = ols.x_median
-    ref = reference.intercept + reference.slope * x0
-    offset = ols.intercept[:, 0] + ols.slope[:, 0] * x0 - ref
-    # both lines are estimates: their variances add; t with the smaller residual df
-    se = np.sqrt(ols.se_mean_at(x0)[:, 0] ** 2 + reference.var_mean_at(x0))
-    df = np.minimum(ols.n - 2, reference.n_models - 2).astype(float)
-    with np.errstate(invalid="ignore"):
-        t = np.where(df > 0, stdtrit(np.maximum(df, 1), 1 - alpha / 2), np.nan)
+    offset = (
+        ols.intercept[:, 0] + ols.slope[:, 0] * x0 - (reference.intercept + reference.slope * x0)
+    )
+    se, t = _offset_error(ols, reference, x0, alpha)
     inside = reference.within(x0)
     out = pd.DataFrame(
         {

@@ -49,6 +49,44 @@ class TargetSection:
     backtest_png: str | None = None
 
 
+def _scree_png(scree_ratios: np.ndarray, dpi: int) -> str:
+    fig = plots.fixed_layout(plots.new_figure(5.5, 3.6), left=0.6, bottom=0.5, top=0.1)
+    plots.scree(scree_ratios, fig.add_subplot())
+    return plots.to_data_uri(fig, dpi)
+
+
+def _loadings_png(fit: CapabilityFit, dpi: int) -> str:
+    fig = plots.new_figure(5.8, 0.45 * len(fit.benchmarks) + 1.4)
+    plots.fixed_layout(fig, left=2.1, right=0.95, bottom=0.55, top=0.15)
+    plots.loadings(fit.loadings, fig.add_subplot())
+    return plots.to_data_uri(fig, dpi)
+
+
+def _families_png(fit: CapabilityFit, n_fam: int, dpi: int) -> str:
+    rows = int(np.ceil(n_fam / 6))
+    fig = plots.new_figure(12, 1.9 * rows + 0.8)
+    plots.fixed_layout(fig, (rows, 6), left=0.7, bottom=0.6, top=0.4, wspace=0.12, hspace=0.42)
+    plots.family_scaling(fit, fig)
+    return plots.to_data_uri(fig, dpi)
+
+
+def _curve_png(r: PredictionResult, models: pd.DataFrame, label: str, dpi: int) -> str:
+    fig = plots.new_figure(12, 4)
+    plots.fixed_layout(fig, (1, 3), bottom=0.55, top=0.3, wspace=0.35)
+    a1, a2, a3 = fig.subplots(1, 3, sharey=True)
+    plots.capability_curve(r, a1, label)
+    plots.baseline_curve(r, models, "log_flops", a2, label)
+    plots.baseline_curve(r, models, "log_params", a3, label)
+    return plots.to_data_uri(fig, dpi)
+
+
+def _backtest_png(r: PredictionResult, label: str, dpi: int) -> str:
+    fig = plots.new_figure(12, 3.8)
+    plots.fixed_layout(fig, (1, 3), bottom=0.55, top=0.45, wspace=0.15)
+    plots.backtest(r, fig, label)
+    return plots.to_data_uri(fig, dpi)
+
+
 def _figure_jobs(
     fit: CapabilityFit,
     scree_ratios: np.ndarray,
@@ -58,54 +96,24 @@ def _figure_jobs(
 ) -> list[tuple[str, Callable[[], str]]]:
     """Every figure of the report as (key, function returning its PNG data URI), the most
     expensive first; ``curve:i`` and ``backtest:i`` belong to ``sections[i]``."""
-
-    def scree() -> str:
-        fig = plots.fixed_layout(plots.new_figure(5.5, 3.6), left=0.6, bottom=0.5, top=0.1)
-        plots.scree(scree_ratios, fig.add_subplot())
-        return plots.to_data_uri(fig, dpi)
-
-    def loadings() -> str:
-        fig = plots.new_figure(5.8, 0.45 * len(fit.benchmarks) + 1.4)
-        plots.fixed_layout(fig, left=2.1, right=0.95, bottom=0.55, top=0.15)
-        plots.loadings(fit.loadings, fig.add_subplot())
-        return plots.to_data_uri(fig, dpi)
-
-    def families(n_fam: int) -> str:
-        rows = int(np.ceil(n_fam / 6))
-        fig = plots.new_figure(12, 1.9 * rows + 0.8)
-        plots.fixed_layout(fig, (rows, 6), left=0.7, bottom=0.6, top=0.4, wspace=0.12, hspace=0.42)
-        plots.family_scaling(fit, fig)
-        return plots.to_data_uri(fig, dpi)
-
-    def curve(r: PredictionResult, label: str) -> str:
-        fig = plots.new_figure(12, 4)
-        plots.fixed_layout(fig, (1, 3), bottom=0.55, top=0.3, wspace=0.35)
-        a1, a2, a3 = fig.subplots(1, 3, sharey=True)
-        plots.capability_curve(r, a1, label)
-        plots.baseline_curve(r, models, "log_flops", a2, label)
-        plots.baseline_curve(r, models, "log_params", a3, label)
-        return plots.to_data_uri(fig, dpi)
-
-    def backtest(r: PredictionResult, label: str) -> str:
-        fig = plots.new_figure(12, 3.8)
-        plots.fixed_layout(fig, (1, 3), bottom=0.55, top=0.45, wspace=0.15)
-        plots.backtest(r, fig, label)
-        return plots.to_data_uri(fig, dpi)
-
     jobs: list[tuple[str, Callable[[], str]]] = []
     n_fam = int((fit.families["component"] == "PC-1").sum()) if len(fit.families) else 0
     if n_fam:
-        jobs.append(("families", partial(families, n_fam)))
+        jobs.append(("families", partial(_families_png, fit, n_fam, dpi)))
     for i, sec in enumerate(sections):
         r = sec.result
         if r is None:
             continue
         label = f"{sec.target.column} (fraction)"
         if r.curve is not None:
-            jobs.append((f"curve:{i}", partial(curve, r, label)))
+            jobs.append((f"curve:{i}", partial(_curve_png, r, models, label, dpi)))
         if (r.predictions["split"] == "test").any():
-            jobs.append((f"backtest:{i}", partial(backtest, r, label)))
-    return [*jobs, ("loadings", loadings), ("scree", scree)]
+            jobs.append((f"backtest:{i}", partial(_backtest_png, r, label, dpi)))
+    return [
+        *jobs,
+        ("loadings", partial(_loadings_png, fit, dpi)),
+        ("scree", partial(_scree_png, scree_ratios, dpi)),
+    ]
 
 
 # the jobs of the render in progress, read by forked workers (they inherit it; nothing is

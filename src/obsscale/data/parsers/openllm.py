@@ -108,7 +108,36 @@ def parse_openllm_v1(path: Path, source: Source, config: Config) -> Parsed:
     frame = _read_csv(path)
     _require(frame, source.required, path)
     events: list[dict] = []
-    frame = frame.dropna(subset=["fullname"])
+    frame = _v1_policy(frame.dropna(subset=["fullname"]), source, config, events)
+    frame = frame.assign(
+        _prec=frame["precision"].map(PRECISION_RANK).fillna(9),
+        _orig=(frame["weight_type"].fillna("") != "Original").astype(int),
+        _missing=frame[list(V1_BENCHMARKS)].isna().sum(axis=1),
+        _date=pd.to_datetime(frame["date"], errors="coerce", utc=True),
+    )
+    frame = _dedupe(
+        frame,
+        "fullname",
+        ["_orig", "_prec", "_missing"],
+        source.name,
+        events,
+        lambda r: f"{r['precision']}, {r['weight_type']}, {r['date']}",
+    )
+    out = pd.DataFrame({"model": frame["fullname"].str.strip()}, index=frame.index)
+    kind = frame["type"].fillna("")
+    out["is_base"] = kind.map(lambda k: ("pretrained" in k) if k else None).astype(object)
+    for column, name in V1_BENCHMARKS.items():
+        num = _numeric(frame, column, source.name, "fullname", events)
+        out[f"openllm_v1:{name}"] = to_fraction(
+            num, "percent", source.name, f"openllm_v1:{name}", out["model"], events
+        )
+    return Parsed(_long(out, "model", {c: c for c in out.columns if c != "model"}), events)
+
+
+def _v1_policy(
+    frame: pd.DataFrame, source: Source, config: Config, events: list[dict]
+) -> pd.DataFrame:
+    """Flagged and merged rows left out (v1's ``flagged``/``merged`` columns read inverted)."""
     frame = frame.assign(
         _flagged=~_bool(frame["flagged"]).fillna(True).astype(bool),
         _merged=~_bool(frame["merged"]).fillna(True).astype(bool),
@@ -135,29 +164,7 @@ def parse_openllm_v1(path: Path, source: Source, config: Config) -> Parsed:
             events,
             "a merge (inverted `merged` column or type 'base merges and moerges')",
         )
-    frame = frame.assign(
-        _prec=frame["precision"].map(PRECISION_RANK).fillna(9),
-        _orig=(frame["weight_type"].fillna("") != "Original").astype(int),
-        _missing=frame[list(V1_BENCHMARKS)].isna().sum(axis=1),
-        _date=pd.to_datetime(frame["date"], errors="coerce", utc=True),
-    )
-    frame = _dedupe(
-        frame,
-        "fullname",
-        ["_orig", "_prec", "_missing"],
-        source.name,
-        events,
-        lambda r: f"{r['precision']}, {r['weight_type']}, {r['date']}",
-    )
-    out = pd.DataFrame({"model": frame["fullname"].str.strip()}, index=frame.index)
-    kind = frame["type"].fillna("")
-    out["is_base"] = kind.map(lambda k: ("pretrained" in k) if k else None).astype(object)
-    for column, name in V1_BENCHMARKS.items():
-        num = _numeric(frame, column, source.name, "fullname", events)
-        out[f"openllm_v1:{name}"] = to_fraction(
-            num, "percent", source.name, f"openllm_v1:{name}", out["model"], events
-        )
-    return Parsed(_long(out, "model", {c: c for c in out.columns if c != "model"}), events)
+    return frame
 
 
 def parse_openllm_v2(path: Path, source: Source, config: Config) -> Parsed:
@@ -166,7 +173,28 @@ def parse_openllm_v2(path: Path, source: Source, config: Config) -> Parsed:
     frame = _read_csv(path)
     _require(frame, source.required, path)
     events: list[dict] = []
-    frame = frame.dropna(subset=["model_name"])
+    frame = _v2_policy(frame.dropna(subset=["model_name"]), source, config, events)
+    frame = _v2_dedupe(frame, source, events)
+    out = pd.DataFrame({"model": frame["model_name"].str.strip()}, index=frame.index)
+    out["is_base"] = frame["model_type"].fillna("").str.contains("pretrained")
+    params = _numeric(frame, "metadata_params_billions", source.name, "model_name", events)
+    out["params_b"] = _drop_absurd(params, source.name, "params_b", out["model"], events)
+    dates = pd.to_datetime(frame["metadata_upload_date"], errors="coerce")
+    out["release_date"] = dates.dt.strftime("%Y-%m-%d")
+    base = frame["metadata_base_model"].str.strip()
+    out["base_model"] = base.where(base.str.lower() != out["model"].str.lower())
+    for key, name in V2_BENCHMARKS.items():
+        num = _numeric(frame, f"evaluations_{key}_value", source.name, "model_name", events)
+        out[f"openllm_v2:{name}"] = to_fraction(
+            num, "fraction", source.name, f"openllm_v2:{name}", out["model"], events
+        )
+    return Parsed(_long(out, "model", {c: c for c in out.columns if c != "model"}), events)
+
+
+def _v2_policy(
+    frame: pd.DataFrame, source: Source, config: Config, events: list[dict]
+) -> pd.DataFrame:
+    """Flagged and merged rows left out (merges also by their declared type)."""
     if not config.include_flagged:
         frame = _exclude(
             frame,
@@ -190,6 +218,12 @@ def parse_openllm_v2(path: Path, source: Source, config: Config) -> Parsed:
             events,
             "a merge (features_is_merged or type 'base merges and moerges')",
         )
+    return frame
+
+
+def _v2_dedupe(frame: pd.DataFrame, source: Source, events: list[dict]) -> pd.DataFrame:
+    """One record per id: original weights, full precision, the scoring a model is used with
+    (a base model without a chat template, a chat model with one), then the latest."""
     pretrained = frame["model_type"].fillna("").str.contains("pretrained")
     chat = _bool(frame["model_has_chat_template"]).fillna(False).astype(bool)
     frame = frame.assign(
@@ -199,7 +233,7 @@ def parse_openllm_v2(path: Path, source: Source, config: Config) -> Parsed:
         _template=(chat == pretrained).astype(int),
         _date=pd.to_datetime(frame["metadata_submission_date"], errors="coerce"),
     )
-    frame = _dedupe(
+    return _dedupe(
         frame,
         "model_name",
         ["_orig", "_prec", "_template"],
@@ -210,17 +244,3 @@ def parse_openllm_v2(path: Path, source: Source, config: Config) -> Parsed:
             f"{r['model_has_chat_template']}, submitted {r['metadata_submission_date']}"
         ),
     )
-    out = pd.DataFrame({"model": frame["model_name"].str.strip()}, index=frame.index)
-    out["is_base"] = frame["model_type"].fillna("").str.contains("pretrained")
-    params = _numeric(frame, "metadata_params_billions", source.name, "model_name", events)
-    out["params_b"] = _drop_absurd(params, source.name, "params_b", out["model"], events)
-    dates = pd.to_datetime(frame["metadata_upload_date"], errors="coerce")
-    out["release_date"] = dates.dt.strftime("%Y-%m-%d")
-    base = frame["metadata_base_model"].str.strip()
-    out["base_model"] = base.where(base.str.lower() != out["model"].str.lower())
-    for key, name in V2_BENCHMARKS.items():
-        num = _numeric(frame, f"evaluations_{key}_value", source.name, "model_name", events)
-        out[f"openllm_v2:{name}"] = to_fraction(
-            num, "fraction", source.name, f"openllm_v2:{name}", out["model"], events
-        )
-    return Parsed(_long(out, "model", {c: c for c in out.columns if c != "model"}), events)
