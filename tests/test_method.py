@@ -19,7 +19,10 @@ from obsscale.model.backtest import backtest
 from obsscale.model.link import SigmoidRegressor
 from obsscale.model.splits import CutoffFlops, KFold
 
-NEW_SETTINGS = {"method", "alphas", "inner_quantiles", "n_members", "ceiling_min", "scale"}
+NEW_SETTINGS = {
+    "predict": {"method", "alphas", "inner_quantiles", "n_members", "ceiling_min", "scale"},
+    "capabilities": {"basis_fallbacks", "basis_margin"},
+}
 DATA = Path(__file__).parent / "data"
 PAPER = replace(FAST, method="paper")
 
@@ -55,10 +58,12 @@ def test_paper_method_is_byte_identical_to_before(make, name) -> None:
     settings added since (``method`` among them)."""
     expected = (DATA / f"{name}.json").read_text()
     out = json.loads(make().to_json())
-    added = set(out["settings"]["predict"]) - set(json.loads(expected)["settings"]["predict"])
-    assert added == NEW_SETTINGS
-    for key in added:
-        del out["settings"]["predict"][key]
+    before = json.loads(expected)["settings"]
+    for section, names in NEW_SETTINGS.items():
+        added = set(out["settings"][section]) - set(before[section])
+        assert added == names
+        for key in added:
+            del out["settings"][section][key]
     assert store.dumps(out) + "\n" == expected
 
 

@@ -150,7 +150,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def _split(args: argparse.Namespace, cfg: Config):
     from obsscale.model.splits import Split
 
-    kinds = ("cutoff_flops", "cutoff_date", "leave_family_out", "kfold")
+    kinds = ("cutoff_flops", "cutoff_date", "leave_family_out", "kfold", "cutoff_top_fraction")
     chosen = [k for k in kinds if getattr(args, k) not in (None, False)]
     if len(chosen) > 1:
         raise CLIError(f"choose one split, got {chosen}", status=2)

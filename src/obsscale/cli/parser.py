@@ -91,6 +91,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _open_fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
+    return value
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-dir",
@@ -239,6 +246,13 @@ def _add_split_options(p: argparse.ArgumentParser) -> None:
     )
     s.add_argument("--leave-family-out", action="store_true", help="each family in turn")
     s.add_argument("--kfold", type=_positive_int, metavar="K", help="random K-fold")
+    s.add_argument(
+        "--cutoff-top-fraction",
+        type=_open_fraction,
+        metavar="Q",
+        help="test on the strongest Q of the models by the first factor (e.g. 0.1), train on "
+        "the rest; needs no FLOPs (instruct and agent targets)",
+    )
 
 
 def _select_parser(sub: argparse._SubParsersAction) -> None:

@@ -90,6 +90,7 @@ CONSTRAINTS: dict[type, dict[str, Range | OneOf]] = {
         "reference_family": OneOf(()),  # any non-empty name: checked against the data by fit
         "min_family_models": Range(2),
         "alpha": FRACTION_OPEN,
+        "basis_margin": Range(0, 1),
     },
     PredictConfig: {
         "form": OneOf(("sigmoid", "parametric")),

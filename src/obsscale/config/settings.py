@@ -94,6 +94,17 @@ OBSSCALING_BENCHMARKS: tuple[str, ...] = tuple(
 )
 
 
+# The paper's basis for instruction-tuned models: their tables report Winogrande (not Winograd)
+# and no XWinograd. Leaderboard v1's six tasks serve the thousands of models it evaluated.
+INSTRUCT_BENCHMARKS: tuple[str, ...] = tuple(
+    f"obsscaling:{b}"
+    for b in ("MMLU", "ARC-C", "HellaSwag", "Winogrande", "TruthfulQA", "GSM8K", "HumanEval")
+)
+OPENLLM_V1_BENCHMARKS: tuple[str, ...] = tuple(
+    f"openllm_v1:{b}" for b in ("MMLU", "ARC", "HellaSwag", "Winogrande", "TruthfulQA", "GSM8K")
+)
+
+
 @dataclass(frozen=True)
 class CapabilityConfig:
     """Defaults of the capability model, as in the paper's public implementation.
@@ -113,6 +124,11 @@ class CapabilityConfig:
     min_family_models: int = 2
     base_only: bool = True
     alpha: float = 0.05  # confidence level of the regression intervals is 1 - alpha
+    # Where the models with a target lack the default basis (instruct models have Winogrande,
+    # not Winograd), a fallback basis observed in a larger share of their cells, by at least
+    # ``basis_margin``, replaces it. Only the default basis is ever replaced.
+    basis_fallbacks: tuple[tuple[str, ...], ...] = (INSTRUCT_BENCHMARKS, OPENLLM_V1_BENCHMARKS)
+    basis_margin: float = 0.1
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,14 @@ import pandas as pd
 from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
 from obsscale.data.table import require_score_columns
 from obsscale.exceptions import CapabilityDataError, PredictError
+from obsscale.model.basis import resolve_basis
 from obsscale.model.curves import baseline_curves, capability_curve
 from obsscale.model.factors import CapabilityPCA
 from obsscale.model.intervals import BootstrapFit, fit_with_bootstrap, prediction_interval
 from obsscale.model.results import PREDICTORS, PredictionResult
 from obsscale.model.scoring import score_predictors
 from obsscale.model.splits import CutoffFlops, Fold, Split
-from obsscale.model.targets import _check_target, chance_normalize, factor_basis, normalize_scale
+from obsscale.model.targets import _check_target, chance_normalize, normalize_scale
 from obsscale.model.tuning import (
     Choice,
     Ensemble,
@@ -105,8 +106,10 @@ def backtest(
     settings = settings or CapabilityConfig()
     pconf = pconf or PredictConfig()
     split = split or CutoffFlops(pconf.cutoff_flops)
-    task = prepare(models, target, chance, settings.benchmarks, twins, pconf.scale)
-    folds = split.folds(task.data, pconf.random_state)
+    task = prepare(
+        models, target, chance, _candidates(settings), twins, pconf.scale, settings.basis_margin
+    )
+    folds = split.folds(task.data, pconf.random_state, task.basis)
     # one independent stream per fold (and per predictor within it): changing one predictor
     # or fold leaves the others' bootstrap draws unchanged
     fold_seeds = np.random.SeedSequence(pconf.random_state).spawn(len(folds))
@@ -137,19 +140,28 @@ def backtest(
     return _result(task, split, folds, pred, fold_fits, curve, baselines, record)
 
 
+def _candidates(settings: CapabilityConfig) -> tuple[tuple[str, ...], ...]:
+    """The bases to choose from: the configured one, and its fallbacks if it is the default."""
+    if settings.benchmarks != CapabilityConfig.benchmarks:
+        return (settings.benchmarks,)
+    return (settings.benchmarks, *settings.basis_fallbacks)
+
+
 def prepare(
     models: pd.DataFrame,
     target: str,
     chance: float,
-    benchmarks: tuple[str, ...],
+    candidates: tuple[tuple[str, ...], ...],
     twins: tuple[tuple[str, str], ...],
     scale: str = "auto",
+    margin: float = CapabilityConfig.basis_margin,
 ) -> Task:
     """Check the target, choose the basis without it, keep the rows that have both."""
-    notes: list[str] = []
     _check_target(models, target)
-    require_score_columns(benchmarks)
-    basis, left_out = factor_basis(benchmarks, target, twins)
+    for benchmarks in candidates:
+        require_score_columns(benchmarks)
+    basis, left_out, note = resolve_basis(models, target, candidates, twins, margin)
+    notes = [note] if note else []
     if left_out:
         notes.append(
             f"left out of the factor basis for this prediction: {', '.join(left_out)} "
@@ -283,6 +295,12 @@ def _result(
         task.notes.append(
             f"{n_unknown} models have no value for the split variable: predicted "
             "(split 'unknown') but in neither side's metrics, except pc's mse_test_all"
+        )
+    test = pred[pred["split"] == "test"]
+    if not test.empty and test.groupby("model")["predictor"].nunique().max() < len(PREDICTORS):
+        task.notes.append(
+            "no test model has the inputs of every predictor (the compute baselines need "
+            "FLOPs or parameters): each predictor is scored on the test models it can score"
         )
     choices = None
     if fold_fits[0].choices:

@@ -27,11 +27,12 @@ import pandas as pd
 
 from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
 from obsscale.exceptions import ExtrapolationWarning, PredictError
+from obsscale.model.basis import factor_basis
 from obsscale.model.factors import CapabilityPCA
 from obsscale.model.forecast_result import COLUMNS, ForecastResult
 from obsscale.model.intervals import BootstrapFit, fit_with_bootstrap
 from obsscale.model.lines import FamilyLines, LinePrediction
-from obsscale.model.targets import _check_target, chance_normalize, factor_basis, normalize_scale
+from obsscale.model.targets import _check_target, chance_normalize, normalize_scale
 
 
 @dataclass(frozen=True)

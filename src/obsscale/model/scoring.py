@@ -1,5 +1,7 @@
 """Back-test metrics: test MSE, MAE, R² and interval coverage of every predictor, computed on
-the same test models (those every predictor can score), on the chance-normalised scale."""
+the same test models (those every predictor can score), on the chance-normalised scale. Where
+no test model can be scored by all (frontier or instruct models without known compute), each
+predictor is scored on the test models it can score, and the result says so."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ def score_predictors(
     """One ``PredictorScore`` per predictor; ``pc`` adds the reference's ``mse_test_all``."""
     test = pred[pred["split"] == "test"]
     scorable = test.groupby("model")["predictor"].nunique()
-    common = set(scorable[scorable == len(PREDICTORS)].index)
+    common = set(scorable[scorable == len(PREDICTORS)].index) or set(scorable.index)
     out = {}
     for name in PREDICTORS:
         mine = pred[pred["predictor"] == name]

@@ -9,6 +9,7 @@ one more subclass registered in ``SPLITS``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config.settings import LLAMA2_7B_FLOPS
-from obsscale.exceptions import PredictError
+from obsscale.exceptions import CapabilityDataError, PredictError
 
 
 class Fold(NamedTuple):
@@ -45,7 +46,8 @@ class Split(ABC):
     def describe(self) -> str: ...
 
     @abstractmethod
-    def folds(self, models: pd.DataFrame, seed: int) -> list[Fold]: ...
+    def folds(self, models: pd.DataFrame, seed: int, basis: Sequence[str] = ()) -> list[Fold]:
+        """The folds of ``models``; ``basis`` names the factor basis (for splits by it)."""
 
     @staticmethod
     def of(kind: str, value: float | str | int | None = None) -> Split:
@@ -74,7 +76,7 @@ class CutoffFlops(Split):
     def describe(self) -> str:
         return f"FLOPs cutoff: train on FLOPs <= {float(self.flops):.3g}, test above"
 
-    def folds(self, models: pd.DataFrame, seed: int) -> list[Fold]:
+    def folds(self, models: pd.DataFrame, seed: int, basis: Sequence[str] = ()) -> list[Fold]:
         f = models["flops"]
         return _one_fold(models.index, f.notna(), f <= float(self.flops))
 
@@ -94,7 +96,7 @@ class CutoffDate(Split):
     def describe(self) -> str:
         return f"release-date cutoff: train before {self.date}, test on or after"
 
-    def folds(self, models: pd.DataFrame, seed: int) -> list[Fold]:
+    def folds(self, models: pd.DataFrame, seed: int, basis: Sequence[str] = ()) -> list[Fold]:
         d = pd.to_datetime(models["release_date"], errors="coerce")
         return _one_fold(models.index, d.notna(), d < pd.Timestamp(str(self.date)))
 
@@ -109,7 +111,7 @@ class LeaveFamilyOut(Split):
     def describe(self) -> str:
         return "leave one family out"
 
-    def folds(self, models: pd.DataFrame, seed: int) -> list[Fold]:
+    def folds(self, models: pd.DataFrame, seed: int, basis: Sequence[str] = ()) -> list[Fold]:
         idx, fam = models.index, models["family"]
         known = fam.notna()
         folds = [
@@ -136,7 +138,7 @@ class KFold(Split):
     def describe(self) -> str:
         return f"random {self.k}-fold"
 
-    def folds(self, models: pd.DataFrame, seed: int) -> list[Fold]:
+    def folds(self, models: pd.DataFrame, seed: int, basis: Sequence[str] = ()) -> list[Fold]:
         from sklearn.model_selection import KFold as _SKFold
 
         idx, k = models.index, int(self.k)
@@ -149,6 +151,44 @@ class KFold(Split):
         ]
 
 
+@dataclass(frozen=True)
+class CutoffRank(Split):
+    """Test on the strongest ``fraction`` of the models by capability, train on the rest: the
+    paper's split for instruction-tuned and agent targets, whose models often have no known
+    compute. Capability is the first factor of the basis, imputed and fitted on every row: it
+    uses the basis scores only, never the target. The test side has ``int(fraction * n)``
+    models (at least one), as in the reference."""
+
+    fraction: float = 0.1
+    kind: ClassVar[str] = "cutoff_top_fraction"
+
+    @property
+    def value(self) -> float:
+        return self.fraction
+
+    def describe(self) -> str:
+        return f"rank cutoff: test on the top {float(self.fraction):.0%} by PC-1, train below"
+
+    def folds(self, models: pd.DataFrame, seed: int, basis: Sequence[str] = ()) -> list[Fold]:
+        from obsscale.model.factors import CapabilityPCA
+
+        f = float(self.fraction)
+        if not 0 < f < 1:
+            raise PredictError(f"the top fraction must lie in (0, 1), got {f:g}")
+        if not basis:
+            raise PredictError("a rank split needs the factor basis to rank models by")
+        idx = models.index
+        try:
+            pc1 = CapabilityPCA(n_components=1).fit_transform(models[list(basis)])[:, 0]
+        except CapabilityDataError as e:
+            raise PredictError(f"cannot rank the {len(idx)} models by PC-1: {e}") from e
+        n_test = max(1, int(f * len(idx)))
+        order = np.argsort(-pc1, kind="stable")
+        test = np.zeros(len(idx), dtype=bool)
+        test[order[:n_test]] = True
+        return [Fold("all", idx[~test], idx[test], idx[:0])]
+
+
 SPLITS: dict[str, type[Split]] = {
-    cls.kind: cls for cls in (CutoffFlops, CutoffDate, LeaveFamilyOut, KFold)
+    cls.kind: cls for cls in (CutoffFlops, CutoffDate, LeaveFamilyOut, KFold, CutoffRank)
 }

@@ -1,5 +1,5 @@
 """What is predicted: checks on the target column, its scale, chance normalisation, the
-user's own downstream files, and which basis benchmarks would leak the target."""
+user's own downstream files."""
 
 from __future__ import annotations
 
@@ -118,12 +118,3 @@ def _check_target(models: pd.DataFrame, target: str) -> None:
         raise PredictError(f"target {target!r} is not numeric (dtype {col.dtype})")
     if col.dropna().nunique() < 2:
         raise PredictError(f"target {target!r} has fewer than 2 distinct values: nothing to fit")
-
-
-def factor_basis(
-    benchmarks: tuple[str, ...], target: str, twins: tuple[tuple[str, str], ...]
-) -> tuple[list[str], list[str]]:
-    """The basis without the target and without its twins (the same benchmark measured by
-    another source, e.g. obsscaling:HellaSwag for openllm_v1:HellaSwag), which would leak it."""
-    leaky = {target} | {a for a, b in twins if b == target} | {b for a, b in twins if a == target}
-    return [b for b in benchmarks if b not in leaky], [b for b in benchmarks if b in leaky]
