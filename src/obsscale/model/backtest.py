@@ -173,6 +173,11 @@ def prepare(
     y_raw, scale_note = normalize_scale(models[target], target, scale)
     notes += [scale_note] if scale_note else []
     keep = y_raw.notna() & models[basis].notna().any(axis=1)
+    if not keep.any():
+        raise PredictError(
+            f"none of the {int(y_raw.notna().sum())} models with {target} has a score on the "
+            f"factor basis ({', '.join(basis)}): choose benchmarks they have with --benchmarks"
+        )
     # rows in id order: results do not depend on the order of the input table
     order = models.loc[keep, "model"].sort_values(kind="stable").index
     y = chance_normalize(y_raw[order].reset_index(drop=True), chance)
