@@ -258,3 +258,24 @@ def test_ctrl_c_during_download_exits_130_and_leaves_nothing_half_written(
     assert capsys.readouterr().err.strip().splitlines() == ["obsscale fetch: interrupted"]
     assert snapshot(data) == before
     assert os.listdir(data / "raw" / "epoch") == ["notable_ai_models.csv"]
+
+
+def test_a_dead_mirror_gives_one_short_line_per_cause(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = Config(
+        data_dir=tmp_path / "d",
+        mirror=f"http://127.0.0.1:{port}",
+        sources=tuple(table(f"t{i}") for i in range(7)),
+        network=NetworkConfig(retries=0),
+    )
+    results = fetch_all(cfg, progress=False)
+    assert all(f"cannot connect to 127.0.0.1:{port}" in r.error for r in results)
+    assert all("make mirror" in r.cause and "urllib3" not in r.cause for r in results)
+    from obsscale.cli.commands import _failures
+
+    line = _failures(results)
+    assert line.count("cannot connect") == 1 and "t0, t1, t2, t3, t4 and 2 more" in line

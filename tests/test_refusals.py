@@ -256,3 +256,18 @@ def test_ctrl_c_during_report_leaves_the_previous_report(
     assert err.strip().splitlines() == ["obsscale report: interrupted"]
     assert (fitted / "index.html").read_text() == "the previous report"
     assert json.loads((fitted / "run.json").read_text())["format"] == "obsscale.run/1"
+
+
+def test_unknown_families_and_a_file_as_output_folder_are_refused(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    rc, err = run(
+        capsys, "fit", *common(data, tmp_path / "r"), "--benchmarks", *SCORES, "--families", "f0"
+    )
+    assert rc != 0 and "families not in the table: ['f0']" in err and "'F0'" in err
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    for cmd in ("fit", "report"):
+        rc, err = run(capsys, cmd, "--data-dir", str(data), "--out", str(afile))
+        assert rc == 2 and "is a file" in err
+    assert afile.read_text() == "keep me"

@@ -89,10 +89,20 @@ def cmd_fetch(args: argparse.Namespace) -> int:
                 raise
             print(f"harmonize skipped: {e}", file=sys.stderr)
     if failed:
-        raise CLIError(
-            f"{len(failed)} source(s) failed: " + "; ".join(r.error or r.source for r in failed)
-        )
+        raise CLIError(_failures(failed))
     return 0
+
+
+def _failures(failed: list) -> str:
+    """One line per distinct cause, naming its sources (a dead mirror fails them all alike)."""
+    by_cause: dict[str, list[str]] = {}
+    for r in failed:
+        by_cause.setdefault(r.cause or r.error or "unknown error", []).append(r.source)
+    parts = []
+    for cause, names in by_cause.items():
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        parts.append(f"{cause} ({shown})")
+    return f"{len(failed)} source(s) failed: " + "; ".join(parts)
 
 
 def _harmonize(cfg: Config, skip_unchanged: bool = False) -> None:
@@ -130,11 +140,18 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _folder(path: Path) -> None:
+    """Refuse an output path that is an existing file before any work is done."""
+    if path.exists() and not path.is_dir():
+        raise CLIError(f"--out {path} is a file; give a folder for the reports", status=2)
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     from obsscale.model.capability_fit import CapabilityFit
     from obsscale.pipeline import FitRequest, default_targets, run_fit
 
     cfg = _config(args)
+    _folder(args.out)
     request = FitRequest(
         capabilities=_capability_settings(args, cfg),
         selection=_selection(args),
@@ -219,6 +236,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from obsscale.pipeline import run_report
 
     start = time.monotonic()
+    _folder(args.out)
     index = run_report(_config(args), args.out)
     print(f"report written in {time.monotonic() - start:.0f} s: {index.resolve()}")
     return 0

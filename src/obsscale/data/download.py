@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 from requests.adapters import HTTPAdapter
 from tqdm.auto import tqdm
-from urllib3.exceptions import MaxRetryError, NameResolutionError
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from obsscale.config import MIRROR_ENV, NetworkConfig, Source
@@ -141,6 +141,12 @@ def _request_failure(e: requests.RequestException, url: str) -> str:
             return (
                 f"cannot resolve host {host!r} (offline?); fetch from a mirror instead: "
                 f"`obsscale fetch --mirror http://HOST:PORT` or set {MIRROR_ENV}"
+            )
+        if isinstance(cause, NewConnectionError) or isinstance(reason, NewConnectionError):
+            where = requests.utils.urlparse(url)
+            return (
+                f"cannot connect to {where.hostname}:{where.port or 443} (connection refused "
+                "or unreachable); if it is a mirror, is it running (`make mirror`)?"
             )
         cause = (
             cause.args[0]

@@ -70,6 +70,7 @@ class FetchResult:
     status: str  # "downloaded", "cached" or "failed"
     entry: ManifestEntry | None = None
     error: str | None = None
+    cause: str | None = None  # the error without the source and URL (to group failures)
 
 
 def load_manifest(path: Path) -> dict[str, dict]:
@@ -180,7 +181,8 @@ def fetch_source(
         ours = (FetchError, FormatError, RefusedError)
         msg = str(e) if isinstance(e, ours) else f"{source.name}: {url}: {e}"
         log.error("%s", msg)
-        return FetchResult(source.name, "failed", error=msg)
+        cause = e.cause if isinstance(e, FetchError) else str(e)
+        return FetchResult(source.name, "failed", error=msg, cause=cause)
     entry = ManifestEntry(
         source=source.name,
         url=url,

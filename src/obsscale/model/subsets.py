@@ -67,7 +67,15 @@ def select_models(
     if sel.exclude_subset is not None:
         keep &= ~_members(models, _subset(sel.exclude_subset))
     if families:
-        unknown = sorted(set(families) - set(models["family"].dropna()))
+        known = set(models["family"].dropna())
+        unknown = sorted(set(families) - known)
+        if unknown and len(unknown) == len(set(families)):
+            close = sorted(k for k in known if any(u.lower() in k.lower() for u in unknown))
+            hint = f"; similar: {close[:10]}" if close else ""
+            raise CapabilityDataError(
+                f"families not in the table: {unknown} (names are case-sensitive, as in "
+                f"models.csv's family column{hint})"
+            )
         if unknown:
             log.warning("families not in the table: %s", unknown)
         keep &= models["family"].isin(families)
