@@ -67,10 +67,10 @@ def select_models(
     if sel.exclude_subset is not None:
         keep &= ~_members(models, _subset(sel.exclude_subset))
     if families:
-        known = set(models["family"].dropna())
-        unknown = sorted(set(families) - known)
+        in_table: set[str] = set(models["family"].dropna())
+        unknown = sorted(set(families) - in_table)
         if unknown and len(unknown) == len(set(families)):
-            close = sorted(k for k in known if any(u.lower() in k.lower() for u in unknown))
+            close = sorted(k for k in in_table if any(u.lower() in k.lower() for u in unknown))
             hint = f"; similar: {close[:10]}" if close else ""
             raise CapabilityDataError(
                 f"families not in the table: {unknown} (names are case-sensitive, as in "
