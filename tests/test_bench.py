@@ -77,14 +77,15 @@ def test_forecast_backtest_holds_out_each_familys_largest_model() -> None:
 
 
 def test_frontier_completion_and_hiding_on_a_low_rank_matrix() -> None:
-    from obsscale.bench.frontier import _hide, completion, factor_stability
+    from obsscale.bench.frontier import completion, factor_stability
+    from obsscale.model.hub_matrix import hide_cells
 
     rng = np.random.default_rng(0)
     ability = rng.normal(size=(60, 1))
     X = 1 / (1 + np.exp(-(ability @ rng.normal(1, 0.2, size=(1, 8)) + rng.normal(size=8))))
     X[rng.random(X.shape) < 0.4] = np.nan
     X[:, 0] = np.where(np.isnan(X[:, 0]), 0.5, X[:, 0])  # every row keeps a score
-    hidden = _hide(X, np.random.default_rng(1))
+    hidden = hide_cells(X, np.random.default_rng(1))
     assert hidden.sum() == pytest.approx(0.2 * (~np.isnan(X)).sum(), rel=0.1)
     assert (~np.isnan(np.where(hidden, np.nan, X))).any(axis=1).all()
     frame = pd.DataFrame(X, columns=[f"epoch_hub:b{j}" for j in range(8)])

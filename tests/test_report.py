@@ -74,6 +74,17 @@ def test_report_files(report: tuple[Path, Config]) -> None:
     assert not list(out.glob("*.part"))
 
 
+def test_run_lists_the_frontier_artifact_and_the_report_says_it_is_absent(
+    report: tuple[Path, Config],
+) -> None:
+    index, _ = report
+    entry = store.read_json(index.parent / "run.json")["frontier"]
+    assert entry["sha256"] == store.sha256_file(index.parent / entry["file"])
+    assert "epoch_hub" in store.read_json(index.parent / "frontier.json")["skipped"]
+    assert 'id="frontier"' in index.read_text()
+    assert "No frontier section in this run" in index.read_text()
+
+
 def test_untrusted_strings_are_escaped(report: tuple[Path, Config]) -> None:
     text = report[0].read_text()
     assert EVIL not in text

@@ -2,8 +2,9 @@
 
 Every stage reads the artifacts of the one before it and writes its own (atomically):
 ``fetch`` -> ``raw/`` + ``manifest.json``; ``harmonize`` -> ``processed/models.csv``,
-``provenance.csv``, ``quality.csv``; ``fit`` -> ``fit.json``, ``predict-<target>.json`` and
-``run.json`` (which names the files of this run and their hashes); ``report`` -> ``index.html``,
+``provenance.csv``, ``quality.csv``; ``fit`` -> ``fit.json``, ``predict-<target>.json``,
+``forecast.json``, ``frontier.json`` and ``run.json`` (which names the files of this run and
+their hashes); ``report`` -> ``index.html``,
 rendered from those artifacts alone. The chain load -> select -> fit lives here once, for the
 CLI, the report and the bench alike.
 """
@@ -97,7 +98,7 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
     """
     out_dir = Path(out_dir)
     store.remove_stale_parts(out_dir)  # temporaries of a killed run, older than an hour
-    _, models = selected_models(config, request.capabilities, request.selection)  # names a
+    table, models = selected_models(config, request.capabilities, request.selection)  # names a
     models_sha = store.sha256_file(processed_models_path(config))  # missing models.csv first
     fit = fit_capabilities(models, request.capabilities, input_sha256=models_sha)
     fit.save(out_dir / "fit.json")
@@ -116,6 +117,7 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
         entries.append(entry)
     _remove_stale(out_dir, {e["file"] for e in entries if e["file"]})  # forecast.json too
     forecast_entry = _report_forecasts(config, models, request, out_dir)
+    frontier_entry = _write_frontier(config, table, out_dir)  # the whole table: hub models
     run = {
         "format": RUN_FORMAT,
         "models_sha256": models_sha,
@@ -123,6 +125,7 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
         "predict": asdict(config.predict),
         "targets": entries,
         "forecast": forecast_entry,
+        "frontier": frontier_entry,
     }
     store.write_json(out_dir / "run.json", run)
     return out_dir / "run.json"
@@ -178,6 +181,15 @@ def _report_forecasts(
         return {"file": None, "error": str(e)}
     result.save(out_dir / "forecast.json")
     return {"file": "forecast.json", "sha256": store.sha256_file(out_dir / "forecast.json")}
+
+
+def _write_frontier(config: Config, models: pd.DataFrame, out_dir: Path) -> dict[str, Any]:
+    from obsscale.model.frontier import frontier_report
+
+    store.write_json(
+        out_dir / "frontier.json", frontier_report(models, config.frontier, config.predict)
+    )
+    return {"file": "frontier.json", "sha256": store.sha256_file(out_dir / "frontier.json")}
 
 
 def _remove_stale(out_dir: Path, keep: set[str]) -> None:
@@ -255,6 +267,7 @@ class FitRun:
     predict: PredictConfig
     models_sha256: str
     forecast: Any = None  # ForecastResult, or None
+    frontier: dict[str, Any] | None = None  # frontier.json (None: a run from before it)
 
 
 def load_run(out_dir: Path) -> FitRun:
@@ -283,8 +296,12 @@ def load_run(out_dir: Path) -> FitRun:
 
         _check_hash(out_dir, entry)
         forecast = ForecastResult.from_dict(store.read_json(out_dir / entry["file"], "forecast"))
+    frontier = None
+    if run.get("frontier"):
+        _check_hash(out_dir, run["frontier"])
+        frontier = store.read_json(out_dir / run["frontier"]["file"], "frontier analysis")
     predict = PredictConfig(**_tuples(run["predict"]))
-    return FitRun(fit, targets, predict, run["models_sha256"], forecast)
+    return FitRun(fit, targets, predict, run["models_sha256"], forecast, frontier)
 
 
 def _tuples(d: dict[str, Any]) -> dict[str, Any]:

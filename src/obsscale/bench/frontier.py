@@ -24,58 +24,30 @@ import pandas as pd
 from obsscale.config import CapabilityConfig, PredictConfig
 from obsscale.exceptions import ConvergenceWarning, PredictError
 from obsscale.model.backtest import backtest
-from obsscale.model.imputation import PCAImputer
+from obsscale.model.hub_matrix import (
+    PREFIX,
+    complete_matrix,
+    hide_cells,
+    hub_matrix,
+    loading_bootstrap,
+    matrix_summary,
+    years,
+)
 from obsscale.model.link import SigmoidRegressor
 from obsscale.model.splits import CutoffDate
 
-PREFIX = "epoch_hub:"
 FRONTIER_CUTOFF = "2025-03-01"
 DATE_TARGETS = ("GPQA Diamond", "MATH Level 5", "OTIS Mock AIME 2024-2025")
-MIN_MODEL_SCORES = 4  # Epoch's own cut-off for the stitched matrix
-MIN_BENCH_SCORES = 10
 N_REPEATS = 10
-HIDE = 0.2
-EPS = 0.01  # logit scale: scores clipped to [EPS, 1 - EPS]
-
-
-def hub_matrix(models: pd.DataFrame) -> pd.DataFrame:
-    """Models with >= 4 hub scores x benchmarks with >= 10 of them and some variance
-    (fractions, NaN = unseen)."""
-    cols = [c for c in models.columns if c.startswith(PREFIX)]
-    frame = models.set_index("model")[cols]
-    for _ in range(3):  # the two filters interact; a few passes settle them
-        frame = frame.loc[frame.notna().sum(axis=1) >= MIN_MODEL_SCORES]
-        frame = frame.loc[:, frame.notna().sum() >= MIN_BENCH_SCORES]
-        # no variance, even on the logit scale (FrontierMath Tier 4 public: all 0)
-        frame = frame.loc[:, frame.clip(EPS, 1 - EPS).std() > 0]
-    return frame
-
-
-def matrix_summary(full: pd.DataFrame, models: pd.DataFrame) -> dict[str, Any]:
-    cols = [c for c in models.columns if c.startswith(PREFIX)]
-    has = models[cols].notna()
-    return {
-        "all_models": int(has.any(axis=1).sum()),
-        "all_benchmarks": len(cols),
-        "all_observed": float(has.to_numpy().sum() / (has.any(axis=1).sum() * len(cols))),
-        "models": full.shape[0],
-        "benchmarks": full.shape[1],
-        "observed": float(full.notna().to_numpy().mean()),
-    }
 
 
 # ------------------------------------------------------------------------- date back-tests
 
 
-def _years(dates: pd.Series) -> np.ndarray:
-    d = pd.to_datetime(dates, errors="coerce")
-    return ((d - pd.Timestamp("2020-01-01")).dt.days / 365.25).to_numpy(dtype=float)
-
-
 def date_baseline(models: pd.DataFrame, target: str, cutoff: str) -> dict[str, Any]:
     """Sigmoid in the release date, fitted before the cutoff, scored on or after it."""
     rows = models[models[target].notna() & models["release_date"].notna()]
-    x, y = _years(rows["release_date"]), rows[target].to_numpy(dtype=float)
+    x, y = years(rows["release_date"]), rows[target].to_numpy(dtype=float)
     train = (pd.to_datetime(rows["release_date"]) < pd.Timestamp(cutoff)).to_numpy()
     if train.sum() < 3 or (~train).sum() == 0:
         return {"date_mae": None, "date_n": 0}
@@ -133,35 +105,6 @@ def _scores(pred: pd.DataFrame) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ completion
 
 
-def _hide(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A mask of ~20% of the observed cells that leaves every row a score and every column at
-    least two distinct ones (what the imputer needs to be fitted)."""
-    observed = ~np.isnan(X)
-    cells = np.argwhere(observed)
-    order = rng.permutation(len(cells))[: round(HIDE * len(cells))]
-    hidden = np.zeros_like(observed)
-    left_r, left_c = observed.sum(axis=1), observed.sum(axis=0)
-    for i, j in cells[order]:
-        if left_r[i] > 1 and left_c[j] > 2:
-            hidden[i, j] = True
-            left_r[i] -= 1
-            left_c[j] -= 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        flat = ~(np.nanstd(np.where(hidden, np.nan, X), axis=0) > 0)
-    hidden[:, flat] = False
-    return hidden
-
-
-def _complete(X: np.ndarray, rank: int, logit: bool) -> np.ndarray:
-    Z = np.log(np.clip(X, EPS, 1 - EPS) / (1 - np.clip(X, EPS, 1 - EPS))) if logit else X
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        imp = PCAImputer(n_components=rank, clip=None, max_iter=300, tol=1e-4).fit(Z)
-    out = imp.transform(Z)
-    return 1 / (1 + np.exp(-out)) if logit else np.clip(out, 0, 1)
-
-
 def _conformal_coverage(err: np.ndarray, rng: np.random.Generator, level: float = 0.9) -> float:
     """Coverage of |err| <= q, q the ``level`` quantile of the other half's |err|."""
     half = rng.permutation(len(err)) < len(err) // 2
@@ -174,8 +117,8 @@ def completion(full: pd.DataFrame, rank: int, logit: bool, seed: int = 0) -> dic
     rng = np.random.default_rng(seed)
     errors, coverage = [], []
     for _ in range(N_REPEATS):
-        hidden = _hide(X, rng)
-        pred = _complete(np.where(hidden, np.nan, X), rank, logit)
+        hidden = hide_cells(X, rng)
+        pred = complete_matrix(np.where(hidden, np.nan, X), rank, logit)
         err = pred[hidden] - X[hidden]
         errors.append(err)
         coverage.append(_conformal_coverage(err, rng))
@@ -191,25 +134,13 @@ def completion(full: pd.DataFrame, rank: int, logit: bool, seed: int = 0) -> dic
 
 
 def factor_stability(full: pd.DataFrame, n_boot: int = 20, seed: int = 0) -> dict[str, Any]:
-    """|cosine| of the first loadings refitted on bootstrap resamples of the models."""
-    X = full.to_numpy(dtype=float)
-    rng = np.random.default_rng(seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        ref = PCAImputer(n_components=2, max_iter=300, tol=1e-4).fit(X).components_
-        cos: list[list[float]] = []
-        for _ in range(n_boot):
-            sample = X[rng.integers(0, len(X), len(X))]
-            if (np.isnan(sample).all(axis=0)).any() or (np.nanstd(sample, axis=0) == 0).any():
-                continue
-            comp = PCAImputer(n_components=2, max_iter=300, tol=1e-4).fit(sample).components_
-            cos.append([float(abs(ref[k] @ comp[k])) for k in range(2)])
-    arr = np.array(cos)
+    """|cosine| of the first two loadings refitted on bootstrap resamples of the models."""
+    _, _, cos = loading_bootstrap(full.to_numpy(dtype=float), 2, n_boot, seed)
     return {
-        "n_boot": len(arr),
-        "pc1_cosine_median": float(np.median(arr[:, 0])),
-        "pc1_cosine_p05": float(np.quantile(arr[:, 0], 0.05)),
-        "pc2_cosine_median": float(np.median(arr[:, 1])),
+        "n_boot": len(cos),
+        "pc1_cosine_median": float(np.median(cos[:, 0])),
+        "pc1_cosine_p05": float(np.quantile(cos[:, 0], 0.05)),
+        "pc2_cosine_median": float(np.median(cos[:, 1])),
     }
 
 

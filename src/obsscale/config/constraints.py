@@ -13,6 +13,7 @@ from obsscale.config.settings import (
     AuditConfig,
     CapabilityConfig,
     ForecastConfig,
+    FrontierConfig,
     NetworkConfig,
     PredictConfig,
     ReportConfig,
@@ -112,6 +113,14 @@ CONSTRAINTS: dict[type, dict[str, Range | OneOf]] = {
     ForecastConfig: {
         "max_extrapolation_decades": NONNEGATIVE,
         "recent_families": Range(0, 100),
+    },
+    FrontierConfig: {
+        "min_points": Range(3, 100_000),
+        "min_compute_points": Range(3, 100_000),
+        "rank": Range(1, 10),
+        "n_boot": Range(2, 1000),
+        "recent_models": Range(0, 1000),
+        "random_state": Range(0, 2**32 - 1),
     },
     ReportTarget: {
         "chance": Range(0, 1, high_open=True),

@@ -13,12 +13,13 @@ from obsscale.config.constraints import violations
 from obsscale.config.settings import Config, ReportTarget
 from obsscale.exceptions import ConfigError
 
-SECTIONS = ("capabilities", "predict", "audit", "network", "forecast", "report")
+SECTIONS = ("capabilities", "predict", "audit", "network", "forecast", "frontier", "report")
 
 
 def load_config_file(path: str | Path, config: Config) -> Config:
     """Override settings from a TOML file with [capabilities], [predict], [audit], [network],
-    [forecast] and [report] tables (``[[report.targets]]``: column, chance, cutoff_flops)."""
+    [forecast], [frontier] and [report] tables (``[[report.targets]]``: column, chance,
+    cutoff_flops)."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -175,6 +175,31 @@ class ForecastConfig:
 
 
 @dataclass(frozen=True)
+class FrontierConfig:
+    """The report's frontier section (Epoch Benchmarking Hub): which hub benchmarks get curves
+    and forecasts (those with at least ``min_points`` dated models; a sigmoid in compute needs
+    ``min_compute_points`` models of known compute), the rank of the hub factors, how many
+    seeded resamples of the models test their loadings, how many months past the newest model
+    the date trend is forecast, and how many of the newest models get their missing scores
+    completed."""
+
+    targets: tuple[str, ...] = (
+        "GPQA Diamond",
+        "MATH Level 5",
+        "OTIS Mock AIME 2024-2025",
+        "FrontierMath Tier 1-3",
+        "SWE-bench Verified",
+    )
+    min_points: int = 15
+    min_compute_points: int = 8
+    rank: int = 2
+    n_boot: int = 20
+    horizons_months: tuple[float, ...] = (6.0, 12.0)
+    recent_models: int = 8
+    random_state: int = 0
+
+
+@dataclass(frozen=True)
 class ReportTarget:
     """A downstream target drawn in the report, with its chance level and FLOPs cutoff."""
 
@@ -223,6 +248,7 @@ class Config:
     predict: PredictConfig = field(default_factory=PredictConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    frontier: FrontierConfig = field(default_factory=FrontierConfig)
     include_flagged: bool = False
     include_merged: bool = False
     precedence: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PRECEDENCE))

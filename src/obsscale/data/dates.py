@@ -3,10 +3,12 @@ release dates.
 
 ``curated/release_dates.csv`` dates curated models that no source dates well, each with its
 ``source`` (a paper's arXiv v1, a release announcement; "month precision" where only the month
-is known, dated the 1st). They enter harmonization as the source ``release_dates``, ranked by
-``Config.precedence`` like any other. Leaderboard upload dates are repository dates: the dates
-listed in ``Config.placeholder_dates`` (2022-03-02, the day Hugging Face migrated legacy repos
-in bulk) say nothing about a release, so those values are dropped, each with an event.
+is known, dated the 1st; "window precision" where sources bound the release to a few weeks,
+dated the 1st of a month inside the window, bounds cited). They enter harmonization as the
+source ``release_dates``, ranked by ``Config.precedence`` like any other. Leaderboard upload
+dates are repository dates: the dates listed in ``Config.placeholder_dates`` (2022-03-02, the
+day Hugging Face migrated legacy repos in bulk) say nothing about a release, so those values
+are dropped, each with an event.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from obsscale.exceptions import ArtifactError
 from obsscale.model.capability_fit import CapabilityFit
 from obsscale.model.results import PredictionResult
 from obsscale.report import figures as plots
+from obsscale.report import frontier
 
 if TYPE_CHECKING:
     from obsscale.pipeline import FitRun
@@ -93,9 +94,11 @@ def _figure_jobs(
     models: pd.DataFrame,
     sections: list[TargetSection],
     dpi: int,
+    extra: list[tuple[str, Callable[[], str]]],
 ) -> list[tuple[str, Callable[[], str]]]:
     """Every figure of the report as (key, function returning its PNG data URI), the most
-    expensive first; ``curve:i`` and ``backtest:i`` belong to ``sections[i]``."""
+    expensive first; ``curve:i`` and ``backtest:i`` belong to ``sections[i]``; ``extra``
+    (the frontier section's) go before the two small ones."""
     jobs: list[tuple[str, Callable[[], str]]] = []
     n_fam = int((fit.families["component"] == "PC-1").sum()) if len(fit.families) else 0
     if n_fam:
@@ -111,6 +114,7 @@ def _figure_jobs(
             jobs.append((f"backtest:{i}", partial(_backtest_png, r, label, dpi)))
     return [
         *jobs,
+        *extra,
         ("loadings", partial(_loadings_png, fit, dpi)),
         ("scree", partial(_scree_png, scree_ratios, dpi)),
     ]
@@ -144,12 +148,13 @@ def _figures(
     sections: list[TargetSection],
     dpi: int,
     workers: int | None = None,
+    extra: list[tuple[str, Callable[[], str]]] | None = None,
 ) -> dict[str, str]:
     """Draw every figure; the independent figures are drawn by ``workers`` forked processes
     (default: ``_workers()``), which halves the report's time on two CPUs. Forked workers
     inherit the imported matplotlib and the data, so they start in milliseconds."""
     global _JOBS
-    _JOBS = _figure_jobs(fit, scree_ratios, models, sections, dpi)
+    _JOBS = _figure_jobs(fit, scree_ratios, models, sections, dpi, extra or [])
     workers = _workers() if workers is None else workers
     try:
         # the last (smallest) figure first, here: it loads the fonts the workers then inherit
@@ -276,7 +281,9 @@ def render_report(config: Config, out_dir: str | Path, run: FitRun) -> Path:
     fit = run.fit
     all_models = load_models(config)
     sections = [TargetSection(t, r, e) for t, r, e in run.targets]
-    figs = _figures(fit, fit.pca.spectrum_ratio_, all_models, sections, config.report.dpi)
+    dpi = config.report.dpi
+    extra = frontier.figure_jobs(run.frontier, dpi)
+    figs = _figures(fit, fit.pca.spectrum_ratio_, all_models, sections, dpi, extra=extra)
     settings = SimpleNamespace(
         capabilities=CapabilityConfig(**_tuples(fit.settings)), predict=run.predict
     )
@@ -301,6 +308,7 @@ def render_report(config: Config, out_dir: str | Path, run: FitRun) -> Path:
             bench_summary=_bench_link(out_dir),
             forecasts=_forecast_table(run.forecast),
             forecast_multipliers=" and ".join(f"{m:g}x" for m in config.forecast.next_multipliers),
+            frontier=frontier.context(run.frontier),
         )
     )
     index = out_dir / "index.html"
