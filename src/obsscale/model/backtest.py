@@ -26,6 +26,7 @@ from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
 from obsscale.data.table import require_score_columns
 from obsscale.exceptions import CapabilityDataError, PredictError
 from obsscale.model.basis import resolve_basis
+from obsscale.model.calibration import Calibrated, Calibration, calibrate
 from obsscale.model.curves import baseline_curves, capability_curve
 from obsscale.model.factors import CapabilityPCA
 from obsscale.model.intervals import BootstrapFit, fit_with_bootstrap, prediction_interval
@@ -37,7 +38,6 @@ from obsscale.model.tuning import (
     Choice,
     Ensemble,
     choose,
-    conformal_scale,
     inner_folds,
     spec_inputs,
     summarize_choices,
@@ -234,9 +234,10 @@ def _fit_one(
     """Fit one predictor on its training rows; predict, with intervals, every scored row."""
     yv, params, ens = task.y.to_numpy(), {}, None
     if pconf.method != "paper":
-        train, low = (role == "train").to_numpy(), -task.chance / (1 - task.chance)
-        choice = _choose(fitted, name, yv, train, pconf)
-        ens = Ensemble.fit(choice, fitted.features, yv, train, pconf, low)
+        train = (role == "train").to_numpy()
+        choice, calibration = _choose(fitted, name, yv, train, pconf)
+        fitted_ens = Ensemble.fit(choice, fitted.features, yv, train, pconf)
+        ens = Calibrated.fit(fitted_ens, calibration, fitted.features["log_flops"][:, 0], train)
         fitted.features[name] = spec_inputs(fitted.features, choice.inputs)
         params = {"alpha": choice.alpha, "form": choice.form}  # the best: curves, coefficients
     X = fitted.features[name]
@@ -249,12 +250,13 @@ def _fit_one(
     except ValueError as e:
         raise PredictError(f"{name}: {e}") from e
     fitted.fits[name], fitted.train[name] = fit, tr
-    scored = (ok if ens is None else ens.scorable()) & (role != "none").to_numpy()
+    scored = (ok if ens is None else ens.ens.scorable()) & (role != "none").to_numpy()
     if ens is None:
         predicted = fit.reg.predict(X[scored])
         lo, hi = prediction_interval(fit, X[scored], pconf.interval, rng)
     else:
-        predicted, lo, hi = ens.predict(scored)
+        # clipped to the metric's range: raw 0..1 is -c/(1-c)..1 on the fitted scale
+        predicted, lo, hi = ens.predict(scored, -task.chance / (1 - task.chance))
     return pd.DataFrame(
         {
             "model": task.data.loc[scored, "model"].to_numpy(),
@@ -271,13 +273,15 @@ def _fit_one(
 
 def _choose(
     fitted: FoldFit, name: str, y: np.ndarray, train: np.ndarray, pconf: PredictConfig
-) -> Choice:
-    """The default method's inputs, ridge and form for one predictor, by nested back-tests."""
+) -> tuple[Choice, Calibration]:
+    """The default method's inputs, ridge and form for one predictor, and the calibration of
+    its intervals, by nested back-tests."""
     folds = inner_folds(fitted.features["log_flops"][:, 0], train, pconf.inner_quantiles)
     choice = choose(fitted.features, y, folds, name, pconf)
-    choice.scale = conformal_scale(choice.inner_scores(), pconf.interval)
+    calibration = calibrate(choice, fitted.features, y, folds, pconf)
+    choice.calibration = calibration  # reported with the choice
     fitted.choices[name] = choice
-    return choice
+    return choice, calibration
 
 
 def _result(

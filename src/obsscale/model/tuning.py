@@ -6,10 +6,7 @@ inner extrapolations choose what the outer fit uses, and how wide its intervals 
   log-parameters, or factors and log-FLOPs together; the baselines keep their one input.
 - Ridge strength ``alpha`` (on standardized weights) and link form (sigmoid, or with a floor
   and a ceiling for metrics that saturate below 1).
-- Intervals: split-conformal. Each inner test model's error is divided by its predicted scale
-  ``sigma(x) = s·sqrt(1 + leverage(x))`` (the fit's delta-method variance: it grows with the
-  distance past the training frontier); the ``level`` quantile of these ratios multiplies the
-  outer fit's ``sigma(x)``.
+- Intervals: calibrated on the same nested cutoffs (``calibration``).
 
 Models without FLOPs are never on an inner test side; they train wherever their inputs allow.
 """
@@ -18,13 +15,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import ndtri  # scipy.stats.norm.ppf is ndtri; importing scipy.stats costs 0.45 s
 
 from obsscale.config import PredictConfig
 from obsscale.model.intervals import make_regressor
 from obsscale.model.link import SigmoidRegressor
+
+if TYPE_CHECKING:
+    from obsscale.model.calibration import Calibration
 
 #: what each predictor may use, as (inputs, link form): the factor predictor weighs several
 #: (``pcK``: the first K capability factors), the baselines are what they are
@@ -57,15 +57,14 @@ def spec_inputs(features: dict[str, np.ndarray], inputs: str) -> np.ndarray:
 
 @dataclass
 class Inner:
-    """One candidate's nested back-tests: its MSE, and its predictions and error scales on
-    the pooled inner test models (the same models for every candidate)."""
+    """One candidate's nested back-tests: its MSE, and its predictions on the pooled inner
+    test models (the same models for every candidate)."""
 
     inputs: str
     form: str
     alpha: float
     mse: float
     pred: np.ndarray
-    scale: np.ndarray
 
 
 @dataclass
@@ -76,7 +75,7 @@ class Choice:
     members: list[tuple[Inner, float]]  # (candidate, weight), best first
     inner_mse: dict[str, float]  # every candidate's inner MSE
     y_inner: np.ndarray = field(repr=False)
-    scale: float = float("nan")  # conformal multiplier of sigma(x)
+    calibration: Calibration | None = None  # of the intervals, on the same nested cutoffs
 
     @property
     def inputs(self) -> str:
@@ -90,19 +89,14 @@ class Choice:
     def alpha(self) -> float:
         return self.members[0][0].alpha
 
-    def inner_scores(self) -> np.ndarray:
-        """|error| / sigma of the weighted ensemble on the inner test models."""
-        pred = sum(w * m.pred for m, w in self.members)
-        scale = sum(w * m.scale for m, w in self.members)
-        return np.abs(self.y_inner - pred) / scale
-
     def reason(self, name: str) -> str:
         used = ", ".join(f"{_label(m)} x{w:.2f}" for m, w in self.members)
         ranked = ", ".join(f"{k} {v:.3g}" for k, v in sorted(self.inner_mse.items(), key=_key))
         return (
             f"{name}: {used} (weights 1/inner MSE of the best {len(self.members)}), chosen by "
             f"nested FLOPs back-tests on the training side ({len(self.y_inner)} inner test "
-            f"predictions; inner MSE {ranked}); intervals: conformal x{self.scale:.3g}"
+            f"predictions; inner MSE {ranked})"
+            + (f"; intervals: {self.calibration.describe()}" if self.calibration else "")
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -116,7 +110,7 @@ class Choice:
             ],
             "inner_mse": self.inner_mse,
             "n_inner_test": len(self.y_inner),
-            "interval_scale": self.scale,
+            "interval": self.calibration.to_dict() if self.calibration else None,
         }
 
 
@@ -168,7 +162,7 @@ def choose(
     ok = sorted((r for r in results if math.isfinite(r.mse)), key=lambda r: r.mse)
     if not ok:  # no usable nested back-test: the first candidate, unweighted
         inputs, form = specs[0]
-        ok = [Inner(inputs, form, pconf.alphas[0], math.inf, np.empty(0), np.empty(0))]
+        ok = [Inner(inputs, form, pconf.alphas[0], math.inf, np.empty(0))]
     top = ok[: pconf.n_members]
     w = np.array([1 / max(r.mse, 1e-12) if math.isfinite(r.mse) else 1.0 for r in top])
     inner_mse = {f"{_label(r)}@{r.alpha:g}": r.mse for r in results}
@@ -188,65 +182,31 @@ def _inner(
 ) -> Inner:
     """One candidate's nested back-tests (mean MSE over the cutoffs)."""
     ok = np.isfinite(X).all(axis=1)
-    pred, scale = np.full(len(y), np.nan), np.full(len(y), np.nan)
+    pred = np.full(len(y), np.nan)
     mses = []
     for tr, te in folds:
         tr, te = tr & ok, te & test
         reg = make_regressor(pconf, n_starts=0, form=form, alpha=alpha)
         if not te.any() or tr.sum() < X.shape[1] + 1 + reg.link_.k:
-            return Inner(inputs, form, alpha, math.inf, np.empty(0), np.empty(0))
+            return Inner(inputs, form, alpha, math.inf, np.empty(0))
         try:
             reg.fit(X[tr], y[tr])
         except ValueError:
-            return Inner(inputs, form, alpha, math.inf, np.empty(0), np.empty(0))
+            return Inner(inputs, form, alpha, math.inf, np.empty(0))
         p = reg.predict(X[te])
         mses.append(float(np.mean((y[te] - p) ** 2)))
         new = te & np.isnan(pred)  # nested test sides overlap: each model once, outermost cut
-        pred[new], scale[new] = p[new[te]], sigma(reg, X[tr], y[tr], X[new])
+        pred[new] = p[new[te]]
     if not mses:
-        return Inner(inputs, form, alpha, math.inf, np.empty(0), np.empty(0))
-    return Inner(inputs, form, alpha, float(np.mean(mses)), pred[test], scale[test])
-
-
-def sigma(reg: SigmoidRegressor, X_train: np.ndarray, y_train: np.ndarray, X: np.ndarray):
-    """Predicted error scale at X: residual sd times sqrt(1 + delta-method leverage)."""
-    J = reg.jacobian(X_train)
-    n, q = J.shape
-    r = y_train - reg.predict(X_train)
-    s2 = float(r @ r) / max(n - reg.n_params, 1)
-    H = J.T @ J
-    if reg.alpha > 0:
-        idx = np.arange(1, reg.n_features_in_ + 1)
-        H[idx, idx] += reg.alpha * n
-    H += (1e-9 * np.trace(H) + 1e-12) * np.eye(q)
-    G = reg.jacobian(X)
-    lev = np.einsum("ij,ij->i", G, np.linalg.solve(H, G.T).T)
-    return np.sqrt(s2 * (1 + np.maximum(lev, 0)))
-
-
-def conformal_scale(pooled: np.ndarray, level: float) -> float:
-    """The split-conformal quantile of the scores (never below the normal quantile: an
-    interval is at least as wide as the in-sample noise says)."""
-    z = float(ndtri((1 + level) / 2))
-    pooled = pooled[np.isfinite(pooled)]
-    m = len(pooled)
-    if m == 0:
-        return z
-    rank = min(math.ceil((m + 1) * level), m)
-    return max(z, float(np.sort(pooled)[rank - 1]))
+        return Inner(inputs, form, alpha, math.inf, np.empty(0))
+    return Inner(inputs, form, alpha, float(np.mean(mses)), pred[test])
 
 
 @dataclass
 class Ensemble:
-    """The chosen candidates refitted on the whole training side: their weighted prediction
-    and calibrated interval (prediction ± scale·weighted sigma(x)), clipped to the metric's
-    range [low, high] on the fitted scale."""
+    """The chosen candidates refitted on a training side, and their weighted prediction."""
 
-    members: list[tuple[SigmoidRegressor, float, np.ndarray, np.ndarray]]  # reg, weight, X, tr
-    y: np.ndarray
-    scale: float
-    low: float
-    high: float = 1.0
+    members: list[tuple[SigmoidRegressor, float, np.ndarray]]  # regressor, weight, inputs X
 
     @classmethod
     def fit(
@@ -256,43 +216,38 @@ class Ensemble:
         y: np.ndarray,
         train: np.ndarray,
         pconf: PredictConfig,
-        low: float,
     ) -> Ensemble:
         members = []
         for m, w in choice.members:
             X = spec_inputs(features, m.inputs)
             tr = train & np.isfinite(X).all(axis=1)
             reg = make_regressor(pconf, form=m.form, alpha=m.alpha).fit(X[tr], y[tr])
-            members.append((reg, w, X, tr))
-        return cls(members, y, choice.scale, low)
+            members.append((reg, w, X))
+        return cls(members)
 
     def scorable(self) -> np.ndarray:
         """Rows that at least one member can predict (e.g. factors without FLOPs)."""
-        return np.logical_or.reduce([np.isfinite(X).all(axis=1) for _, _, X, _ in self.members])
+        return np.logical_or.reduce([np.isfinite(X).all(axis=1) for _, _, X in self.members])
 
-    def predict(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Prediction, lower and upper bound of the rows (members that cannot score a row
-        leave it to the others, whose weights are renormalised)."""
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        """The weighted prediction of the rows (members that cannot score a row leave it to
+        the others, whose weights are renormalised)."""
         n = int(rows.sum())
-        total, spread, weight = np.zeros(n), np.zeros(n), np.zeros(n)
-        for reg, w, X_all, tr in self.members:
+        total, weight = np.zeros(n), np.zeros(n)
+        for reg, w, X_all in self.members:
             X = X_all[rows]
             ok = np.isfinite(X).all(axis=1)
-            if not ok.any():
-                continue
-            total[ok] += w * reg.predict(X[ok])
-            spread[ok] += w * sigma(reg, X_all[tr], self.y[tr], X[ok])
-            weight[ok] += w
-        pred, half = total / weight, self.scale * spread / weight
-        lo = np.clip(pred - half, self.low, self.high)
-        return pred, lo, np.clip(pred + half, self.low, self.high)
+            if ok.any():
+                total[ok] += w * reg.predict(X[ok])
+                weight[ok] += w
+        return total / weight
 
 
 def summarize_choices(
     per_fold: list[dict[str, Choice]],
 ) -> tuple[dict[str, object], list[str]]:
     """The choices as JSON fields and notes: one fit's as they are; over several folds, how
-    often each inputs/form was chosen and the median interval scale."""
+    often each inputs/form was chosen and the median conformal quantile."""
     if len(per_fold) == 1:
         only = per_fold[0]
         return {k: c.to_dict() for k, c in only.items()}, [c.reason(k) for k, c in only.items()]
@@ -306,7 +261,7 @@ def summarize_choices(
             "inputs": inputs,
             "form": _counts(c.form for c in picks),
             "alpha": _counts(f"{c.alpha:g}" for c in picks),
-            "interval_scale_median": float(np.median([c.scale for c in picks])),
+            "interval_quantile_median": _median_quantile(picks),
         }
         out[name] = summary
         shares = ", ".join(f"{k} in {v}" for k, v in inputs.items())
@@ -319,3 +274,8 @@ def _counts(values) -> dict[str, int]:
     for v in values:
         counts[v] = counts.get(v, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _median_quantile(picks: list[Choice]) -> float | None:
+    q = [c.calibration.quantile for c in picks if c.calibration is not None]
+    return float(np.median(q)) if q and math.isfinite(np.median(q)) else None

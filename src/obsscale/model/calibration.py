@@ -1,0 +1,170 @@
+"""Calibrated intervals of the default method: split-conformal on the nested back-tests, with
+an error scale that grows with the distance past the training frontier.
+
+Why: a bootstrap (or delta-method) interval covers the noise of refitting, not the error of
+predicting past the largest training model, and the latter is most of the error of a forecast.
+The nested FLOPs cutoffs of ``tuning`` ask that same question inside the training side (train
+below a cutoff, predict above it), so their errors calibrate the outer interval. For every
+inner test model, pooled over the cutoffs (a model above several cutoffs counts once per
+cutoff, at its distance from each), the ensemble is refitted on that cutoff's training side
+and we record its absolute error and two distances past that side's frontier:
+
+- ``d_flops``: log10 FLOPs above the largest training model's (0 within it, or unknown);
+- ``d_level``: the prediction above the highest fitted value on the training side (a
+  prediction reaching a level the fit never saw, e.g. a task leaving its floor, errs more).
+
+The error scale ``s(x) = a + b·d_flops + c·d_level`` is fitted to the absolute errors by
+non-negative least squares (errors do not shrink with distance; ``a`` is kept at least a
+tenth of the median error, so that no score divides by ~0). The scores |e| / s(x) are treated
+as exchangeable between the inner and the outer test models; their finite-sample conformal
+quantile ``q`` (rank ⌈(m+1)·level⌉ of m; infinite when m is too small) gives the outer
+half-width ``q·s(x)``, with the distances measured from the outer training side's frontier.
+Intervals are clipped to the metric's range. Absolute errors, not logits: on the logit scale
+the errors of models near 0 dominate and the intervals of mid-range models come out too narrow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.optimize import nnls
+
+from obsscale.config import PredictConfig
+from obsscale.model.tuning import Choice, Ensemble
+
+#: the error scale's terms, in the order of ``Calibration.coef``
+TERMS = ("const", "d_flops", "d_level")
+MIN_CONST = 0.1  # the scale at the frontier, as a fraction of the median inner error
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """Where a training side ends: its largest log-FLOPs and highest fitted value."""
+
+    log_flops: float
+    level: float
+
+    @classmethod
+    def of(cls, ens: Ensemble, logf: np.ndarray, train: np.ndarray) -> Frontier:
+        rows = train & ens.scorable()
+        known = logf[train & np.isfinite(logf)]
+        top = float(known.max()) if known.size else math.inf
+        return cls(top, float(ens.predict(rows).max()) if rows.any() else math.inf)
+
+    def terms(self, pred: np.ndarray, logf: np.ndarray) -> np.ndarray:
+        """The scale's regressors (1, d_flops, d_level) at each prediction."""
+        with np.errstate(invalid="ignore"):
+            d_flops = np.nan_to_num(np.maximum(logf - self.log_flops, 0), posinf=0.0)
+        d_level = np.maximum(pred - self.level, 0)
+        return np.column_stack([np.ones(len(pred)), d_flops, d_level])
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The fitted error scale and the conformal quantile of the scores it normalises."""
+
+    coef: np.ndarray  # a, b, c of the scale (``TERMS``)
+    quantile: float  # inf: too few inner scores to calibrate (the interval is the range)
+    n_scores: int
+    level: float
+
+    def interval(
+        self, pred: np.ndarray, terms: np.ndarray, low: float, high: float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """prediction ± quantile·scale, clipped to [low, high]."""
+        if not math.isfinite(self.quantile):
+            return np.full(len(pred), low), np.full(len(pred), high)
+        half = self.quantile * (terms @ self.coef)
+        return np.clip(pred - half, low, high), np.clip(pred + half, low, high)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rule": "split-conformal on nested FLOPs back-tests",
+            "scale": dict(zip(TERMS, self.coef.tolist(), strict=True)),
+            "quantile": self.quantile if math.isfinite(self.quantile) else None,
+            "n_scores": self.n_scores,
+        }
+
+    def describe(self) -> str:
+        if not math.isfinite(self.quantile):
+            return (
+                f"{self.n_scores} nested back-test errors are too few for a {self.level:.0%} "
+                "conformal interval: the interval is the metric's range"
+            )
+        a, b, c = self.coef
+        return (
+            f"split-conformal on {self.n_scores} nested back-test errors, ±{self.quantile:.3g}"
+            f" x ({a:.3g} + {b:.3g}·log10 FLOPs past the training frontier + {c:.3g}·level "
+            "past the highest fitted value)"
+        )
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """An ensemble fitted on the training side, with its calibrated intervals."""
+
+    ens: Ensemble
+    calibration: Calibration
+    logf: np.ndarray  # log10 FLOPs of every row (NaN: unknown)
+    frontier: Frontier
+
+    @classmethod
+    def fit(
+        cls, ens: Ensemble, calibration: Calibration, logf: np.ndarray, train: np.ndarray
+    ) -> Calibrated:
+        return cls(ens, calibration, logf, Frontier.of(ens, logf, train))
+
+    def predict(self, rows: np.ndarray, low: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Prediction, lower and upper bound of the rows; ``low`` is the metric's minimum."""
+        pred = self.ens.predict(rows)
+        lo, hi = self.calibration.interval(pred, self.frontier.terms(pred, self.logf[rows]), low)
+        return pred, lo, hi
+
+
+def calibrate(
+    choice: Choice,
+    features: dict[str, np.ndarray],
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    pconf: PredictConfig,
+) -> Calibration:
+    """The chosen ensemble refitted on each nested cutoff's training side (single-start fits,
+    as in the selection); its errors on the cutoff's test side calibrate the interval."""
+    logf = features["log_flops"][:, 0]
+    inner = replace(pconf, n_starts=0)
+    errors, terms = [], []
+    for tr, te in folds:
+        try:
+            ens = Ensemble.fit(choice, features, y, tr, inner)
+        except ValueError:  # a candidate that cannot be fitted on this side: skip the cutoff
+            continue
+        rows = te & ens.scorable()
+        pred = ens.predict(rows)
+        errors.append(np.abs(y[rows] - pred))
+        terms.append(Frontier.of(ens, logf, tr).terms(pred, logf[rows]))
+    if not errors:
+        return Calibration(np.array([1.0, 0.0, 0.0]), math.inf, 0, pconf.interval)
+    err, Z = np.concatenate(errors), np.vstack(terms)
+    coef = fit_scale(err, Z)
+    q = conformal_quantile(err / (Z @ coef), pconf.interval)
+    return Calibration(coef, q, len(err), pconf.interval)
+
+
+def fit_scale(err: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """Non-negative least squares of the absolute errors on the scale's terms."""
+    if len(err) == 0:
+        return np.array([1.0, 0.0, 0.0])
+    coef = nnls(Z, err)[0]
+    coef[0] = max(coef[0], MIN_CONST * float(np.median(err)), 1e-9)
+    return coef
+
+
+def conformal_quantile(scores: np.ndarray, level: float) -> float:
+    """The split-conformal quantile: the ⌈(m+1)·level⌉-th smallest of m scores, which covers
+    a new exchangeable score with probability at least ``level`` (infinite when that rank
+    exceeds m)."""
+    scores = np.sort(scores[np.isfinite(scores)])
+    rank = math.ceil((len(scores) + 1) * level)
+    return float(scores[rank - 1]) if rank <= len(scores) else math.inf

@@ -1,0 +1,95 @@
+"""The default method's intervals: split-conformal on the nested back-tests, with a scale that
+grows past the training frontier (``model/calibration.py``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+from scipy.special import expit
+from test_predict import FAST, SETTINGS, world
+
+from obsscale.config import PredictConfig
+from obsscale.model.backtest import backtest
+from obsscale.model.calibration import Calibration, Frontier, calibrate, conformal_quantile
+from obsscale.model.splits import CutoffFlops
+from obsscale.model.tuning import Ensemble, choose, inner_folds
+
+SINGLE_START = PredictConfig(n_starts=0)
+
+
+def _coverage(seed: int, n_train: int = 150, n_test: int = 2000) -> float:
+    """One synthetic world: y = sigmoid(1.2·(log-FLOPs - 22.5)) + N(0, 0.03²), a FLOPs cutoff
+    at 10^23.5 with 1.5 decades of test models above it; the share of test models inside
+    the 90% interval calibrated on the nested cutoffs of the training side."""
+    rng = np.random.default_rng(seed)
+    logf = np.concatenate([rng.uniform(20, 23.5, n_train), rng.uniform(23.5, 25, n_test)])
+    y = np.clip(expit(1.2 * (logf - 22.5)) + rng.normal(0, 0.03, len(logf)), 0, 1)
+    features = {"pc": logf[:, None] - 22.5, "log_flops": logf[:, None]}
+    train = np.arange(len(y)) < n_train
+    folds = inner_folds(logf, train, SINGLE_START.inner_quantiles)
+    choice = choose(features, y, folds, "log_flops", SINGLE_START)
+    calibration = calibrate(choice, features, y, folds, SINGLE_START)
+    ens = Ensemble.fit(choice, features, y, train, SINGLE_START)
+    pred = ens.predict(~train)
+    terms = Frontier.of(ens, logf, train).terms(pred, logf[~train])
+    lo, hi = calibration.interval(pred, terms, 0.0)
+    return float(np.mean((y[~train] >= lo) & (y[~train] <= hi)))
+
+
+def test_conformal_coverage_on_synthetic_data_within_tolerance() -> None:
+    """Mean coverage of 20 seeded worlds lies in [0.876, 0.95].
+
+    Tolerance: split-conformal covers a new exchangeable point with probability >= 0.90
+    (and at most 0.90 + 1/(m+1)). Given its calibration set, one world's coverage varies like
+    Beta(k, m+1-k), sd ~ sqrt(0.09/m), with m ~ 75 distinct inner test models (the ~160
+    pooled scores repeat models across the three cutoffs), plus binomial noise over 2000
+    test models, sd ~ sqrt(0.09/2000): ~0.035 per world, ~0.008 for the mean of 20. The lower
+    bound is 0.90 - 3 sd; the upper one allows the method's known conservatism (the fitted
+    growth with distance is never negative, so noise only widens) up to the acceptance
+    band's 0.95, beyond which the interval is wider than it needs to be."""
+    mean = np.mean([_coverage(seed) for seed in range(20)])
+    assert 0.876 <= mean <= 0.95
+
+
+def test_conformal_quantile_is_the_finite_sample_rank() -> None:
+    scores = np.arange(1.0, 20.0)  # m = 19: rank ceil(20 · 0.9) = 18
+    assert conformal_quantile(scores[::-1], 0.9) == 18.0
+    assert conformal_quantile(scores[:8], 0.9) == math.inf  # rank 9 of 8: no finite bound
+    assert conformal_quantile(np.array([np.nan, *scores]), 0.9) == 18.0
+
+
+def test_intervals_stay_in_the_metric_range() -> None:
+    pred = np.array([-0.05, 0.5, 0.98])
+    terms = Frontier(22.0, 0.9).terms(pred, np.array([21.0, np.nan, 23.0]))
+    assert terms[:, 1].tolist() == [0.0, 0.0, 1.0]  # unknown FLOPs: no distance
+    wide = Calibration(np.array([0.2, 0.1, 0.0]), 2.0, 50, 0.9)
+    lo, hi = wide.interval(pred, terms, low=-0.1)
+    assert lo.min() == -0.1 and hi.max() == 1.0
+    assert np.all(lo <= pred) and np.all(pred <= hi)
+    none = Calibration(np.array([1.0, 0, 0]), math.inf, 3, 0.9)
+    assert [a.tolist() for a in none.interval(pred, terms, low=-0.1)] == [[-0.1] * 3, [1.0] * 3]
+
+
+def test_backtest_reports_its_calibration() -> None:
+    """The default method's intervals contain its predictions, stay in the chance-normalised
+    range and say how they were calibrated; the same seed gives the same JSON."""
+    pconf = replace(FAST, method="obsscale", n_bootstrap=20)
+    run = lambda: backtest(  # noqa: E731
+        world(n_fam=5, per=8),
+        "target",
+        split=CutoffFlops(10**22.6),
+        chance=0.2,
+        settings=SETTINGS,
+        pconf=pconf,
+    )
+    res = run()
+    pred = res.predictions
+    assert (pred["lower"] <= pred["predicted"]).all() and (pred["predicted"] <= pred["upper"]).all()
+    assert pred["lower_raw"].min() >= 0 and pred["upper_raw"].max() <= 1
+    interval = res.choices["pc"]["interval"]
+    assert interval["n_scores"] > 0 and interval["quantile"] > 0
+    assert set(interval["scale"]) == {"const", "d_flops", "d_level"}
+    assert any("split-conformal" in n for n in res.notes)
+    assert res.to_json() == run().to_json()
