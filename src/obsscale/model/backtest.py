@@ -38,6 +38,7 @@ from obsscale.model.tuning import (
     choose,
     conformal_scale,
     inner_folds,
+    regressor_params,
     spec_inputs,
     summarize_choices,
 )
@@ -221,7 +222,7 @@ def _fit_one(
         choice = _choose(fitted, name, yv, train, pconf)
         ens = Ensemble.fit(choice, fitted.features, yv, train, pconf, low)
         fitted.features[name] = spec_inputs(fitted.features, choice.inputs)
-        params = {"alpha": choice.alpha, "form": choice.form}  # the best: curves, coefficients
+        params = regressor_params(choice.form, choice.alpha, pconf)  # the best: curves, coefs
     X = fitted.features[name]
     ok = np.isfinite(X).all(axis=1)
     tr = ok & (role == "train").to_numpy()
