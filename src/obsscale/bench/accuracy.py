@@ -23,6 +23,7 @@ from obsscale.model.subsets import select_models
 CURATED = OBSSCALING_BENCHMARKS
 DATE_CUTOFF = "2024-06-01"
 BASELINES = ("log_flops", "log_params")
+FORM_LABELS = {"floor_ceiling": "/fc", "parametric": "/floor"}
 
 
 def accuracy_tasks() -> list[dict[str, Any]]:
@@ -126,7 +127,7 @@ def _comparison(row: dict[str, Any], r: PredictionResult) -> dict[str, Any]:
     choice = (r.choices or {}).get("pc", {})
     members = choice.get("members")
     chosen = (
-        " + ".join(f"{m['inputs']}{'/fc' if m['form'] != 'sigmoid' else ''}" for m in members)
+        " + ".join(f"{m['inputs']}{FORM_LABELS.get(m['form'], '')}" for m in members)
         if members
         else ", ".join(f"{k} x{v}" for k, v in choice.get("inputs", {}).items())
     )

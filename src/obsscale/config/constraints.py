@@ -108,6 +108,8 @@ CONSTRAINTS: dict[type, dict[str, Range | OneOf]] = {
         "method": OneOf(("paper", "obsscale")),
         "n_members": Range(1, 20),
         "ceiling_min": Range(0, 1),
+        "anchor_weight": Range(0, 1),
+        "candidate_floor_max": Range(0, 1, high_open=True),
         "scale": OneOf(("auto", "fraction", "percent", "ten")),
     },
     ForecastConfig: {

@@ -155,11 +155,16 @@ class PredictConfig:
     kfold: int = 5
     extrapolate_decades: float = 1.5  # how far the capability curve runs past the largest model
     # the default method only: nested FLOPs cutoffs (quantiles of the training models' FLOPs)
-    # that rank the candidates, ridge strengths tried, how many of the best are averaged
-    inner_quantiles: tuple[float, ...] = (0.5, 0.65, 0.8)
+    # that rank the candidates (high ones: each inner fit sees most of the training models, as
+    # the outer fit does), ridge strengths tried, how many of the best are averaged
+    inner_quantiles: tuple[float, ...] = (0.6, 0.7, 0.8, 0.9)
     alphas: tuple[float, ...] = (0.0,)
     n_members: int = 4
     ceiling_min: float = 0.5
+    # share of the ensemble's weight kept on the paper's predictor (3 factors, sigmoid) whatever
+    # the noisy inner back-tests say, and the floor bound of the candidate with a floor
+    anchor_weight: float = 0.1
+    candidate_floor_max: float = 0.5
     scale: str = "auto"  # of the target: fraction, percent, ten (0-10) or auto
 
 

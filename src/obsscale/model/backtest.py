@@ -39,6 +39,7 @@ from obsscale.model.tuning import (
     Ensemble,
     choose,
     inner_folds,
+    regressor_params,
     spec_inputs,
     summarize_choices,
 )
@@ -239,7 +240,7 @@ def _fit_one(
         fitted_ens = Ensemble.fit(choice, fitted.features, yv, train, pconf)
         ens = Calibrated.fit(fitted_ens, calibration, fitted.features["log_flops"][:, 0], train)
         fitted.features[name] = spec_inputs(fitted.features, choice.inputs)
-        params = {"alpha": choice.alpha, "form": choice.form}  # the best: curves, coefficients
+        params = regressor_params(choice.form, choice.alpha, pconf)  # the best: curves, coefs
     X = fitted.features[name]
     ok = np.isfinite(X).all(axis=1)
     tr = ok & (role == "train").to_numpy()

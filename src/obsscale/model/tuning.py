@@ -4,8 +4,14 @@ inner extrapolations choose what the outer fit uses, and how wide its intervals 
 
 - Inputs: the factor predictor may use the capability factors (``pc``), log-FLOPs,
   log-parameters, or factors and log-FLOPs together; the baselines keep their one input.
-- Ridge strength ``alpha`` (on standardized weights) and link form (sigmoid, or with a floor
-  and a ceiling for metrics that saturate below 1).
+- Ridge strength ``alpha`` (on standardized weights) and link form (sigmoid; with a floor
+  and a ceiling for metrics that saturate below 1; with a floor up to
+  ``candidate_floor_max`` for metrics whose chance level was not given).
+- Weights: the best ``n_members`` candidates by inner MSE (the geometric mean over the
+  cutoffs, so that every cutoff has an equal say: the arithmetic mean is dominated by the
+  cutoff with the largest errors), weighted 1/inner MSE; ``anchor_weight`` of the total stays
+  on the paper's predictor (the factors, sigmoid), because the inner back-tests are noisy
+  (16-40 inner test models) and the paper's predictor is the prior they update.
 - Intervals: calibrated on the same nested cutoffs (``calibration``).
 
 Models without FLOPs are never on an inner test side; they train wherever their inputs allow.
@@ -34,6 +40,7 @@ SPECS: dict[str, tuple[tuple[str, str], ...]] = {
         ("pc2", "sigmoid"),
         ("pc", "sigmoid"),
         ("pc", "floor_ceiling"),
+        ("pc", "parametric"),
         ("log_flops", "sigmoid"),
         ("log_params", "sigmoid"),
         ("pc+log_flops", "sigmoid"),
@@ -46,6 +53,15 @@ SPECS: dict[str, tuple[tuple[str, str], ...]] = {
 def has_inputs(features: dict[str, np.ndarray], inputs: str) -> bool:
     """Whether ``inputs`` exist here (``pcK`` needs more than K factors)."""
     return inputs in features or int(inputs[2:]) < features["pc"].shape[1]
+
+
+def regressor_params(form: str, alpha: float, pconf: PredictConfig) -> dict[str, object]:
+    """A candidate's regressor settings; its floor form is bounded by ``candidate_floor_max``
+    (the paper's ``floor_max`` belongs to ``--form parametric`` of the paper method)."""
+    params: dict[str, object] = {"form": form, "alpha": alpha}
+    if form == "parametric":
+        params["floor_max"] = pconf.candidate_floor_max
+    return params
 
 
 def spec_inputs(features: dict[str, np.ndarray], inputs: str) -> np.ndarray:
@@ -70,12 +86,13 @@ class Inner:
 @dataclass
 class Choice:
     """What the nested back-tests chose for one predictor, and why: the best candidates,
-    weighted by inverse inner MSE."""
+    weighted by inverse inner MSE, and the paper's predictor with at least ``anchor_weight``."""
 
     members: list[tuple[Inner, float]]  # (candidate, weight), best first
     inner_mse: dict[str, float]  # every candidate's inner MSE
     y_inner: np.ndarray = field(repr=False)
     calibration: Calibration | None = None  # of the intervals, on the same nested cutoffs
+    anchor: float = 0.0  # weight kept on the paper's predictor
 
     @property
     def inputs(self) -> str:
@@ -93,7 +110,8 @@ class Choice:
         used = ", ".join(f"{_label(m)} x{w:.2f}" for m, w in self.members)
         ranked = ", ".join(f"{k} {v:.3g}" for k, v in sorted(self.inner_mse.items(), key=_key))
         return (
-            f"{name}: {used} (weights 1/inner MSE of the best {len(self.members)}), chosen by "
+            f"{name}: {used} (weights 1/inner MSE; {self.anchor:g} of the weight kept on "
+            f"the paper's predictor), chosen by "
             f"nested FLOPs back-tests on the training side ({len(self.y_inner)} inner test "
             f"predictions; inner MSE {ranked})"
             + (f"; intervals: {self.calibration.describe()}" if self.calibration else "")
@@ -109,6 +127,7 @@ class Choice:
                 for m, w in self.members
             ],
             "inner_mse": self.inner_mse,
+            "anchor_weight": self.anchor,
             "n_inner_test": len(self.y_inner),
             "interval": self.calibration.to_dict() if self.calibration else None,
         }
@@ -147,7 +166,8 @@ def choose(
     pconf: PredictConfig,
 ) -> Choice:
     """Every candidate (inputs, form, alpha) through the nested back-tests; the best
-    ``pconf.n_members`` weighted by inverse inner MSE."""
+    ``pconf.n_members`` weighted by inverse inner MSE, and the anchor (the paper's
+    predictor: these inputs, sigmoid, the first alpha) with ``pconf.anchor_weight`` more."""
     specs = [(i, f) for i, f in SPECS[name] if has_inputs(features, i)]
     test = np.zeros(len(y), bool)
     for _, te in folds:
@@ -163,11 +183,28 @@ def choose(
     if not ok:  # no usable nested back-test: the first candidate, unweighted
         inputs, form = specs[0]
         ok = [Inner(inputs, form, pconf.alphas[0], math.inf, np.empty(0))]
+    members, anchor = _weights(ok, name, pconf)
+    inner_mse = {f"{_label(r)}@{r.alpha:g}": r.mse for r in results}
+    return Choice(members, inner_mse, y[test] if ok[0].pred.size else np.empty(0), anchor=anchor)
+
+
+def _weights(ok: list[Inner], name: str, pconf: PredictConfig) -> tuple[list, float]:
+    """(candidate, weight) of the best ``n_members`` (weights 1/inner MSE, summing to
+    1 - anchor_weight) and of the anchor (+ anchor_weight; appended if not among them)."""
     top = ok[: pconf.n_members]
     w = np.array([1 / max(r.mse, 1e-12) if math.isfinite(r.mse) else 1.0 for r in top])
-    inner_mse = {f"{_label(r)}@{r.alpha:g}": r.mse for r in results}
-    members = list(zip(top, (w / w.sum()).tolist(), strict=True))
-    return Choice(members, inner_mse, y[test] if ok[0].pred.size else np.empty(0))
+    anchor = next(
+        (r for r in ok if (r.inputs, r.form, r.alpha) == (name, "sigmoid", pconf.alphas[0])),
+        None,
+    )
+    if anchor is None or len(ok) == 1:
+        return list(zip(top, (w / w.sum()).tolist(), strict=True)), 0.0
+    a = pconf.anchor_weight
+    weights = ((1 - a) * w / w.sum()).tolist()
+    if anchor not in top:
+        top, weights = [*top, anchor], [*weights, 0.0]
+    weights[top.index(anchor)] += a
+    return list(zip(top, weights, strict=True)), a
 
 
 def _inner(
@@ -180,13 +217,13 @@ def _inner(
     form: str,
     alpha: float,
 ) -> Inner:
-    """One candidate's nested back-tests (mean MSE over the cutoffs)."""
+    """One candidate's nested back-tests (geometric mean of the MSE over the cutoffs)."""
     ok = np.isfinite(X).all(axis=1)
     pred = np.full(len(y), np.nan)
     mses = []
     for tr, te in folds:
         tr, te = tr & ok, te & test
-        reg = make_regressor(pconf, n_starts=0, form=form, alpha=alpha)
+        reg = make_regressor(pconf, n_starts=0, **regressor_params(form, alpha, pconf))
         if not te.any() or tr.sum() < X.shape[1] + 1 + reg.link_.k:
             return Inner(inputs, form, alpha, math.inf, np.empty(0))
         try:
@@ -199,7 +236,8 @@ def _inner(
         pred[new] = p[new[te]]
     if not mses:
         return Inner(inputs, form, alpha, math.inf, np.empty(0))
-    return Inner(inputs, form, alpha, float(np.mean(mses)), pred[test])
+    gmean = float(np.exp(np.mean(np.log(np.maximum(mses, 1e-12)))))
+    return Inner(inputs, form, alpha, gmean, pred[test])
 
 
 @dataclass
@@ -221,7 +259,8 @@ class Ensemble:
         for m, w in choice.members:
             X = spec_inputs(features, m.inputs)
             tr = train & np.isfinite(X).all(axis=1)
-            reg = make_regressor(pconf, form=m.form, alpha=m.alpha).fit(X[tr], y[tr])
+            params = regressor_params(m.form, m.alpha, pconf)
+            reg = make_regressor(pconf, **params).fit(X[tr], y[tr])
             members.append((reg, w, X))
         return cls(members)
 
