@@ -219,8 +219,9 @@ def _add_predictor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--method",
         choices=("obsscale", "paper"),
-        help="paper (default): the paper's factor predictor with bootstrap intervals; obsscale "
-        "(experimental): inputs and link chosen by nested back-tests, conformal intervals",
+        help="obsscale (default): inputs and link chosen and weighted by nested back-tests, "
+        "intervals calibrated on them; paper: the paper's factor predictor with bootstrap "
+        "intervals, exactly as the reference",
     )
     p.add_argument(
         "--scale",
