@@ -29,6 +29,7 @@ from obsscale.model.capability_fit import CapabilityFit, fit_capabilities
 from obsscale.model.results import PredictionResult
 from obsscale.model.splits import CutoffFlops, Split
 from obsscale.model.subsets import Selection, select_models
+from obsscale.workers import in_background
 
 log = logging.getLogger(__name__)
 
@@ -90,18 +91,10 @@ def _backtest_target(
     return result, None
 
 
-def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool = True) -> Path:
-    """Fit capabilities and back-test every target; write the run's artifacts to ``out_dir``.
-
-    Files of an earlier run that this one does not produce are removed, so that ``out_dir``
-    never mixes runs; ``run.json`` is written last and lists every file with its sha256.
-    """
-    out_dir = Path(out_dir)
-    store.remove_stale_parts(out_dir)  # temporaries of a killed run, older than an hour
-    table, models = selected_models(config, request.capabilities, request.selection)  # names a
-    models_sha = store.sha256_file(processed_models_path(config))  # missing models.csv first
-    fit = fit_capabilities(models, request.capabilities, input_sha256=models_sha)
-    fit.save(out_dir / "fit.json")
+def _backtests(
+    models: pd.DataFrame, request: FitRequest, config: Config, out_dir: Path, progress: bool
+) -> list[dict[str, Any]]:
+    """Back-test every report target; write each result and return the run's entries."""
     entries = []
     for target in tqdm(request.targets, desc="back-tests", unit="target", disable=not progress):
         result, error = _backtest_target(models, target, request.capabilities, config.predict)
@@ -115,9 +108,26 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
                 "extras": result.figure_extras(),
             }
         entries.append(entry)
-    _remove_stale(out_dir, {e["file"] for e in entries if e["file"]})  # forecast.json too
-    forecast_entry = _report_forecasts(config, models, request, out_dir)
-    frontier_entry = _write_frontier(config, table, out_dir)  # the whole table: hub models
+    return entries
+
+
+def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool = True) -> Path:
+    """Fit capabilities and back-test every target; write the run's artifacts to ``out_dir``.
+
+    Files of an earlier run that this one does not produce are removed, so that ``out_dir``
+    never mixes runs; ``run.json`` is written last and lists every file with its sha256.
+    """
+    out_dir = Path(out_dir)
+    store.remove_stale_parts(out_dir)  # temporaries of a killed run, older than an hour
+    table, models = selected_models(config, request.capabilities, request.selection)  # names a
+    models_sha = store.sha256_file(processed_models_path(config))  # missing models.csv first
+    with in_background(_frontier, table, config) as frontier:  # the whole table: hub models
+        fit = fit_capabilities(models, request.capabilities, input_sha256=models_sha)
+        fit.save(out_dir / "fit.json")
+        entries = _backtests(models, request, config, out_dir, progress)
+        _remove_stale(out_dir, {e["file"] for e in entries if e["file"]})  # forecast.json too
+        forecast_entry = _report_forecasts(config, models, request, out_dir)
+        frontier_entry = _write_frontier(frontier(), out_dir)
     run = {
         "format": RUN_FORMAT,
         "models_sha256": models_sha,
@@ -131,32 +141,11 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
     return out_dir / "run.json"
 
 
-def report_scenarios(config: Config, models: pd.DataFrame) -> list[Any]:
-    """What the report forecasts: the reference line at a grid of compute, and the next
-    model (3x and 10x the compute of the largest) of the most recent families."""
-    from obsscale.model.forecast import Scenario
-
-    fc, ref = config.forecast, config.capabilities.reference_family
-    grid = [Scenario(f"{ref} line at {f:.0e} FLOPs", family=ref, flops=f) for f in fc.grid_flops]
-    known = models[models["flops"].notna() & models["family"].notna()]
-    known = known[known.groupby("family")["flops"].transform("size") >= 2]
-    dates = pd.to_datetime(known["release_date"], errors="coerce")
-    latest = dates.groupby(known["family"]).max().dropna().sort_values(ascending=False)
-    nxt = []
-    for family in latest.index[: fc.recent_families]:
-        top = float(known.loc[known["family"] == family, "flops"].max())
-        nxt += [
-            Scenario(f"{family} next ({m:g}x its largest)", family=family, flops=m * top)
-            for m in fc.next_multipliers
-        ]
-    return grid + nxt
-
-
 def _report_forecasts(
     config: Config, models: pd.DataFrame, request: FitRequest, out_dir: Path
 ) -> dict[str, Any] | None:
     """Forecasts for the report (``forecast.json``), or the reason there are none."""
-    from obsscale.model.forecast import ForecastTarget, forecast
+    from obsscale.model.forecast import ForecastTarget, forecast, report_scenarios
 
     targets = [ForecastTarget(t.column, t.chance) for t in request.targets]
     if not targets:
@@ -183,12 +172,14 @@ def _report_forecasts(
     return {"file": "forecast.json", "sha256": store.sha256_file(out_dir / "forecast.json")}
 
 
-def _write_frontier(config: Config, models: pd.DataFrame, out_dir: Path) -> dict[str, Any]:
+def _frontier(models: pd.DataFrame, config: Config) -> dict[str, Any]:
     from obsscale.model.frontier import frontier_report
 
-    store.write_json(
-        out_dir / "frontier.json", frontier_report(models, config.frontier, config.predict)
-    )
+    return frontier_report(models, config.frontier, config.predict)
+
+
+def _write_frontier(report: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    store.write_json(out_dir / "frontier.json", report)
     return {"file": "frontier.json", "sha256": store.sha256_file(out_dir / "frontier.json")}
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
+from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, Config, PredictConfig
 from obsscale.exceptions import ExtrapolationWarning, PredictError
 from obsscale.model.basis import factor_basis
 from obsscale.model.factors import CapabilityPCA
@@ -255,3 +255,22 @@ def complete_targets(
             )
         )
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def report_scenarios(config: Config, models: pd.DataFrame) -> list[Scenario]:
+    """What the report forecasts: the reference line at a grid of compute, and the next
+    model (3x and 10x the compute of the largest) of the most recent families."""
+    fc, ref = config.forecast, config.capabilities.reference_family
+    grid = [Scenario(f"{ref} line at {f:.0e} FLOPs", family=ref, flops=f) for f in fc.grid_flops]
+    known = models[models["flops"].notna() & models["family"].notna()]
+    known = known[known.groupby("family")["flops"].transform("size") >= 2]
+    dates = pd.to_datetime(known["release_date"], errors="coerce")
+    latest = dates.groupby(known["family"]).max().dropna().sort_values(ascending=False)
+    nxt = []
+    for family in latest.index[: fc.recent_families]:
+        top = float(known.loc[known["family"] == family, "flops"].max())
+        nxt += [
+            Scenario(f"{family} next ({m:g}x its largest)", family=family, flops=m * top)
+            for m in fc.next_multipliers
+        ]
+    return grid + nxt

@@ -260,7 +260,9 @@ class Ensemble:
             X = spec_inputs(features, m.inputs)
             tr = train & np.isfinite(X).all(axis=1)
             params = regressor_params(m.form, m.alpha, pconf)
-            reg = make_regressor(pconf, **params).fit(X[tr], y[tr])
+            # the two deterministic starts only: over the accuracy suite the random restarts
+            # never moved a member's fit (test MSE equal to 1e-6), at a third of the fit time
+            reg = make_regressor(pconf, n_starts=0, **params).fit(X[tr], y[tr])
             members.append((reg, w, X))
         return cls(members)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from obsscale.model.capability_fit import CapabilityFit
 from obsscale.model.results import PredictionResult
 from obsscale.report import figures as plots
 from obsscale.report import frontier
+from obsscale.workers import available_workers
 
 if TYPE_CHECKING:
     from obsscale.pipeline import FitRun
@@ -129,18 +129,6 @@ def _run_job(i: int) -> str:
     return _JOBS[i][1]()
 
 
-def _workers() -> int:
-    """Processes to draw with: ``$OBSSCALE_WORKERS`` if set, else two where two CPUs and
-    fork are available, else one."""
-    if os.environ.get("OBSSCALE_WORKERS", "").isdigit():
-        return max(1, int(os.environ["OBSSCALE_WORKERS"]))
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return min(2, cpus) if "fork" in mp.get_all_start_methods() else 1
-
-
 def _figures(
     fit: CapabilityFit,
     scree_ratios: np.ndarray,
@@ -151,11 +139,11 @@ def _figures(
     extra: list[tuple[str, Callable[[], str]]] | None = None,
 ) -> dict[str, str]:
     """Draw every figure; the independent figures are drawn by ``workers`` forked processes
-    (default: ``_workers()``), which halves the report's time on two CPUs. Forked workers
+    (default: ``available_workers()``), which halves the report's time on two CPUs. Forked workers
     inherit the imported matplotlib and the data, so they start in milliseconds."""
     global _JOBS
     _JOBS = _figure_jobs(fit, scree_ratios, models, sections, dpi, extra or [])
-    workers = _workers() if workers is None else workers
+    workers = available_workers() if workers is None else workers
     try:
         # the last (smallest) figure first, here: it loads the fonts the workers then inherit
         done = {_JOBS[-1][0]: _JOBS[-1][1]()}
