@@ -189,25 +189,29 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
             [np.ones(len(X)), (np.asarray(X, float) - self.x_mean_) / self.x_scale_]
         )
         y = np.asarray(y, dtype=float)
+        counts = np.asarray(counts, dtype=float)  # once, not at every product with it
         K = (A[:, :, None] * A[:, None, :]).reshape(len(A), -1)  # n x k^2 outer products
         theta = np.tile(self.theta_, (len(counts), 1))
-        loss = self._batch_loss(theta, A, y, counts)
+        s, r = self._batch_parts(theta, A, y)
+        loss = self._batch_loss(theta, r, counts)
         for _ in range(max_iter):
-            step = self._gn_step(theta, A, K, y, counts)
+            step = self._gn_step(theta, s, r, A, K, counts)
             scale = np.ones(len(theta))
             for _ in range(8):  # halve the step of resamples whose loss would increase
                 trial = self._project(theta - scale[:, None] * step)
-                new = self._batch_loss(trial, A, y, counts)
+                s_new, r_new = self._batch_parts(trial, A, y)
+                new = self._batch_loss(trial, r_new, counts)
                 worse = new > loss * (1 + 1e-12) + 1e-18
                 if not worse.any():
                     break
                 scale[worse] /= 2
             accept = ~worse
             moved = np.abs(trial - theta)[accept].max(initial=0.0)
-            theta = np.where(accept[:, None], trial, theta)
-            loss = np.where(accept, new, loss)
             if moved < 1e-7:  # standardized units: far below the bootstrap spread
-                break
+                return np.where(accept[:, None], trial, theta)
+            # the accepted trials' terms are the next step's: no second B x n sigmoid
+            theta, s, r = (_mix(accept, a, b) for a, b in ((trial, theta), (s_new, s), (r_new, r)))
+            loss = np.where(accept, new, loss)
         return theta
 
     def _project(self, theta: np.ndarray) -> np.ndarray:
@@ -219,19 +223,18 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         return theta
 
     def _batch_parts(self, theta: np.ndarray, A: np.ndarray, y: np.ndarray):
+        """The sigmoid and the residuals of B parameter vectors on n rows: B x n each."""
         k = A.shape[1]
         s = expit(theta[:, :k] @ A.T)  # B x n
-        e = self._extras(theta)
-        return s, e, self.link_.value(s, e) - y
+        return s, self.link_.value(s, self._extras(theta)) - y
 
     def _weights(self, r: np.ndarray, counts: np.ndarray) -> np.ndarray:
         if self.loss == "huber":
             with np.errstate(divide="ignore"):
                 return counts * np.minimum(1.0, self.huber_delta / np.abs(r))
-        return counts.astype(float)
+        return counts
 
-    def _batch_loss(self, theta, A, y, counts) -> np.ndarray:
-        _, _, r = self._batch_parts(theta, A, y)
+    def _batch_loss(self, theta, r, counts) -> np.ndarray:
         if self.loss == "huber":
             d = self.huber_delta
             rho = np.where(np.abs(r) <= d, 0.5 * r**2, d * (np.abs(r) - 0.5 * d))
@@ -239,14 +242,14 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         else:
             loss = 0.5 * (counts * r**2).sum(axis=1)
         if self.alpha > 0:
-            w = theta[:, 1 : A.shape[1]]
+            w = theta[:, 1 : theta.shape[1] - self.link_.k]
             loss = loss + 0.5 * self.alpha * counts.sum(axis=1) * (w**2).sum(axis=1)
         return loss
 
-    def _gn_step(self, theta, A, K, y, counts) -> np.ndarray:
+    def _gn_step(self, theta, s, r, A, K, counts) -> np.ndarray:
         """Batched (J^T W J + ridge) \\ J^T W r, assembled by matrix products over rows."""
         k = A.shape[1]
-        s, e, r = self._batch_parts(theta, A, y)
+        e = self._extras(theta)
         w = self._weights(r, counts)
         j_eta = self.link_.d_eta(s, e)
         B, q = len(theta), theta.shape[1]
@@ -311,3 +314,8 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         """Map the linear predictor to the metric (sigmoid, with the floor/ceiling if any)."""
         check_is_fitted(self, "theta_")
         return self.link_.value(expit(z), self._extras(self.theta_))
+
+
+def _mix(accept: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """Rows of ``new`` where accepted, of ``old`` elsewhere (no copy when all are accepted)."""
+    return new if accept.all() else np.where(accept[:, None], new, old)
