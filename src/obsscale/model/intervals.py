@@ -88,4 +88,32 @@ def band(
     curves: np.ndarray, fit: BootstrapFit, level: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     noise = rng.choice(fit.residuals, size=curves.shape, replace=True)
-    return np.quantile(curves + noise, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    lo, hi = column_quantiles(curves + noise, ((1 - level) / 2, (1 + level) / 2))
+    return lo, hi
+
+
+def column_quantiles(x: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """``np.quantile(x, qs, axis=0)`` (its default linear method, value for value), by a full
+    sort of each column: numpy's vectorized sort of a few hundred values is several times
+    faster than the partition ``np.quantile`` runs, and the two order statistics either side of
+    each quantile are then rows of the sorted array. (Only the sign of a zero may differ, where
+    -0.0 and 0.0 tie: sums of a link value, never -0.0, and a residual have none.)"""
+    x = np.sort(x, axis=0)  # NaN sorts last, as in np.quantile's partition
+    n = len(x)
+    out = np.empty((len(qs), *x.shape[1:]))
+    for i, q in enumerate(qs):
+        virtual = (n - 1) * float(q)  # np.quantile's virtual index and its end rule
+        if virtual >= n - 1:
+            prev = nxt = n - 1
+        elif virtual < 0:
+            prev = nxt = 0
+        else:
+            prev = int(np.floor(virtual))
+            nxt = prev + 1
+        gamma = virtual - prev
+        a, b = x[prev], x[nxt]
+        diff = b - a
+        # numpy's _lerp: from the nearer end, so the result stays within [a, b]
+        out[i] = b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+    out[:, np.isnan(x[-1])] = np.nan
+    return out
