@@ -7,7 +7,8 @@ with a ceiling u in [ceiling_min, 1] ("floor_ceiling"); the forms are classes of
 small training sets from fitting near-step sigmoids. The reference fits these with a
 single start at w = 0.03 and lands in poor optima; here every fit starts from a linear fit on
 the logit scale, from the reference's near-zero start, and from seeded random perturbations,
-and keeps the best. Least squares by default; Huber loss (scipy's ``least_squares``
+and keeps the best (above ``search_rows`` training rows, compared on a seeded sample of rows,
+the best then refined on all). Least squares by default; Huber loss (scipy's ``least_squares``
 ``loss="huber"``, whose ``f_scale`` is the Huber delta) as an option. Predictors are
 standardized internally for conditioning; coefficients are reported in the original units.
 """
@@ -31,6 +32,12 @@ from obsscale.model.estimator import (
 from obsscale.model.links import LINKS, Link
 from obsscale.model.params import RANDOM_STATE, Interval, Options, ValidatedParams
 
+# training rows above which the multi-start search runs on a seeded sample of this many rows
+# and only its best solution is refined on all of them (an optimizer setting, like the bootstrap's
+# Gauss-Newton tolerance: it changes no output below it, and above it only within the fit's
+# tolerance)
+SEARCH_ROWS = 100_000
+
 
 class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
     """Sigmoid (optionally with a floor) of a linear function of the predictors."""
@@ -44,6 +51,7 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "n_starts": [Interval(Integral, 0)],
         "random_state": [RANDOM_STATE, None],
+        "search_rows": [Interval(Integral, 1), None],
     }
 
     def __init__(
@@ -57,6 +65,7 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         alpha: float = 0.0,
         n_starts: int = 8,
         random_state: int | None = 0,
+        search_rows: int | None = SEARCH_ROWS,
     ) -> None:
         self.form = form
         self.loss = loss
@@ -66,6 +75,7 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.n_starts = n_starts
         self.random_state = random_state
+        self.search_rows = search_rows
 
     @property
     def link_(self) -> Link:
@@ -93,15 +103,28 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         self.x_scale_ = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
         Z = (X - self.x_mean_) / self.x_scale_
         starts = self._starts(Z, y, init)
-        best = self._solve(Z, y, starts[0])
+        rows = self._search_sample(n)
+        Zs, ys = (Z, y) if rows is None else (Z[rows], y[rows])
+        best = self._solve(Zs, ys, starts[0])
         for theta0 in starts[1:]:
-            res = self._solve(Z, y, theta0)
+            res = self._solve(Zs, ys, theta0)
             if res.cost < best.cost - 1e-15:
                 best = res
+        if rows is not None:  # the search's best, refined on every row
+            best = self._solve(Z, y, best.x)
         self.theta_ = best.x
         self.cost_ = float(best.cost)
         self._unpack()
         return self
+
+    def _search_sample(self, n: int) -> np.ndarray | None:
+        """Rows the multi-start search runs on: None (all) up to ``search_rows`` rows, else a
+        seeded sample of that many. Past ~10^5 rows the loss surface, and so which start leads
+        to the best optimum, no longer changes with n, while each start's cost grows with it."""
+        if self.search_rows is None or n <= self.search_rows:
+            return None
+        seed = None if self.random_state is None else [self.random_state, n]
+        return np.sort(np.random.default_rng(seed).choice(n, self.search_rows, replace=False))
 
     def _starts(self, Z: np.ndarray, y: np.ndarray, init: np.ndarray | None) -> list[np.ndarray]:
         rng = np.random.default_rng(self.random_state)
@@ -192,25 +215,34 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         counts = np.asarray(counts, dtype=float)  # once, not at every product with it
         K = (A[:, :, None] * A[:, None, :]).reshape(len(A), -1)  # n x k^2 outer products
         theta = np.tile(self.theta_, (len(counts), 1))
-        s, r = self._batch_parts(theta, A, y)
-        loss = self._batch_loss(theta, r, counts)
+        # the B x n terms in reused buffers: a new array that large is zeroed by the kernel on
+        # first touch, which cost a quarter of the time. s, r: the sigmoid and residuals at
+        # theta; s_new, r_new: at the trial; work: scratch
+        s, r, s_new, r_new, *work = np.empty((6, *counts.shape))
+        self._batch_parts(theta, A, y, s, r)
+        loss = self._batch_loss(theta, r, counts, work[0])
         for _ in range(max_iter):
-            step = self._gn_step(theta, s, r, A, K, counts)
+            step = self._gn_step(theta, (s, r), A, K, counts, work)
             scale = np.ones(len(theta))
             for _ in range(8):  # halve the step of resamples whose loss would increase
                 trial = self._project(theta - scale[:, None] * step)
-                s_new, r_new = self._batch_parts(trial, A, y)
-                new = self._batch_loss(trial, r_new, counts)
+                self._batch_parts(trial, A, y, s_new, r_new)
+                new = self._batch_loss(trial, r_new, counts, work[0])
                 worse = new > loss * (1 + 1e-12) + 1e-18
                 if not worse.any():
                     break
                 scale[worse] /= 2
             accept = ~worse
             moved = np.abs(trial - theta)[accept].max(initial=0.0)
+            theta = trial if accept.all() else np.where(accept[:, None], trial, theta)
             if moved < 1e-7:  # standardized units: far below the bootstrap spread
-                return np.where(accept[:, None], trial, theta)
+                break
             # the accepted trials' terms are the next step's: no second B x n sigmoid
-            theta, s, r = (_mix(accept, a, b) for a, b in ((trial, theta), (s_new, s), (r_new, r)))
+            if accept.all():
+                s, r, s_new, r_new = s_new, r_new, s, r
+            else:
+                np.copyto(s, s_new, where=accept[:, None])
+                np.copyto(r, r_new, where=accept[:, None])
             loss = np.where(accept, new, loss)
         return theta
 
@@ -222,11 +254,12 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
             theta[:, -link.k :] = np.clip(theta[:, -link.k :], lo, hi)
         return theta
 
-    def _batch_parts(self, theta: np.ndarray, A: np.ndarray, y: np.ndarray):
-        """The sigmoid and the residuals of B parameter vectors on n rows: B x n each."""
-        k = A.shape[1]
-        s = expit(theta[:, :k] @ A.T)  # B x n
-        return s, self.link_.value(s, self._extras(theta)) - y
+    def _batch_parts(self, theta, A, y, s, r) -> None:
+        """The sigmoid and the residuals of B parameter vectors on n rows, into ``s`` and
+        ``r`` (B x n each)."""
+        np.matmul(theta[:, : A.shape[1]], A.T, out=s)
+        expit(s, out=s)
+        np.subtract(self.link_.value(s, self._extras(theta)), y, out=r)
 
     def _weights(self, r: np.ndarray, counts: np.ndarray) -> np.ndarray:
         if self.loss == "huber":
@@ -234,37 +267,40 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
                 return counts * np.minimum(1.0, self.huber_delta / np.abs(r))
         return counts
 
-    def _batch_loss(self, theta, r, counts) -> np.ndarray:
+    def _batch_loss(self, theta, r, counts, work) -> np.ndarray:
         if self.loss == "huber":
             d = self.huber_delta
             rho = np.where(np.abs(r) <= d, 0.5 * r**2, d * (np.abs(r) - 0.5 * d))
             loss = (counts * rho).sum(axis=1)
-        else:
-            loss = 0.5 * (counts * r**2).sum(axis=1)
+        else:  # 0.5 * (counts * r**2).sum(axis=1), in the scratch buffer
+            loss = 0.5 * np.multiply(counts, np.multiply(r, r, out=work), out=work).sum(axis=1)
         if self.alpha > 0:
             w = theta[:, 1 : theta.shape[1] - self.link_.k]
             loss = loss + 0.5 * self.alpha * counts.sum(axis=1) * (w**2).sum(axis=1)
         return loss
 
-    def _gn_step(self, theta, s, r, A, K, counts) -> np.ndarray:
-        """Batched (J^T W J + ridge) \\ J^T W r, assembled by matrix products over rows."""
-        k = A.shape[1]
+    def _gn_step(self, theta, terms, A, K, counts, work) -> np.ndarray:
+        """Batched (J^T W J + ridge) \\ J^T W r, assembled by matrix products over rows (the
+        B x n products in the two ``work`` buffers)."""
+        (s, r), k = terms, A.shape[1]
         e = self._extras(theta)
         w = self._weights(r, counts)
-        j_eta = self.link_.d_eta(s, e)
+        j_eta = self.link_.d_eta(s, e, out=work[0])
         B, q = len(theta), theta.shape[1]
         H = np.zeros((B, q, q))
         g = np.zeros((B, q))
-        H[:, :k, :k] = ((w * j_eta**2) @ K).reshape(B, k, k)
-        g[:, :k] = (w * j_eta * r) @ A
+        wj2 = np.multiply(w, np.multiply(j_eta, j_eta, out=work[1]), out=work[1])
+        H[:, :k, :k] = (wj2 @ K).reshape(B, k, k)
+        wj = np.multiply(w, j_eta, out=work[1])
         j_e = self.link_.d_extras(s, e)
         for i, ji in enumerate(j_e):
             c = k + i
-            H[:, :k, c] = H[:, c, :k] = (w * j_eta * ji) @ A
+            H[:, :k, c] = H[:, c, :k] = (wj * ji) @ A
             H[:, c, c] = (w * ji**2).sum(axis=1)
             g[:, c] = (w * ji * r).sum(axis=1)
             for j, jj in enumerate(j_e[:i]):
                 H[:, c, k + j] = H[:, k + j, c] = (w * ji * jj).sum(axis=1)
+        g[:, :k] = np.multiply(wj, r, out=wj) @ A
         if self.alpha > 0:
             n_w = counts.sum(axis=1)[:, None]
             g[:, 1:k] += self.alpha * n_w * theta[:, 1:k]
@@ -281,7 +317,8 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
 
     def predict_thetas(self, thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Predictions of many internal parameter vectors at once: B x m."""
-        return self.link_thetas(thetas, self.linear_predictor_thetas(thetas, X))
+        eta = self.linear_predictor_thetas(thetas, X)
+        return self.link_.value(expit(eta, out=eta), self._extras(thetas))
 
     def link_thetas(self, thetas: np.ndarray, eta: np.ndarray) -> np.ndarray:
         """The link of many parameter vectors (B x q) at their linear predictors (B x m)."""
@@ -315,7 +352,3 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         check_is_fitted(self, "theta_")
         return self.link_.value(expit(z), self._extras(self.theta_))
 
-
-def _mix(accept: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
-    """Rows of ``new`` where accepted, of ``old`` elsewhere (no copy when all are accepted)."""
-    return new if accept.all() else np.where(accept[:, None], new, old)
