@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -198,10 +199,15 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         self.ceiling_ = float(extras.get("ceiling", 1.0))
 
     def bootstrap_thetas(
-        self, X: np.ndarray, y: np.ndarray, counts: np.ndarray, max_iter: int = 50
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        counts: np.ndarray | Iterable[np.ndarray],
+        max_iter: int = 50,
     ) -> np.ndarray:
         """Internal parameters refitted on B resamples at once (``counts``: B x n multiplicity
-        of each training row), by batched Gauss-Newton from this fit's solution.
+        of each training row, or an iterable of such blocks, refitted one after another), by
+        batched Gauss-Newton from this fit's solution.
 
         Each resample's optimum lies near the full-data one, so a few damped Gauss-Newton steps
         (with step halving whenever a resample's loss would grow, and the floor projected onto
@@ -211,9 +217,14 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         A = np.column_stack(
             [np.ones(len(X)), (np.asarray(X, float) - self.x_mean_) / self.x_scale_]
         )
-        y = np.asarray(y, dtype=float)
-        counts = np.asarray(counts, dtype=float)  # once, not at every product with it
         K = (A[:, :, None] * A[:, None, :]).reshape(len(A), -1)  # n x k^2 outer products
+        y = np.asarray(y, dtype=float)
+        blocks = [counts] if isinstance(counts, np.ndarray) else counts
+        return np.vstack([self._refit_block(A, K, y, c, max_iter) for c in blocks])
+
+    def _refit_block(self, A, K, y, counts, max_iter) -> np.ndarray:
+        """``bootstrap_thetas`` of one block of resamples (design A, its outer products K)."""
+        counts = np.asarray(counts, dtype=float)  # once, not at every product with it
         theta = np.tile(self.theta_, (len(counts), 1))
         # the B x n terms in reused buffers: a new array that large is zeroed by the kernel on
         # first touch, which cost a quarter of the time. s, r: the sigmoid and residuals at
@@ -256,9 +267,13 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
 
     def _batch_parts(self, theta, A, y, s, r) -> None:
         """The sigmoid and the residuals of B parameter vectors on n rows, into ``s`` and
-        ``r`` (B x n each)."""
+        ``r`` (B x n each). Where all B linear predictors are equal (the common start), the
+        sigmoid is evaluated on one row: it is most of the cost."""
         np.matmul(theta[:, : A.shape[1]], A.T, out=s)
-        expit(s, out=s)
+        if len(s) > 1 and (theta == theta[0]).all() and (s == s[0]).all():
+            np.copyto(s, expit(s[0]))
+        else:
+            expit(s, out=s)
         np.subtract(self.link_.value(s, self._extras(theta)), y, out=r)
 
     def _weights(self, r: np.ndarray, counts: np.ndarray) -> np.ndarray:
