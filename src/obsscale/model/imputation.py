@@ -68,7 +68,7 @@ def check_score_matrix(
     empty_cols = [c for c, e in zip(cols, np.isnan(X).all(axis=0), strict=True) if e]
     if empty_cols:
         raise CapabilityDataError(f"benchmarks with no scores at all: {empty_cols}")
-    empty_rows = [str(rows[i]) for i in np.flatnonzero(np.isnan(X).all(axis=1))]
+    empty_rows = [str(rows[i]) for i in np.flatnonzero(np.isnan(X).all(axis=1)).tolist()]
     if empty_rows:
         shown = ", ".join(empty_rows[:5]) + (" ..." if len(empty_rows) > 5 else "")
         raise CapabilityDataError(

@@ -14,7 +14,6 @@ import numpy as np
 from obsscale.config import PredictConfig
 from obsscale.model.link import SigmoidRegressor
 
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 

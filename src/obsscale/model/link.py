@@ -7,7 +7,7 @@ with a ceiling u in [ceiling_min, 1] ("floor_ceiling"); the forms are classes of
 small training sets from fitting near-step sigmoids. The reference fits these with a
 single start at w = 0.03 and lands in poor optima; here every fit starts from a linear fit on
 the logit scale, from the reference's near-zero start, and from seeded random perturbations,
-and keeps the best (above ``search_rows`` training rows, compared on a seeded sample of rows,
+and keeps the best (above ``SEARCH_ROWS`` training rows, compared on a seeded sample of rows,
 the best then refined on all). Least squares by default; Huber loss (scipy's ``least_squares``
 ``loss="huber"``, whose ``f_scale`` is the Huber delta) as an option. Predictors are
 standardized internally for conditioning; coefficients are reported in the original units.
@@ -16,8 +16,8 @@ standardized internally for conditioning; coefficients are reported in the origi
 from __future__ import annotations
 
 import warnings
-from numbers import Integral, Real
 from collections.abc import Iterable
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -52,7 +52,6 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "n_starts": [Interval(Integral, 0)],
         "random_state": [RANDOM_STATE, None],
-        "search_rows": [Interval(Integral, 1), None],
     }
 
     def __init__(
@@ -66,7 +65,6 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         alpha: float = 0.0,
         n_starts: int = 8,
         random_state: int | None = 0,
-        search_rows: int | None = SEARCH_ROWS,
     ) -> None:
         self.form = form
         self.loss = loss
@@ -76,7 +74,6 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.n_starts = n_starts
         self.random_state = random_state
-        self.search_rows = search_rows
 
     @property
     def link_(self) -> Link:
@@ -119,13 +116,13 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         return self
 
     def _search_sample(self, n: int) -> np.ndarray | None:
-        """Rows the multi-start search runs on: None (all) up to ``search_rows`` rows, else a
+        """Rows the multi-start search runs on: None (all) up to ``SEARCH_ROWS`` rows, else a
         seeded sample of that many. Past ~10^5 rows the loss surface, and so which start leads
         to the best optimum, no longer changes with n, while each start's cost grows with it."""
-        if self.search_rows is None or n <= self.search_rows:
+        if n <= SEARCH_ROWS:
             return None
         seed = None if self.random_state is None else [self.random_state, n]
-        return np.sort(np.random.default_rng(seed).choice(n, self.search_rows, replace=False))
+        return np.sort(np.random.default_rng(seed).choice(n, SEARCH_ROWS, replace=False))
 
     def _starts(self, Z: np.ndarray, y: np.ndarray, init: np.ndarray | None) -> list[np.ndarray]:
         rng = np.random.default_rng(self.random_state)
@@ -366,4 +363,3 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         """Map the linear predictor to the metric (sigmoid, with the floor/ceiling if any)."""
         check_is_fitted(self, "theta_")
         return self.link_.value(expit(z), self._extras(self.theta_))
-
