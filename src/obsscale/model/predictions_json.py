@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,18 @@ def prediction_columns(pred: pd.DataFrame) -> Columns:
     repeats within an entry, its last row wins."""
     if pred.empty:
         return Columns(0, {k: pred[k].to_numpy() for k in HEAD_KEYS}, {})
-    group, first = _entries(pred)
+    values = {k: pred[k].to_numpy() for k in VALUE_KEYS}
+    blocks = _same_blocks(pred)
+    if blocks is not None:  # each block: a predictor on the entries, in order
+        size = len(pred) // len(blocks)
+        heads = {k: pred[k].to_numpy()[:size] for k in HEAD_KEYS}
+        every = np.arange(size)
+        by_block = {
+            name: (every, *(values[c][start : start + size] for c in VALUE_KEYS))
+            for name, start in blocks
+        }
+        return Columns(size, heads, by_block)
+    group, first = _grouped([pred[k].to_numpy() for k in HEAD_KEYS])
     n = len(first)
     heads = {k: pred[k].to_numpy()[first] for k in HEAD_KEYS}
     names = pred["predictor"].to_numpy()
@@ -48,32 +60,35 @@ def prediction_columns(pred: pd.DataFrame) -> Columns:
         last = np.full(n, -1)
         np.maximum.at(last, group[rows], rows)
         have = np.flatnonzero(last >= 0)
-        at = last[have]
-        predicted, lower, upper = (pred[c].to_numpy()[at] for c in VALUE_KEYS)
+        predicted, lower, upper = (values[c][last[have]] for c in VALUE_KEYS)
         by_predictor[str(name)] = (have, predicted, lower, upper)
     return Columns(n, heads, by_predictor)
 
 
-def _entries(pred: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's entry (the groups of ``HEAD_KEYS``, numbered in order of first appearance)
-    and each entry's first row. A back-test lists its predictors one block after another,
-    usually with the same models in the same order: then the first block's entries are every
-    block's, and only its rows are hashed."""
+def _same_blocks(pred: pd.DataFrame) -> list[tuple[str, int]] | None:
+    """(predictor, first row) of each block of rows where a back-test's usual layout holds:
+    one block per predictor, each with the same models (none twice) in the same order and
+    the same other keys. Then the first block's rows are the entries (a later block of the
+    same predictor wins), and only they are hashed. None otherwise."""
     names = pred["predictor"].to_numpy()
     starts = [0, *(np.flatnonzero(names[1:] != names[:-1]) + 1).tolist()]
-    size = starts[1] if len(starts) > 1 else len(pred)
-    heads = [pred[k].to_numpy() for k in HEAD_KEYS]
-    if len(pred) == size * len(starts) and all(
-        (col.reshape(len(starts), size) == col[:size]).all() for col in heads
-    ):
-        group, first = _grouped([col[:size] for col in heads])
-        return np.tile(group, len(starts)), first
-    return _grouped(heads)
+    size = len(pred) // len(starts)
+    if any(b - a != size for a, b in pairwise([*starts, len(pred)])):
+        return None
+    for k in HEAD_KEYS:
+        col = pred[k].to_numpy()
+        if not (col.reshape(len(starts), size) == col[:size]).all():
+            return None
+    models = pd.factorize(pred["model"].to_numpy()[:size], use_na_sentinel=False)[0]
+    if models.max() + 1 != size:
+        return None
+    return [(str(names[a]), a) for a in starts]
 
 
 def _grouped(heads: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``_entries`` of rows with these head columns: grouped by the model alone where a
-    model's rows agree on the other keys (the usual case), else by all four."""
+    """Each row's entry (the groups of ``HEAD_KEYS``, numbered in order of first appearance)
+    and each entry's first row: grouped by the model alone where a model's rows agree on the
+    other keys (the usual case), else by all four."""
     group = pd.factorize(heads[0], use_na_sentinel=False)[0]
     for values in heads[1:]:
         mine = values[_first_rows(group)][group]
@@ -111,9 +126,7 @@ def records_json(pred: pd.DataFrame, level: int, before: str = "", after: str = 
             present[j, c.by_predictor[key][0]] = True
     after_first = np.cumsum(present, axis=0) > 1  # a key follows another key of its record
     texts = _value_texts(c)
-    slots: list[str | list[str]] = [
-        [before + "[\n" + i1 + "{\n" + i2] + [",\n" + i1 + "{\n" + i2] * (c.n - 1)
-    ]
+    slots: list[str | list[str]] = ["\n" + i1 + "{\n" + i2]
     inner = ['"lower": ', ",\n" + i3 + '"predicted": ', ",\n" + i3 + '"upper": ']
     for j, key in enumerate(keys):
         opening = json_str(key) + ": " + ("" if key in HEAD_KEYS else "{\n" + i3 + inner[0])
@@ -124,23 +137,28 @@ def records_json(pred: pd.DataFrame, level: int, before: str = "", after: str = 
             slots.append(values)
         if key not in HEAD_KEYS:
             slots.append(_choose(["\n" + i2 + "}"] * 2 + [""], after_first[j], present[j]))
-    last = "\n" + i1 + "}\n" + " " * (2 * level) + "]" + after
-    slots.append(["\n" + i1 + "}"] * (c.n - 1) + [last])
-    return _interleave(slots, c.n)
+    slots.append("\n" + i1 + "}")
+    return _interleave(slots, c.n, before + "[", "\n" + " " * (2 * level) + "]" + after)
 
 
-def _interleave(slots: list[str | list[str]], n: int) -> str:
-    """The slots' texts record by record, joined. A slot is a list (one text per record) or
-    a text (the same for every record); adjacent texts are merged first: fewer items to join."""
+def _interleave(slots: list[str | list[str]], n: int, start: str, end: str) -> str:
+    """The records, separated by commas, between ``start`` and ``end``. A slot is a list (one
+    text per record) or a text (the same for every record); the first and last slots are
+    texts (a record's opening and closing). Adjacent texts are merged, and each record's
+    closing joins the next one's opening: fewer items to join."""
     merged: list[str | list[str]] = []
     for slot in slots:
         if merged and isinstance(slot, str) and isinstance(merged[-1], str):
             merged[-1] += slot
         else:
             merged.append(slot)
-    parts: list[str] = [""] * (len(merged) * n)
-    for k, slot in enumerate(merged):
-        parts[k :: len(merged)] = [slot] * n if isinstance(slot, str) else slot
+    opening, closing, middle = str(merged[0]), str(merged[-1]), merged[1:-1]
+    step = len(middle) + 1
+    parts: list[str] = [""] * (step * n + 1)
+    for k, slot in enumerate(middle):
+        parts[1 + k :: step] = [slot] * n if isinstance(slot, str) else slot
+    parts[step::step] = [closing + "," + opening] * n
+    parts[0], parts[-1] = start + opening, closing + end
     return "".join(parts)
 
 
