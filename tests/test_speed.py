@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from obsscale.bench.scale import synthetic_table
@@ -122,3 +123,93 @@ def test_imputed_entries_are_the_reference_fixed_point(rank: int) -> None:
     mu, W = _top_components(Z, rank)
     R = mu + (Z - mu) @ W.T @ W
     np.testing.assert_allclose(R[mask], Z[mask], atol=1e-8)
+
+
+# ---------------------------------------------------------------- predictions JSON, quantiles
+
+
+EDGE_FLOATS = [0.0, -0.0, 1e-4, 9.99e-5, -1.5e-5, 5e-324, 0.1, 1 / 3, 1e15, 1e16, -2.5e22, 1e300]
+
+
+def test_float_texts_are_what_json_writes() -> None:
+    from obsscale.model.predictions_json import float_texts
+
+    rng = np.random.default_rng(0)
+    values = np.concatenate(
+        [
+            EDGE_FLOATS,
+            [np.nan, np.inf, -np.inf],
+            rng.normal(size=3000) * 10.0 ** rng.integers(-12, 20, size=3000),
+            rng.random(3000),
+        ]
+    )
+    expected = [store.dumps(v) for v in values.tolist()]  # jsonable: NaN and inf as null
+    assert float_texts(values) == expected
+
+
+def _pred_frame() -> pd.DataFrame:
+    """Predictions as a back-test lists them, with what the column-wise writer must handle:
+    a predictor missing for some models, NaN family, tiny and non-finite values, escaped ids,
+    a model listed twice with different actuals, and blocks in different model orders."""
+    models = ["org/a", 'q"uote', "del\x7f", "ünï", "org/b", "org/a"]
+    rows = []
+    for p, name in enumerate(["pc", "log_flops", "a_first"]):
+        order = range(len(models)) if p != 1 else reversed(range(len(models)))
+        for i in order:
+            if name == "a_first" and i == 2:
+                continue
+            rows.append(
+                {
+                    "model": models[i],
+                    "family": None if i == 3 else f"F{i % 2}",
+                    "split": "test" if i % 2 else "train",
+                    "predictor": name,
+                    "actual": 0.5 + 0.1 * i if i != 5 else 0.25,
+                    "predicted": [3e-5, 0.5, -1e-7, 1e16, np.nan, 0.0][i] + p,
+                    "lower": -0.2 - i,
+                    "upper": 2.0 / (i + 1),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("same_order", [False, True])
+def test_records_json_equals_the_generic_encoder(same_order: bool) -> None:
+    from obsscale.model.predictions_json import records_json
+    from obsscale.model.results import _prediction_records
+
+    pred = _pred_frame()
+    if same_order:  # every predictor on the same models in the same order: the fast grouping
+        pred = pred[pred["predictor"] != "a_first"]
+        pred = pred.sort_values(["predictor", "model", "actual"], kind="stable")
+    expected = store.dumps(_prediction_records(pred))
+    assert records_json(pred, level=0) == expected
+    assert records_json(pred, level=0, before="<", after=">") == "<" + expected + ">"
+    assert records_json(pred.iloc[:0], level=0) == store.dumps([])
+
+
+def test_sorted_quantiles_equal_numpy_quantile() -> None:
+    from obsscale.model.intervals import sorted_quantiles
+
+    rng = np.random.default_rng(1)
+    for B, m in ((200, 7), (1, 3), (57, 5)):
+        x = np.round(rng.normal(size=(B, m)), 1) + 0.0  # ties; no -0.0 (its order is free)
+        x[rng.random(x.shape) < 0.05] = np.nan
+        for qs in (((1 - 0.9) / 2, (1 + 0.9) / 2), (0.0, 0.5, 1.0), (0.123,)):
+            expected = np.quantile(x, list(qs), axis=0)
+            np.testing.assert_array_equal(sorted_quantiles(np.sort(x, axis=0), qs), expected)
+
+
+def test_large_fits_search_starts_on_a_sample(monkeypatch) -> None:
+    """Above SEARCH_ROWS training rows the starts are compared on a sample, and the best is
+    refined on every row: the same optimum as the full search."""
+    from obsscale.model import link
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(3000, 2))
+    y = np.clip(0.9 / (1 + np.exp(-(X @ [1.2, -0.4] + 0.2))) + rng.normal(0, 0.05, 3000), 0, 1)
+    full = link.SigmoidRegressor(n_starts=3).fit(X, y)
+    monkeypatch.setattr(link, "SEARCH_ROWS", 300)
+    sampled = link.SigmoidRegressor(n_starts=3).fit(X, y)
+    np.testing.assert_allclose(sampled.theta_, full.theta_, atol=1e-6)
+    assert sampled.cost_ <= full.cost_ * (1 + 1e-9)

@@ -9,6 +9,7 @@ held-out model never shapes the basis it is imputed with.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -22,11 +23,15 @@ from obsscale.model.params import Interval, ValidatedParams
 # ----------------------------------------------------------------------------- input checks
 
 
-def _as_matrix(X: Any, names: list[str] | None = None) -> tuple[np.ndarray, list[str], list[str]]:
-    """Float matrix plus column and row labels (from a DataFrame when given one)."""
+def _as_matrix(
+    X: Any, names: list[str] | None = None
+) -> tuple[np.ndarray, list[str], Sequence[Any]]:
+    """Float matrix plus column and row labels (from a DataFrame when given one; the row
+    labels as they are, turned into text only for a message)."""
+    rows: Sequence[Any]
     if isinstance(X, pd.DataFrame):
         cols = [str(c) for c in X.columns]
-        rows = [str(r) for r in X.index]
+        rows = X.index
         try:
             arr = X.to_numpy(dtype=float, na_value=np.nan)
         except (TypeError, ValueError) as e:
@@ -38,7 +43,7 @@ def _as_matrix(X: Any, names: list[str] | None = None) -> tuple[np.ndarray, list
 
         arr = check_array(X, dtype=float, ensure_all_finite="allow-nan", copy=True)
         cols = names or [f"x{j}" for j in range(arr.shape[1])]
-        rows = [str(i) for i in range(arr.shape[0])]
+        rows = range(arr.shape[0])
     if arr.ndim != 2:
         raise CapabilityDataError(f"scores must be a 2-D table, got shape {arr.shape}")
     if np.isinf(arr).any():
@@ -46,7 +51,9 @@ def _as_matrix(X: Any, names: list[str] | None = None) -> tuple[np.ndarray, list
     return arr, cols, rows
 
 
-def check_score_matrix(X: np.ndarray, cols: list[str], rows: list[str], n_components: int) -> None:
+def check_score_matrix(
+    X: np.ndarray, cols: list[str], rows: Sequence[Any], n_components: int
+) -> None:
     """Refuse, with a message naming the culprits, what would make the fit meaningless."""
     n, p = X.shape
     if n < max(3, n_components + 1):
@@ -61,7 +68,7 @@ def check_score_matrix(X: np.ndarray, cols: list[str], rows: list[str], n_compon
     empty_cols = [c for c, e in zip(cols, np.isnan(X).all(axis=0), strict=True) if e]
     if empty_cols:
         raise CapabilityDataError(f"benchmarks with no scores at all: {empty_cols}")
-    empty_rows = [r for r, e in zip(rows, np.isnan(X).all(axis=1), strict=True) if e]
+    empty_rows = [str(rows[i]) for i in np.flatnonzero(np.isnan(X).all(axis=1)).tolist()]
     if empty_rows:
         shown = ", ".join(empty_rows[:5]) + (" ..." if len(empty_rows) > 5 else "")
         raise CapabilityDataError(

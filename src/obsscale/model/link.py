@@ -7,7 +7,8 @@ with a ceiling u in [ceiling_min, 1] ("floor_ceiling"); the forms are classes of
 small training sets from fitting near-step sigmoids. The reference fits these with a
 single start at w = 0.03 and lands in poor optima; here every fit starts from a linear fit on
 the logit scale, from the reference's near-zero start, and from seeded random perturbations,
-and keeps the best. Least squares by default; Huber loss (scipy's ``least_squares``
+and keeps the best (above ``SEARCH_ROWS`` training rows, compared on a seeded sample of rows,
+the best then refined on all). Least squares by default; Huber loss (scipy's ``least_squares``
 ``loss="huber"``, whose ``f_scale`` is the Huber delta) as an option. Predictors are
 standardized internally for conditioning; coefficients are reported in the original units.
 """
@@ -15,6 +16,7 @@ standardized internally for conditioning; coefficients are reported in the origi
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -30,6 +32,12 @@ from obsscale.model.estimator import (
 )
 from obsscale.model.links import LINKS, Link
 from obsscale.model.params import RANDOM_STATE, Interval, Options, ValidatedParams
+
+# training rows above which the multi-start search runs on a seeded sample of this many rows
+# and only its best solution is refined on all of them (an optimizer setting, like the bootstrap's
+# Gauss-Newton tolerance: it changes no output below it, and above it only within the fit's
+# tolerance)
+SEARCH_ROWS = 100_000
 
 
 class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
@@ -93,15 +101,28 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         self.x_scale_ = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
         Z = (X - self.x_mean_) / self.x_scale_
         starts = self._starts(Z, y, init)
-        best = self._solve(Z, y, starts[0])
+        rows = self._search_sample(n)
+        Zs, ys = (Z, y) if rows is None else (Z[rows], y[rows])
+        best = self._solve(Zs, ys, starts[0])
         for theta0 in starts[1:]:
-            res = self._solve(Z, y, theta0)
+            res = self._solve(Zs, ys, theta0)
             if res.cost < best.cost - 1e-15:
                 best = res
+        if rows is not None:  # the search's best, refined on every row
+            best = self._solve(Z, y, best.x)
         self.theta_ = best.x
         self.cost_ = float(best.cost)
         self._unpack()
         return self
+
+    def _search_sample(self, n: int) -> np.ndarray | None:
+        """Rows the multi-start search runs on: None (all) up to ``SEARCH_ROWS`` rows, else a
+        seeded sample of that many. Past ~10^5 rows the loss surface, and so which start leads
+        to the best optimum, no longer changes with n, while each start's cost grows with it."""
+        if n <= SEARCH_ROWS:
+            return None
+        seed = None if self.random_state is None else [self.random_state, n]
+        return np.sort(np.random.default_rng(seed).choice(n, SEARCH_ROWS, replace=False))
 
     def _starts(self, Z: np.ndarray, y: np.ndarray, init: np.ndarray | None) -> list[np.ndarray]:
         rng = np.random.default_rng(self.random_state)
@@ -175,10 +196,15 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         self.ceiling_ = float(extras.get("ceiling", 1.0))
 
     def bootstrap_thetas(
-        self, X: np.ndarray, y: np.ndarray, counts: np.ndarray, max_iter: int = 50
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        counts: np.ndarray | Iterable[np.ndarray],
+        max_iter: int = 50,
     ) -> np.ndarray:
         """Internal parameters refitted on B resamples at once (``counts``: B x n multiplicity
-        of each training row), by batched Gauss-Newton from this fit's solution.
+        of each training row, or an iterable of such blocks, refitted one after another), by
+        batched Gauss-Newton from this fit's solution.
 
         Each resample's optimum lies near the full-data one, so a few damped Gauss-Newton steps
         (with step halving whenever a resample's loss would grow, and the floor projected onto
@@ -188,26 +214,44 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         A = np.column_stack(
             [np.ones(len(X)), (np.asarray(X, float) - self.x_mean_) / self.x_scale_]
         )
-        y = np.asarray(y, dtype=float)
         K = (A[:, :, None] * A[:, None, :]).reshape(len(A), -1)  # n x k^2 outer products
+        y = np.asarray(y, dtype=float)
+        blocks = [counts] if isinstance(counts, np.ndarray) else counts
+        return np.vstack([self._refit_block(A, K, y, c, max_iter) for c in blocks])
+
+    def _refit_block(self, A, K, y, counts, max_iter) -> np.ndarray:
+        """``bootstrap_thetas`` of one block of resamples (design A, its outer products K)."""
+        counts = np.asarray(counts, dtype=float)  # once, not at every product with it
         theta = np.tile(self.theta_, (len(counts), 1))
-        loss = self._batch_loss(theta, A, y, counts)
+        # the B x n terms in reused buffers: a new array that large is zeroed by the kernel on
+        # first touch, which cost a quarter of the time. s, r: the sigmoid and residuals at
+        # theta; s_new, r_new: at the trial; work: scratch
+        s, r, s_new, r_new, *work = np.empty((6, *counts.shape))
+        self._batch_parts(theta, A, y, s, r)
+        loss = self._batch_loss(theta, r, counts, work[0])
         for _ in range(max_iter):
-            step = self._gn_step(theta, A, K, y, counts)
+            step = self._gn_step(theta, (s, r), A, K, counts, work)
             scale = np.ones(len(theta))
             for _ in range(8):  # halve the step of resamples whose loss would increase
                 trial = self._project(theta - scale[:, None] * step)
-                new = self._batch_loss(trial, A, y, counts)
+                self._batch_parts(trial, A, y, s_new, r_new)
+                new = self._batch_loss(trial, r_new, counts, work[0])
                 worse = new > loss * (1 + 1e-12) + 1e-18
                 if not worse.any():
                     break
                 scale[worse] /= 2
             accept = ~worse
             moved = np.abs(trial - theta)[accept].max(initial=0.0)
-            theta = np.where(accept[:, None], trial, theta)
-            loss = np.where(accept, new, loss)
+            theta = trial if accept.all() else np.where(accept[:, None], trial, theta)
             if moved < 1e-7:  # standardized units: far below the bootstrap spread
                 break
+            # the accepted trials' terms are the next step's: no second B x n sigmoid
+            if accept.all():
+                s, r, s_new, r_new = s_new, r_new, s, r
+            else:
+                np.copyto(s, s_new, where=accept[:, None])
+                np.copyto(r, r_new, where=accept[:, None])
+            loss = np.where(accept, new, loss)
         return theta
 
     def _project(self, theta: np.ndarray) -> np.ndarray:
@@ -218,50 +262,57 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
             theta[:, -link.k :] = np.clip(theta[:, -link.k :], lo, hi)
         return theta
 
-    def _batch_parts(self, theta: np.ndarray, A: np.ndarray, y: np.ndarray):
-        k = A.shape[1]
-        s = expit(theta[:, :k] @ A.T)  # B x n
-        e = self._extras(theta)
-        return s, e, self.link_.value(s, e) - y
+    def _batch_parts(self, theta, A, y, s, r) -> None:
+        """The sigmoid and the residuals of B parameter vectors on n rows, into ``s`` and
+        ``r`` (B x n each). Where all B linear predictors are equal (the common start), the
+        sigmoid is evaluated on one row: it is most of the cost."""
+        np.matmul(theta[:, : A.shape[1]], A.T, out=s)
+        if len(s) > 1 and (theta == theta[0]).all() and (s == s[0]).all():
+            np.copyto(s, expit(s[0]))
+        else:
+            expit(s, out=s)
+        np.subtract(self.link_.value(s, self._extras(theta)), y, out=r)
 
     def _weights(self, r: np.ndarray, counts: np.ndarray) -> np.ndarray:
         if self.loss == "huber":
             with np.errstate(divide="ignore"):
                 return counts * np.minimum(1.0, self.huber_delta / np.abs(r))
-        return counts.astype(float)
+        return counts
 
-    def _batch_loss(self, theta, A, y, counts) -> np.ndarray:
-        _, _, r = self._batch_parts(theta, A, y)
+    def _batch_loss(self, theta, r, counts, work) -> np.ndarray:
         if self.loss == "huber":
             d = self.huber_delta
             rho = np.where(np.abs(r) <= d, 0.5 * r**2, d * (np.abs(r) - 0.5 * d))
             loss = (counts * rho).sum(axis=1)
-        else:
-            loss = 0.5 * (counts * r**2).sum(axis=1)
+        else:  # 0.5 * (counts * r**2).sum(axis=1), in the scratch buffer
+            loss = 0.5 * np.multiply(counts, np.multiply(r, r, out=work), out=work).sum(axis=1)
         if self.alpha > 0:
-            w = theta[:, 1 : A.shape[1]]
+            w = theta[:, 1 : theta.shape[1] - self.link_.k]
             loss = loss + 0.5 * self.alpha * counts.sum(axis=1) * (w**2).sum(axis=1)
         return loss
 
-    def _gn_step(self, theta, A, K, y, counts) -> np.ndarray:
-        """Batched (J^T W J + ridge) \\ J^T W r, assembled by matrix products over rows."""
-        k = A.shape[1]
-        s, e, r = self._batch_parts(theta, A, y)
+    def _gn_step(self, theta, terms, A, K, counts, work) -> np.ndarray:
+        """Batched (J^T W J + ridge) \\ J^T W r, assembled by matrix products over rows (the
+        B x n products in the two ``work`` buffers)."""
+        (s, r), k = terms, A.shape[1]
+        e = self._extras(theta)
         w = self._weights(r, counts)
-        j_eta = self.link_.d_eta(s, e)
+        j_eta = self.link_.d_eta(s, e, out=work[0])
         B, q = len(theta), theta.shape[1]
         H = np.zeros((B, q, q))
         g = np.zeros((B, q))
-        H[:, :k, :k] = ((w * j_eta**2) @ K).reshape(B, k, k)
-        g[:, :k] = (w * j_eta * r) @ A
+        wj2 = np.multiply(w, np.multiply(j_eta, j_eta, out=work[1]), out=work[1])
+        H[:, :k, :k] = (wj2 @ K).reshape(B, k, k)
+        wj = np.multiply(w, j_eta, out=work[1])
         j_e = self.link_.d_extras(s, e)
         for i, ji in enumerate(j_e):
             c = k + i
-            H[:, :k, c] = H[:, c, :k] = (w * j_eta * ji) @ A
+            H[:, :k, c] = H[:, c, :k] = (wj * ji) @ A
             H[:, c, c] = (w * ji**2).sum(axis=1)
             g[:, c] = (w * ji * r).sum(axis=1)
             for j, jj in enumerate(j_e[:i]):
                 H[:, c, k + j] = H[:, k + j, c] = (w * ji * jj).sum(axis=1)
+        g[:, :k] = np.multiply(wj, r, out=wj) @ A
         if self.alpha > 0:
             n_w = counts.sum(axis=1)[:, None]
             g[:, 1:k] += self.alpha * n_w * theta[:, 1:k]
@@ -278,7 +329,8 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
 
     def predict_thetas(self, thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Predictions of many internal parameter vectors at once: B x m."""
-        return self.link_thetas(thetas, self.linear_predictor_thetas(thetas, X))
+        eta = self.linear_predictor_thetas(thetas, X)
+        return self.link_.value(expit(eta, out=eta), self._extras(thetas))
 
     def link_thetas(self, thetas: np.ndarray, eta: np.ndarray) -> np.ndarray:
         """The link of many parameter vectors (B x q) at their linear predictors (B x m)."""

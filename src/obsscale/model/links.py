@@ -48,8 +48,8 @@ class Link(ABC):
     def value(self, s: Any, e: list[Any]) -> Any: ...
 
     @abstractmethod
-    def d_eta(self, s: Any, e: list[Any]) -> Any:
-        """df/dz."""
+    def d_eta(self, s: Any, e: list[Any], out: Any = None) -> Any:
+        """df/dz (into ``out`` if given, a buffer of the shape of ``s``)."""
 
     def d_extras(self, s: Any, e: list[Any]) -> list[Any]:
         """df/de for each extra parameter."""
@@ -64,8 +64,8 @@ class Sigmoid(Link):
     def value(self, s, e):
         return s
 
-    def d_eta(self, s, e):
-        return s * (1 - s)
+    def d_eta(self, s, e, out=None):
+        return np.multiply(s, np.subtract(1, s, out=out), out=out)  # s * (1 - s)
 
 
 class Floor(Link):
@@ -90,8 +90,8 @@ class Floor(Link):
     def value(self, s, e):
         return (1 - e[0]) * s + e[0]
 
-    def d_eta(self, s, e):
-        return (1 - e[0]) * s * (1 - s)
+    def d_eta(self, s, e, out=None):
+        return np.multiply(np.multiply(1 - e[0], s, out=out), 1 - s, out=out)
 
     def d_extras(self, s, e):
         return [1 - s]
@@ -120,8 +120,8 @@ class FloorCeiling(Link):
     def value(self, s, e):
         return e[0] + (e[1] - e[0]) * s
 
-    def d_eta(self, s, e):
-        return (e[1] - e[0]) * s * (1 - s)
+    def d_eta(self, s, e, out=None):
+        return np.multiply(np.multiply(e[1] - e[0], s, out=out), 1 - s, out=out)
 
     def d_extras(self, s, e):
         return [1 - s, s]

@@ -3,15 +3,21 @@ and a deterministic JSON form."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from obsscale.data import store
+from obsscale.model.predictions_json import (
+    HEAD_KEYS,
+    VALUE_KEYS,
+    column,
+    json_str,
+    prediction_columns,
+    records_json,
+)
 
 if TYPE_CHECKING:
     from statsmodels.iolib.summary2 import Summary
@@ -102,12 +108,11 @@ class PredictionResult:
 
     def to_json(self) -> str:
         """``store.dumps(self.to_dict())``; the predictions (one entry per model) are written
-        column-wise into a placeholder, since json's indenting encoder is pure Python."""
+        column-wise (``predictions_json``) into a placeholder, since json's indenting encoder is
+        pure Python."""
         text = store.dumps(self._dict(_PLACEHOLDER))
-        records = _prediction_records_json(self.predictions, level=1)
-        return text.replace(
-            f'"predictions": {_json_str(_PLACEHOLDER)}', f'"predictions": {records}', 1
-        )
+        head, tail = text.split(json_str(_PLACEHOLDER), 1)
+        return records_json(self.predictions, level=1, before=head, after=tail)
 
     def save(self, path: str | Path) -> None:
         store.write_text(path, self.to_json() + "\n")
@@ -226,123 +231,18 @@ def _prediction_frame(records: list[dict[str, Any]], chance: float) -> pd.DataFr
     return pred
 
 
-@dataclass
-class _Columns:
-    """The predictions grouped one entry per (model, family, split, actual), in order of first
-    appearance: ``heads`` holds those four columns, ``by_predictor`` each predictor's (entries
-    that have it, predicted, lower, upper), all numpy arrays."""
-
-    n: int
-    heads: dict[str, np.ndarray]
-    by_predictor: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
-
-
 _PLACEHOLDER = "\x00predictions\x00"  # encoded as "\u0000predictions\u0000"
-HEAD_KEYS = ("model", "family", "split", "actual")
-VALUE_KEYS = ("predicted", "lower", "upper")
-
-
-def _prediction_columns(pred: pd.DataFrame) -> _Columns:
-    """Column-wise grouping (a row-by-row groupby cost ~1 ms per model); when a predictor
-    repeats within an entry, its last row wins."""
-    if pred.empty:
-        return _Columns(0, {k: pred[k].to_numpy() for k in HEAD_KEYS}, {})
-    group = pred.groupby(list(HEAD_KEYS), sort=False, dropna=False).ngroup().to_numpy()
-    n = int(group.max()) + 1
-    first = np.full(n, len(pred))
-    np.minimum.at(first, group, np.arange(len(pred)))
-    heads = {k: pred[k].to_numpy()[first] for k in HEAD_KEYS}
-    names = pred["predictor"].to_numpy()
-    by_predictor = {}
-    for name in pd.unique(names):
-        rows = np.flatnonzero(names == name)
-        last = np.full(n, -1)
-        np.maximum.at(last, group[rows], rows)
-        have = np.flatnonzero(last >= 0)
-        at = last[have]
-        predicted, lower, upper = (pred[c].to_numpy()[at] for c in VALUE_KEYS)
-        by_predictor[str(name)] = (have, predicted, lower, upper)
-    return _Columns(n, heads, by_predictor)
 
 
 def _prediction_records(pred: pd.DataFrame) -> list[dict[str, Any]]:
     """One record per model (per fold in k-fold splits): its keys and each predictor's values,
     as JSON-safe Python values (NaN as None)."""
-    c = _prediction_columns(pred)
-    heads = [_column(v) for v in c.heads.values()]
+    c = prediction_columns(pred)
+    heads = [column(v) for v in c.heads.values()]
     records: list[dict[str, Any]] = [
         dict(zip(HEAD_KEYS, values, strict=True)) for values in zip(*heads, strict=True)
     ]
     for name, (have, *cols) in c.by_predictor.items():
-        for i, *values in zip(have.tolist(), *map(_column, cols), strict=True):
+        for i, *values in zip(have.tolist(), *map(column, cols), strict=True):
             records[i][name] = dict(zip(VALUE_KEYS, values, strict=True))
     return records
-
-
-def _prediction_records_json(pred: pd.DataFrame, level: int) -> str:
-    """``store.dumps`` of ``_prediction_records(pred)`` nested at ``level`` (same bytes: sorted
-    keys, indent 2), written from encoded columns: json's indenting encoder is pure Python and
-    took seconds at 100,000 models. Entries with the same predictors share one %-template,
-    applied by ``map`` (one call per entry)."""
-    c = _prediction_columns(pred)
-    if c.n == 0:
-        return "[]"
-    i0, i1, i2, i3 = (" " * (2 * (level + k)) for k in range(4))
-    enc = {k: _encoded(v) for k, v in c.heads.items()}
-    names = list(c.by_predictor)
-    present = np.zeros(c.n, dtype=np.int64)
-    for bit, name in enumerate(names):
-        have, *cols = c.by_predictor[name]
-        present[have] |= 1 << bit
-        for key, values in zip(VALUE_KEYS, cols, strict=True):
-            column = np.full(c.n, "", dtype=object)
-            column[have] = _encoded(values)
-            enc[f"{name}\0{key}"] = column
-    out = np.empty(c.n, dtype=object)
-    inner = f",\n{i3}".join(f'"{k}": %s' for k in sorted(VALUE_KEYS))
-    for code in np.unique(present).tolist():
-        rows = np.flatnonzero(present == code)
-        have_now = {n for bit, n in enumerate(names) if code >> bit & 1}
-        parts, fields = [], []
-        for key in sorted([*HEAD_KEYS, *have_now]):
-            name = _json_str(key).replace("%", "%%")
-            if key in HEAD_KEYS:
-                parts.append(f"{name}: %s")
-                fields.append(enc[key][rows])
-            else:
-                parts.append(f"{name}: {{\n{i3}{inner}\n{i2}}}")
-                fields += [enc[f"{key}\0{k}"][rows] for k in sorted(VALUE_KEYS)]
-        template = f"{i1}{{\n{i2}" + f",\n{i2}".join(parts) + f"\n{i1}}}"
-        out[rows] = list(map(template.__mod__, zip(*fields, strict=True)))
-    return "[\n" + ",\n".join(out.tolist()) + f"\n{i0}]"
-
-
-def _json_str(s: str) -> str:
-    return json.encoder.encode_basestring_ascii(s)
-
-
-def _encoded(values: np.ndarray) -> np.ndarray:
-    """JSON text of each value, as ``store.dumps`` writes it (NaN / NA as null), as an object
-    array. Floats in one C call (json writes them with float.__repr__); other values through
-    their distinct values."""
-    out = np.empty(len(values), dtype=object)
-    if values.dtype.kind == "f":
-        text = json.dumps(values.tolist())[1:-1].split(", ") if len(values) else []
-        out[:] = text
-        out[~np.isfinite(values)] = "null"
-        return out
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    text = [_json_str(u) if type(u) is str else store.dumps(u) for u in _column(uniques)]
-    out[:] = np.asarray([*text, "null"], dtype=object)[codes]  # code -1: NA
-    return out
-
-
-def _column(values: np.ndarray) -> list[Any]:
-    """Python scalars of a column, with NaN / NA as None (what ``store.jsonable`` gives)."""
-    out = values.tolist()
-    if values.dtype.kind == "f":
-        for i in np.flatnonzero(~np.isfinite(values)).tolist():
-            out[i] = None
-    elif values.dtype == object:
-        out = [None if (v is None or v is pd.NA or v != v) else v for v in out]
-    return out
