@@ -95,21 +95,32 @@ def test_second_fetch_uses_cache(
     assert (mirror_data / "processed" / "models.csv").read_bytes() == before  # deterministic
 
 
-def test_fit_cli_writes_deterministic_json(
+def test_fetch_fit_report_on_the_mirror_is_deterministic(
     mirror_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The integration test: the mirror's fetch (fixture), then fit twice (the artifacts both
+    runs write byte-identical; the second skips the back-tests, whose determinism
+    test_predict checks) and the report from the artifacts, with its sections."""
     from obsscale.cli import main
 
-    for out in ("a", "b"):
-        assert main(["fit", "--data-dir", str(mirror_data), "--out", str(tmp_path / out)]) == 0
+    for out, extra in (("a", []), ("b", ["--no-targets"])):
+        args = ["fit", "--data-dir", str(mirror_data), "--out", str(tmp_path / out), *extra]
+        assert main(args) == 0
+    files = sorted(p.name for p in (tmp_path / "a").glob("*.json"))
+    assert {"fit.json", "run.json", "forecast.json", "frontier.json"} <= set(files)
+    for name in ("fit.json", "frontier.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     a = (tmp_path / "a" / "fit.json").read_bytes()
-    assert a == (tmp_path / "b" / "fit.json").read_bytes()
     fit = json.loads(a)
     models_csv = mirror_data / "processed" / "models.csv"
     assert fit["input_sha256"] == hashlib.sha256(models_csv.read_bytes()).hexdigest()
     assert len(fit["models"]) == 148
     assert fit["explained_variance_ratio"][0] == pytest.approx(0.853, abs=0.005)
     assert "Capability factors" in capsys.readouterr().out
+    assert main(["report", "--data-dir", str(mirror_data), "--out", str(tmp_path / "a")]) == 0
+    html = (tmp_path / "a" / "index.html").read_text()
+    for section in ("Forecasts", "Frontier", "GPQA Diamond", "openllm_v2:BBH"):
+        assert section in html, section
 
 
 def test_fit_cli_errors_are_one_line(

@@ -121,9 +121,9 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
     store.remove_stale_parts(out_dir)  # temporaries of a killed run, older than an hour
     table, models = selected_models(config, request.capabilities, request.selection)  # names a
     models_sha = store.sha256_file(processed_models_path(config))  # missing models.csv first
+    fit = fit_capabilities(models, request.capabilities, input_sha256=models_sha)
+    fit.save(out_dir / "fit.json")
     with in_background(_frontier, table, config) as frontier:  # the whole table: hub models
-        fit = fit_capabilities(models, request.capabilities, input_sha256=models_sha)
-        fit.save(out_dir / "fit.json")
         entries = _backtests(models, request, config, out_dir, progress)
         _remove_stale(out_dir, {e["file"] for e in entries if e["file"]})  # forecast.json too
         forecast_entry = _report_forecasts(config, models, request, out_dir)

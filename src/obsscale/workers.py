@@ -7,7 +7,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,14 +26,19 @@ def available_workers() -> int:
 @contextmanager
 def in_background(fn: Callable[..., Any], *args: Any) -> Iterator[Callable[[], Any]]:
     """``fn(*args)`` in a forked process while the caller goes on; yields a function that
-    returns its result (or raises its error). With one worker, ``fn`` runs when asked."""
+    returns its result (or raises its error). If the caller fails, the process is stopped
+    rather than waited for. With one worker, ``fn`` runs when asked."""
     if available_workers() < 2:
         yield lambda: fn(*args)
         return
-    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
-    future: Future = pool.submit(fn, *args)
+    pool = mp.get_context("fork").Pool(1)
+    pending = pool.apply_async(fn, args)
     try:
-        yield future.result
+        yield pending.get
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
     finally:
-        future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.join()
