@@ -114,14 +114,8 @@ def _date_panel(ax: Axes, curve: dict[str, Any], level: float) -> None:
         ax.errorbar(fx, fy, yerr=err, fmt="D", ms=5, color=plots.PALETTE[3], capsize=3)
         ax.plot([], [], "D", color=plots.PALETTE[3], label=f"forecast, {level:.0%} PI")
     ax.axvline(t.max(), color="0.5", ls=":", lw=1)
-    ax.set(
-        xlabel="release date (year)",
-        ylabel=f"{curve['benchmark']} (fraction)",
-        ylim=(-0.03, 1.03),
-        title=f"{curve['benchmark']}: {curve['n']} dated models (newest {curve['newest']})",
-    )
-    ax.title.set_fontsize(9)
-    ax.legend(fontsize=7, loc="upper left")
+    title = f"{curve['benchmark']}: {curve['n']} dated models (newest {curve['newest']})"
+    _label(ax, "release date (year)", curve["benchmark"], title)
 
 
 def _compute_panel(ax: Axes, curve: dict[str, Any], level: float) -> None:
@@ -141,12 +135,13 @@ def _compute_panel(ax: Axes, curve: dict[str, Any], level: float) -> None:
         ax.text(0.5, 0.5, note, ha="center", transform=ax.transAxes, fontsize=8, color="0.4")
     scores = np.array(curve["scores"], dtype=float)
     ax.plot(x[known], scores[known], "o", ms=3.5, color="0.35", mew=0, label="model")
-    ax.set(
-        xlabel="training compute (log10 FLOPs)",
-        ylabel=f"{curve['benchmark']} (fraction)",
-        ylim=(-0.03, 1.03),
-        title=f"{curve['benchmark']}: {comp['n']} models with known compute",
-    )
+    title = f"{curve['benchmark']}: {comp['n']} models with known compute"
+    _label(ax, "training compute (log10 FLOPs)", curve["benchmark"], title)
+
+
+def _label(ax: Axes, xlabel: str, benchmark: str, title: str) -> None:
+    """Axis labels with units, the fraction scale's limits, the title and the legend."""
+    ax.set(xlabel=xlabel, ylabel=f"{benchmark} (fraction)", ylim=(-0.03, 1.03), title=title)
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7, loc="upper left")
 
