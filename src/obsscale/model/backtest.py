@@ -133,11 +133,8 @@ def backtest(
             pred["equivalent_log10_flops"] = pred["model"].map(equivalent)
     else:
         pred = pred[pred["split"] != "train"].reset_index(drop=True)
-    record = {
-        "capabilities": asdict(settings),
-        "predict": asdict(pconf),
-        "split": {"kind": split.kind, "value": split.value},
-    }
+    record = {"capabilities": asdict(settings), "predict": asdict(pconf)}
+    record["split"] = {"kind": split.kind, "value": split.value}
     return _result(task, split, folds, pred, fold_fits, curve, baselines, record)
 
 

@@ -67,17 +67,7 @@ def select_models(
     if sel.exclude_subset is not None:
         keep &= ~_members(models, _subset(sel.exclude_subset))
     if families:
-        in_table: set[str] = set(models["family"].dropna())
-        unknown = sorted(set(families) - in_table)
-        if unknown and len(unknown) == len(set(families)):
-            close = sorted(k for k in in_table if any(u.lower() in k.lower() for u in unknown))
-            hint = f"; similar: {close[:10]}" if close else ""
-            raise CapabilityDataError(
-                f"families not in the table: {unknown} (names are case-sensitive, as in "
-                f"models.csv's family column{hint})"
-            )
-        if unknown:
-            log.warning("families not in the table: %s", unknown)
+        _check_families(models, families)
         keep &= models["family"].isin(families)
     if include:
         wanted = {m.lower() for m in include}
@@ -87,6 +77,22 @@ def select_models(
         keep &= models["model"].str.lower().isin(wanted)
     keep &= ~models["model"].str.lower().isin(excluded)
     return models[keep].reset_index(drop=True)
+
+
+def _check_families(models: pd.DataFrame, families: list[str]) -> None:
+    """None of the families in the table is an error (with similar names: they are
+    case-sensitive); some of them missing is a warning."""
+    in_table: set[str] = set(models["family"].dropna())
+    unknown = sorted(set(families) - in_table)
+    if unknown and len(unknown) == len(set(families)):
+        close = sorted(k for k in in_table if any(u.lower() in k.lower() for u in unknown))
+        hint = f"; similar: {close[:10]}" if close else ""
+        raise CapabilityDataError(
+            f"families not in the table: {unknown} (names are case-sensitive, as in "
+            f"models.csv's family column{hint})"
+        )
+    if unknown:
+        log.warning("families not in the table: %s", unknown)
 
 
 def _subset(name: str) -> dict[str, list[str]]:
