@@ -83,28 +83,12 @@ def to_fraction(
     looks_percent = len(observed) > 0 and observed.max() > 1.0 and observed.max() <= 100.0
     if declared == "fraction" and looks_percent:
         events.append(
-            _event(
-                source,
-                "*",
-                fld,
-                float(observed.max()),
-                "scale_mismatch",
-                "warning",
-                "declared fractions but values exceed 1: read as percent",
-            )
+            _scale_event(source, fld, observed, "fractions but values exceed 1", "percent")
         )
         declared = "percent"
     elif declared == "percent" and len(observed) > 0 and observed.max() <= 1.0:
         events.append(
-            _event(
-                source,
-                "*",
-                fld,
-                float(observed.max()),
-                "scale_mismatch",
-                "warning",
-                "declared percent but every value is <= 1: read as fractions",
-            )
+            _scale_event(source, fld, observed, "percent but every value is <= 1", "fractions")
         )
         declared = "fraction"
     out = values / 100.0 if declared == "percent" else values.astype(float)
@@ -142,23 +126,44 @@ def _long(frame: pd.DataFrame, model_col: str, fields: dict[str, str]) -> pd.Dat
     return pd.concat(parts, ignore_index=True)[VALUE_COLUMNS]
 
 
+def _scale_event(source: str, fld: str, observed: pd.Series, found: str, read_as: str) -> dict:
+    """A column whose values contradict its declared scale, and how it is read instead."""
+    detail = f"declared {found}: read as {read_as}"
+    return _event(source, "*", fld, float(observed.max()), "scale_mismatch", "warning", detail)
+
+
 def _check_duplicate_ids(
     frame: pd.DataFrame, model_col: str, source: str, events: list[dict]
 ) -> pd.DataFrame:
     dup = frame[model_col].str.lower().duplicated(keep="first")
-    for idx in frame.index[dup]:
-        events.append(
-            _event(
-                source,
-                frame.at[idx, model_col],
-                "model",
-                frame.at[idx, model_col],
-                "duplicate_model",
-                "dropped",
-                f"record {idx}: repeats an earlier record; the first is kept",
-            )
-        )
+    detail = "repeats an earlier record; the first is kept"
+    events += row_events(frame, dup, model_col, source, "duplicate_model", "dropped", detail)
     return frame[~dup]
+
+
+def row_events(
+    frame: pd.DataFrame,
+    mask: pd.Series,
+    model_col: str,
+    source: str,
+    rule: str,
+    severity: str,
+    detail: str,
+) -> list[dict]:
+    """One event per row under ``mask``, naming its record and model id: how every parser
+    reports the rows it leaves out."""
+    return [
+        _event(
+            source,
+            frame.at[i, model_col],
+            "model",
+            frame.at[i, model_col],
+            rule,
+            severity,
+            f"record {i}: {detail}",
+        )
+        for i in frame.index[mask]
+    ]
 
 
 # Beyond these no model has ever been trained (the largest are ~2e3 B parameters, ~4e26 FLOPs,

@@ -18,6 +18,7 @@ from obsscale.data.parsers.common import (
     _numeric,
     _read_csv,
     _require,
+    row_events,
     to_fraction,
 )
 
@@ -79,18 +80,7 @@ def _exclude(
     events: list[dict],
     detail: str,
 ) -> pd.DataFrame:
-    for idx in frame.index[mask]:
-        events.append(
-            _event(
-                source,
-                frame.at[idx, model_col],
-                "model",
-                frame.at[idx, model_col],
-                rule,
-                "excluded",
-                f"record {idx}: {detail}",
-            )
-        )
+    events += row_events(frame, mask, model_col, source, rule, "excluded", detail)
     return frame[~mask]
 
 
