@@ -43,6 +43,15 @@ def test_rank_split_needs_no_flops_and_never_reads_the_target() -> None:
     again = backtest(poisoned, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST)
     assert _side(res).sort_index().equals(_side(again).sort_index())
     assert np.isfinite(res.scores["pc"].mse_test)
+    # the strongest models without any compute (frontier-like): the split is the same, the
+    # baselines score none of them, so each predictor is scored on its own test models
+    top = _side(res)[lambda s: s == "test"].index
+    models.loc[models["model"].isin(top), ["flops", "params_b"]] = np.nan
+    dark = backtest(models, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST)
+    assert set(_side(dark)[lambda s: s == "test"].index) == set(top)
+    assert np.isfinite(dark.scores["pc"].mse_test)
+    assert np.isnan(dark.scores["log_flops"].mse_test)
+    assert any("on the test models it can score" in n for n in dark.notes)
 
 
 def test_rank_split_refuses_bad_fractions_and_a_missing_basis() -> None:

@@ -31,7 +31,7 @@ from obsscale.model.curves import baseline_curves, capability_curve
 from obsscale.model.factors import CapabilityPCA
 from obsscale.model.intervals import BootstrapFit, fit_with_bootstrap, prediction_interval
 from obsscale.model.results import PREDICTORS, PredictionResult
-from obsscale.model.scoring import score_predictors
+from obsscale.model.scoring import score_predictors, scored_test_models
 from obsscale.model.splits import CutoffFlops, Fold, Split
 from obsscale.model.targets import _check_target, chance_normalize, normalize_scale
 from obsscale.model.tuning import (
@@ -304,7 +304,7 @@ def _result(
             "(split 'unknown') but in neither side's metrics, except pc's mse_test_all"
         )
     test = pred[pred["split"] == "test"]
-    if not test.empty and test.groupby("model")["predictor"].nunique().max() < len(PREDICTORS):
+    if not test.empty and not scored_test_models(test)[1]:
         task.notes.append(
             "no test model has the inputs of every predictor (the compute baselines need "
             "FLOPs or parameters): each predictor is scored on the test models it can score"

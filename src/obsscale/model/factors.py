@@ -15,13 +15,18 @@ import numpy as np
 
 from obsscale.config import CapabilityConfig
 from obsscale.model.estimator import BaseEstimator, TransformerMixin, check_is_fitted
-from obsscale.model.imputation import PCAImputer, _as_matrix, check_score_matrix
+from obsscale.model.imputation import (
+    AllowsMissingScores,
+    PCAImputer,
+    _as_matrix,
+    check_score_matrix,
+)
 from obsscale.model.params import Interval, ValidatedParams
 
 # ----------------------------------------------------------------------------- PCA
 
 
-class CapabilityPCA(ValidatedParams, TransformerMixin, BaseEstimator):
+class CapabilityPCA(AllowsMissingScores, ValidatedParams, TransformerMixin, BaseEstimator):
     """Imputation followed by PCA: the capability factors of the observational scaling law.
 
     Components are signed so that each correlates positively with the models' mean score
@@ -54,11 +59,6 @@ class CapabilityPCA(ValidatedParams, TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.clip = clip
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # missing scores are what it is for
-        return tags
 
     def fit(self, X: Any, y: None = None) -> CapabilityPCA:
         self._fit(X)

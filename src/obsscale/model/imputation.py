@@ -135,7 +135,17 @@ def _fill_missing(
     return mu[cols] + np.einsum("kr,rk->k", coef[rows], W[:, cols])
 
 
-class PCAImputer(ValidatedParams, TransformerMixin, BaseEstimator):
+class AllowsMissingScores:
+    """Estimators of the score matrix: missing scores are what they are for, so scikit-learn's
+    checks must send them NaNs rather than refuse them."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class PCAImputer(AllowsMissingScores, ValidatedParams, TransformerMixin, BaseEstimator):
     """Impute missing scores by iterated low-rank PCA reconstruction.
 
     Standardize each benchmark (observed entries, population std), fill missing entries with
@@ -170,11 +180,6 @@ class PCAImputer(ValidatedParams, TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.clip = clip
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # missing scores are what it is for
-        return tags
 
     def fit(self, X: Any, y: None = None) -> PCAImputer:
         self._validate_params()

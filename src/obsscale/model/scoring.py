@@ -23,8 +23,7 @@ def score_predictors(
 ) -> dict[str, PredictorScore]:
     """One ``PredictorScore`` per predictor; ``pc`` adds the reference's ``mse_test_all``."""
     test = pred[pred["split"] == "test"]
-    scorable = test.groupby("model")["predictor"].nunique()
-    common = set(scorable[scorable == len(PREDICTORS)].index) or set(scorable.index)
+    common, _ = scored_test_models(test)
     out = {}
     for name in PREDICTORS:
         mine = pred[pred["predictor"] == name]
@@ -44,6 +43,14 @@ def score_predictors(
             score.n_test_all = len(allp)
         out[name] = score
     return out
+
+
+def scored_test_models(test: pd.DataFrame) -> tuple[set[str], bool]:
+    """The test models every predictor can score, and True; where there are none, every
+    test model some predictor can score, and False."""
+    scorable = test.groupby("model")["predictor"].nunique()
+    common = set(scorable[scorable == len(PREDICTORS)].index)
+    return (common, True) if common else (set(scorable.index), False)
 
 
 def test_metrics(te: pd.DataFrame) -> dict[str, Any]:
