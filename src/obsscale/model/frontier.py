@@ -31,6 +31,7 @@ from obsscale.exceptions import CapabilityDataError
 from obsscale.model.hub_matrix import (
     PREFIX,
     complete_matrix,
+    fit_imputer,
     hide_cells,
     hub_columns,
     hub_matrix,
@@ -105,8 +106,9 @@ def _factors(full: pd.DataFrame, fconf: FrontierConfig, level: float) -> dict[st
     """Loadings of the first ``rank`` factors with their bootstrap intervals and stability."""
     X = full.to_numpy(dtype=float)
     try:
-        ref, boots, cos = loading_bootstrap(X, fconf.rank, fconf.n_boot, fconf.random_state)
-        shares = variance_shares(X, fconf.rank)
+        imp = fit_imputer(X, fconf.rank)
+        ref, boots, cos = loading_bootstrap(X, fconf.rank, fconf.n_boot, fconf.random_state, imp)
+        shares = variance_shares(imp, X)
     except CapabilityDataError as e:
         return {"error": f"hub factors not fitted: {e}"}
     q = [(1 - level) / 2, (1 + level) / 2]

@@ -92,10 +92,7 @@ def complete_matrix(X: np.ndarray, rank: int, logit: bool) -> np.ndarray:
     """Every cell of X (fractions, NaN = unseen) from a rank-``rank`` PCA imputation, on the
     logit scale if ``logit`` (scores near 0 and 1 then stay inside [0, 1])."""
     Z = _frame(np.log(np.clip(X, EPS, 1 - EPS) / (1 - np.clip(X, EPS, 1 - EPS))) if logit else X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        imp = PCAImputer(n_components=rank, clip=None, max_iter=300, tol=1e-4).fit(Z)
-    out = imp.transform(Z)
+    out = fit_imputer(Z, rank, clip=None).transform(Z)
     return np.asarray(expit(out)) if logit else np.clip(out, 0, 1)
 
 
@@ -105,22 +102,32 @@ def _frame(X: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(X)
 
 
-def _components(X: np.ndarray, rank: int) -> np.ndarray:
+def fit_imputer(
+    X: np.ndarray | pd.DataFrame, rank: int, clip: tuple[float, float] | None = (0.0, 1.0)
+) -> PCAImputer:
+    """The hub matrix's imputation: rank ``rank``, stopped at 300 iterations (on a matrix this
+    sparse it does not converge; the completion back-test validates the cap)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        comp = PCAImputer(n_components=rank, max_iter=300, tol=1e-4).fit(_frame(X)).components_
-    # signed so that a higher factor means higher scores (as the capability factors are)
+        return PCAImputer(n_components=rank, clip=clip, max_iter=300, tol=1e-4).fit(_frame(X))
+
+
+def signed_components(imp: PCAImputer) -> np.ndarray:
+    """The loadings, signed so that a higher factor means higher scores (as the capability
+    factors are)."""
+    comp = imp.components_
     return np.asarray(comp * np.where(comp.sum(axis=1) < 0, -1.0, 1.0)[:, None])
 
 
 def loading_bootstrap(
-    X: np.ndarray, rank: int = 2, n_boot: int = 20, seed: int = 0
+    X: np.ndarray, rank: int = 2, n_boot: int = 20, seed: int = 0, full: PCAImputer | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Loadings (rank x benchmarks, standardized scores) of the whole matrix, those refitted
     on ``n_boot`` seeded resamples of its models (B x rank x benchmarks, each sign-aligned
     with the whole-matrix loading) and their |cosine| with it (B x rank). Resamples that
-    leave a benchmark unobserved or constant are skipped."""
-    ref = _components(X, rank)
+    leave a benchmark unobserved or constant are skipped. ``full``: the whole matrix's fit, if
+    the caller has it."""
+    ref = signed_components(full if full is not None else fit_imputer(X, rank))
     rng = np.random.default_rng(seed)
     boots, cos = [], []
     for _ in range(n_boot):
@@ -129,19 +136,17 @@ def loading_bootstrap(
             warnings.simplefilter("ignore", RuntimeWarning)
             if np.isnan(sample).all(axis=0).any() or (np.nanstd(sample, axis=0) == 0).any():
                 continue
-        comp = _components(sample, rank)
+        comp = signed_components(fit_imputer(sample, rank))
         dots = np.einsum("kp,kp->k", ref, comp)
         boots.append(comp * np.where(dots < 0, -1.0, 1.0)[:, None])
         cos.append(np.abs(dots))
     return ref, np.array(boots).reshape(-1, rank, X.shape[1]), np.array(cos).reshape(-1, rank)
 
 
-def variance_shares(X: np.ndarray, rank: int = 2) -> np.ndarray:
-    """Share of the variance of the standardized, imputed matrix carried by each of its
-    first ``rank`` principal components."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        imp = PCAImputer(n_components=rank, max_iter=300, tol=1e-4).fit(_frame(X))
+def variance_shares(imp: PCAImputer, X: np.ndarray) -> np.ndarray:
+    """Share of the variance of the standardized, imputed matrix carried by each of the
+    imputer's principal components."""
     Z = (imp.transform(_frame(X)) - imp.mean_) / imp.scale_
     eig = np.linalg.eigvalsh(np.cov(Z, rowvar=False))[::-1]
+    rank = imp.components_.shape[0]
     return np.asarray(eig[:rank] / eig.sum())
