@@ -23,7 +23,7 @@ SIZES = (1_000, 10_000, 100_000)
 
 #: The scale section times the paper's predictor (one factor fit, bootstrap intervals), the
 #: work whose cost grows with the table. The default's nested back-tests refit every
-#: candidate on all training rows and are not yet sampled at scale: about 4x at 100,000 rows.
+#: candidate on all training rows and are not yet sampled at scale: 3.5x at 100,000 rows.
 SCALE_PCONF = PredictConfig(method="paper")
 
 
