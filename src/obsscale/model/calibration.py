@@ -131,13 +131,16 @@ def calibrate(
     pconf: PredictConfig,
 ) -> Calibration:
     """The chosen ensemble refitted on each nested cutoff's training side (single-start fits,
-    as in the selection); its errors on the cutoff's test side calibrate the interval."""
+    as in the selection, which already made them); its errors on the cutoff's test side
+    calibrate the interval."""
     logf = features["log_flops"][:, 0]
     inner = replace(pconf, n_starts=0)
     errors, terms = [], []
-    for tr, te in folds:
+    for k, (tr, te) in enumerate(folds):
         try:
-            ens = Ensemble.fit(choice, features, y, tr, inner)
+            ens = Ensemble.of_fold(choice, features, k) or Ensemble.fit(
+                choice, features, y, tr, inner
+            )
         except ValueError:  # a candidate that cannot be fitted on this side: skip the cutoff
             continue
         rows = te & ens.scorable()

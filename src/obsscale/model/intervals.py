@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from obsscale.config import PredictConfig
-from obsscale.model.link import SigmoidRegressor
+from obsscale.model.link import FiniteDifferenceSigmoidRegressor, SigmoidRegressor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +53,9 @@ def make_regressor(pconf: PredictConfig, **overrides: Any) -> SigmoidRegressor:
         "n_starts": pconf.n_starts,
         "random_state": pconf.random_state,
     }
-    return SigmoidRegressor(**(params | overrides))
+    # the paper method keeps scipy's finite differences, so its outputs stay as before
+    cls = FiniteDifferenceSigmoidRegressor if pconf.method == "paper" else SigmoidRegressor
+    return cls(**(params | overrides))
 
 
 @one_blas_thread

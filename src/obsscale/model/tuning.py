@@ -81,6 +81,9 @@ class Inner:
     alpha: float
     mse: float
     pred: np.ndarray
+    # the regressor fitted on each nested cutoff's training side, in the folds' order (empty
+    # when a cutoff could not be fitted): the calibration reuses them instead of refitting
+    fits: tuple[SigmoidRegressor, ...] = field(default=(), repr=False)
 
 
 @dataclass
@@ -220,7 +223,7 @@ def _inner(
     """One candidate's nested back-tests (geometric mean of the MSE over the cutoffs)."""
     ok = np.isfinite(X).all(axis=1)
     pred = np.full(len(y), np.nan)
-    mses = []
+    mses, fits = [], []
     for tr, te in folds:
         tr, te = tr & ok, te & test
         reg = make_regressor(pconf, n_starts=0, **regressor_params(form, alpha, pconf))
@@ -230,6 +233,7 @@ def _inner(
             reg.fit(X[tr], y[tr])
         except ValueError:
             return Inner(inputs, form, alpha, math.inf, np.empty(0))
+        fits.append(reg)
         p = reg.predict(X[te])
         mses.append(float(np.mean((y[te] - p) ** 2)))
         new = te & np.isnan(pred)  # nested test sides overlap: each model once, outermost cut
@@ -237,7 +241,7 @@ def _inner(
     if not mses:
         return Inner(inputs, form, alpha, math.inf, np.empty(0))
     gmean = float(np.exp(np.mean(np.log(np.maximum(mses, 1e-12)))))
-    return Inner(inputs, form, alpha, gmean, pred[test])
+    return Inner(inputs, form, alpha, gmean, pred[test], tuple(fits))
 
 
 @dataclass
@@ -265,6 +269,14 @@ class Ensemble:
             reg = make_regressor(pconf, n_starts=0, **params).fit(X[tr], y[tr])
             members.append((reg, w, X))
         return cls(members)
+
+    @classmethod
+    def of_fold(cls, choice: Choice, features: dict[str, np.ndarray], fold: int) -> Ensemble | None:
+        """The chosen members as the nested back-tests already fitted them on cutoff
+        ``fold`` (the same fits ``fit`` would make there), or None if one has no such fit."""
+        if any(len(m.fits) <= fold for m, _ in choice.members):
+            return None
+        return cls([(m.fits[fold], w, spec_inputs(features, m.inputs)) for m, w in choice.members])
 
     def scorable(self) -> np.ndarray:
         """Rows that at least one member can predict (e.g. factors without FLOPs)."""
