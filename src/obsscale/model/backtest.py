@@ -117,7 +117,7 @@ def backtest(
     rows, fold_fits = [], []
     for fold, seed in zip(folds, fold_seeds, strict=True):
         _check_fold(task, fold, split)
-        fold_rows, fitted = run_fold(task, fold, settings, pconf, seed)
+        fold_rows, fitted = run_fold(task, fold, settings, pconf, seed, shift=split.nested_like)
         rows.append(fold_rows)
         fold_fits.append(fitted)
     pred = pd.concat(rows, ignore_index=True)
@@ -204,8 +204,12 @@ def run_fold(
     settings: CapabilityConfig,
     pconf: PredictConfig,
     seed: np.random.SeedSequence,
+    *,
+    shift: bool = False,
 ) -> tuple[pd.DataFrame, FoldFit]:
-    """Refit the capability model on the fold's training side, then every predictor."""
+    """Refit the capability model on the fold's training side, then every predictor
+    (``shift``: the default method corrects its predictions by the nested back-tests'
+    median error, see ``calibration``)."""
     try:
         cap = CapabilityPCA.from_config(settings).fit(task.data.loc[fold.train, task.basis])
     except CapabilityDataError as e:
@@ -215,7 +219,7 @@ def run_fold(
     role[fold.train], role[fold.test], role[fold.unknown] = "train", "test", "unknown"
     fitted = FoldFit(features(task.data, cap, task.basis), {}, {})
     rows = [
-        _fit_one(task, fitted, name, role, pconf, np.random.default_rng(child))
+        _fit_one(task, fitted, name, role, pconf, np.random.default_rng(child), shift)
         for name, child in zip(PREDICTORS, seed.spawn(len(PREDICTORS)), strict=True)
     ]
     return pd.concat(rows, ignore_index=True), fitted
@@ -228,12 +232,13 @@ def _fit_one(
     role: pd.Series,
     pconf: PredictConfig,
     rng: np.random.Generator,
+    shift: bool = False,
 ) -> pd.DataFrame:
     """Fit one predictor on its training rows; predict, with intervals, every scored row."""
     yv, params, ens = task.y.to_numpy(), {}, None
     if pconf.method != "paper":
         train = (role == "train").to_numpy()
-        choice, calibration = _choose(fitted, name, yv, train, pconf)
+        choice, calibration = _choose(fitted, name, yv, train, pconf, shift)
         fitted_ens = Ensemble.fit(choice, fitted.features, yv, train, pconf)
         ens = Calibrated.fit(fitted_ens, calibration, fitted.features["log_flops"][:, 0], train)
         fitted.features[name] = spec_inputs(fitted.features, choice.inputs)
@@ -270,13 +275,18 @@ def _fit_one(
 
 
 def _choose(
-    fitted: FoldFit, name: str, y: np.ndarray, train: np.ndarray, pconf: PredictConfig
+    fitted: FoldFit,
+    name: str,
+    y: np.ndarray,
+    train: np.ndarray,
+    pconf: PredictConfig,
+    shift: bool,
 ) -> tuple[Choice, Calibration]:
     """The default method's inputs, ridge and form for one predictor, and the calibration of
-    its intervals, by nested back-tests."""
+    its intervals (and shift), by nested back-tests."""
     folds = inner_folds(fitted.features["log_flops"][:, 0], train, pconf.inner_quantiles)
     choice = choose(fitted.features, y, folds, name, pconf)
-    calibration = calibrate(choice, fitted.features, y, folds, pconf)
+    calibration = calibrate(choice, fitted.features, y, folds, pconf, shift)
     choice.calibration = calibration  # reported with the choice
     fitted.choices[name] = choice
     return choice, calibration

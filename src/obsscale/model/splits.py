@@ -36,6 +36,9 @@ class Split(ABC):
     kind: ClassVar[str]
     #: a split that leaves no test model is an error (a cutoff above every model)
     needs_test: ClassVar[bool] = True
+    #: the default method's nested FLOPs cutoffs ask this split's own question (predict above
+    #: a compute from below it), so their systematic error corrects its predictions
+    nested_like: ClassVar[bool] = False
 
     @property
     def value(self) -> float | str | int | None:
@@ -68,6 +71,7 @@ class CutoffFlops(Split):
 
     flops: float = LLAMA2_7B_FLOPS
     kind: ClassVar[str] = "cutoff_flops"
+    nested_like: ClassVar[bool] = True
 
     @property
     def value(self) -> float:
