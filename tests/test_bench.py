@@ -26,10 +26,12 @@ def test_loglog_slope_reads_growth_rate() -> None:
         {"n": n, "fit_s": 1e-5 * n, "predict_s": 1e-9 * n**2, "total_s": 2.0}
         for n in (1_000, 10_000, 100_000)
     ]
-    slopes = loglog_slopes(rows)
+    paper = [r | {"method": "paper", "total_s": 1e-4 * r["n"]} for r in rows]
+    slopes = loglog_slopes(rows + paper)
     assert slopes["fit_s"] == pytest.approx(1.0)
     assert slopes["predict_s"] == pytest.approx(2.0)
     assert slopes["total_s"] == pytest.approx(0.0, abs=1e-12)
+    assert slopes["total_s (paper)"] == pytest.approx(1.0)  # each method's rows on their own
 
 
 def test_task_list_is_the_documented_one() -> None:

@@ -213,3 +213,25 @@ def test_large_fits_search_starts_on_a_sample(monkeypatch) -> None:
     sampled = link.SigmoidRegressor(n_starts=3).fit(X, y)
     np.testing.assert_allclose(sampled.theta_, full.theta_, atol=1e-6)
     assert sampled.cost_ <= full.cost_ * (1 + 1e-9)
+
+
+def test_nested_back_tests_run_on_a_sample_of_a_large_training_side(monkeypatch) -> None:
+    """Above SEARCH_ROWS training models the nested cutoffs are cut from a seeded sample of
+    that many training models (the same for the same seed); below it, from all of them."""
+    from obsscale.model import tuning
+
+    rng = np.random.default_rng(5)
+    logf = rng.uniform(20, 24, 5000)
+    train = logf < 23.0
+    quantiles = (0.6, 0.8)
+    full = tuning.inner_folds(logf, train, quantiles)
+    assert all(((tr | te) == train).all() for tr, te in full)
+    monkeypatch.setattr(tuning, "SEARCH_ROWS", 1000)
+    sampled = tuning.inner_folds(logf, train, quantiles, seed=3)
+    for tr, te in sampled:
+        used = tr | te
+        assert used.sum() == 1000 and not (used & ~train).any() and not (tr & te).any()
+    again = tuning.inner_folds(logf, train, quantiles, seed=3)
+    assert all((a[0] == b[0]).all() for a, b in zip(sampled, again, strict=True))
+    other = tuning.inner_folds(logf, train, quantiles, seed=4)
+    assert not (sampled[0][0] == other[0][0]).all()

@@ -1,5 +1,5 @@
-"""``python -m obsscale.bench --scale-child N`` (or ``--json-child N``): one synthetic size,
-measured in a fresh process."""
+"""``python -m obsscale.bench --scale-child N [METHOD]`` (or ``--json-child N``): one synthetic
+size, measured in a fresh process."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from obsscale.bench.scale import scale_child
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m obsscale.bench")
-    p.add_argument("--scale-child", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--scale-child", nargs="+", help=argparse.SUPPRESS)  # N [method]
     p.add_argument("--json-child", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.scale_child:
-        print(json.dumps(scale_child(args.scale_child)))
+        n, *method = args.scale_child
+        print(json.dumps(scale_child(int(n), *method)))
     if args.json_child:
         from obsscale.bench.speed import json_share_child
 

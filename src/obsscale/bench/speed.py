@@ -165,7 +165,7 @@ def run_speed(
         )
         measured["make_fit_profile_top"] = _profile_cli([fit, report], work)
         measured |= _warm_fetch(config, work)
-    rows = {r["n"]: r for r in scale if "error" not in r}
+    rows = {r["n"]: r for r in scale if "error" not in r and r.get("method") == "obsscale"}
     if 1_000_000 in rows:
         measured["scale_1m_s"] = rows[1_000_000]["total_s"]
         measured["scale_1m_peak_mb"] = rows[1_000_000]["peak_rss_mb"]

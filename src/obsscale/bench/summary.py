@@ -37,7 +37,7 @@ ACC_COLS = [
     "default_width",
     "selected",
 ]
-SCALE_COLS = ["n", "fit_s", "predict_s", "total_s", "peak_rss_mb"]
+SCALE_COLS = ["method", "n", "fit_s", "predict_s", "total_s", "peak_rss_mb"]
 
 
 SEL_COLS = [

@@ -284,7 +284,8 @@ def _choose(
 ) -> tuple[Choice, Calibration]:
     """The default method's inputs, ridge and form for one predictor, and the calibration of
     its intervals (and shift), by nested back-tests."""
-    folds = inner_folds(fitted.features["log_flops"][:, 0], train, pconf.inner_quantiles)
+    logf = fitted.features["log_flops"][:, 0]
+    folds = inner_folds(logf, train, pconf.inner_quantiles, pconf.random_state)
     choice = choose(fitted.features, y, folds, name, pconf)
     calibration = calibrate(choice, fitted.features, y, folds, pconf, shift)
     choice.calibration = calibration  # reported with the choice
