@@ -116,7 +116,7 @@ def run_scale(sizes: tuple[int, ...], methods: tuple[str, ...] = METHODS) -> lis
 def loglog_slopes(rows: list[dict[str, Any]]) -> dict[str, float]:
     """Slope of log(time) against log(N) per stage and method (``total_s``, or
     ``total_s (paper)`` for a method other than the default): 1 is linear growth."""
-    out = {}
+    out: dict[str, float] = {}
     for method in dict.fromkeys(r.get("method", "obsscale") for r in rows):
         ok = [r for r in rows if "error" not in r and r.get("method", "obsscale") == method]
         if len(ok) < 2:
