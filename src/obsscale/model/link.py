@@ -171,23 +171,26 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
             r = np.concatenate([r, np.sqrt(self.alpha * len(y)) * theta[1 : Z.shape[1] + 1]])
         return r
 
-    def _jacobian(self, theta: np.ndarray, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """d residuals / d theta in closed form: the link's derivatives times the design
-        [1, Z], then the ridge rows (constant). A fourth of the finite differences' cost."""
-        A = np.column_stack([np.ones(len(Z)), Z])
-        s = expit(A @ theta[: A.shape[1]])
-        e = self._extras(theta)
-        J = np.hstack(
-            [
-                self.link_.d_eta(s, e)[:, None] * A,
-                *(d[:, None] for d in self.link_.d_extras(s, e)),
-            ]
-        )
+    def _jacobian(self, theta: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        """d residuals / d theta in closed form: the curve's derivatives at the design [1, Z],
+        then the ridge rows (constant). A fourth of the finite differences' cost."""
+        J = self._curve_jacobian(theta, np.column_stack([np.ones(len(Z)), Z]))
         if self.alpha > 0:
-            ridge = np.zeros((Z.shape[1], len(theta)))
-            ridge[:, 1 : Z.shape[1] + 1] = np.sqrt(self.alpha * len(y)) * np.eye(Z.shape[1])
+            p = Z.shape[1]
+            ridge = np.zeros((p, len(theta)))
+            ridge[:, 1 : p + 1] = np.sqrt(self.alpha * len(Z)) * np.eye(p)
             J = np.vstack([J, ridge])
         return J
+
+    def _curve_jacobian(self, theta: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """d curve / d theta at each row of the design A = [1, Z]: n x q."""
+        s = expit(A @ theta[: A.shape[1]])
+        e = self._extras(theta)
+        parts = [
+            self.link_.d_eta(s, e)[:, None] * A,
+            *(d[:, None] for d in self.link_.d_extras(s, e)),
+        ]
+        return np.hstack(parts)
 
     def _solve(self, Z: np.ndarray, y: np.ndarray, theta0: np.ndarray):
         lower = np.full(theta0.shape, -np.inf)
@@ -201,7 +204,7 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
                 lambda t: self._residuals(t, Z, y),
                 theta0,
                 jac=(
-                    (lambda t: self._jacobian(t, Z, y))
+                    (lambda t: self._jacobian(t, Z))
                     if self.jacobian_method == "analytic"
                     else self.jacobian_method
                 ),
@@ -369,13 +372,7 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         A = np.column_stack(
             [np.ones(len(X)), (np.asarray(X, float) - self.x_mean_) / self.x_scale_]
         )
-        s = expit(A @ self.theta_[: A.shape[1]])
-        e = self._extras(self.theta_)
-        parts = [
-            self.link_.d_eta(s, e)[:, None] * A,
-            *(d[:, None] for d in self.link_.d_extras(s, e)),
-        ]
-        return np.hstack(parts)
+        return self._curve_jacobian(self.theta_, A)
 
     def linear_predictor(self, X: np.ndarray) -> np.ndarray:
         """The linear predictor z = w·x + c (the logit before the floor)."""
