@@ -45,6 +45,7 @@ def test_task_list_is_the_documented_one() -> None:
 def test_markdown_table_formats_numbers() -> None:
     text = markdown_table([{"a": 0.000123456, "b": "x", "c": np.int64(3)}], ["a", "b", "c"])
     assert text.splitlines()[2] == "| 0.000123 | x | 3 |"
+    assert markdown_table([{"a": None}], ["a", "b"]).splitlines()[2] == "| — |  |"
 
 
 def test_forecast_backtest_holds_out_each_familys_largest_model() -> None:

@@ -10,6 +10,8 @@ from obsscale.bench.selection import BUDGETS
 
 
 def _fmt(v: Any) -> str:
+    if v is None:  # not measured, or nothing to compare with
+        return "—"
     if isinstance(v, float):
         return f"{v:.3g}"
     return str(v)
@@ -55,9 +57,21 @@ SEL_COLS = [
 def speed_markdown(speed: dict[str, Any]) -> str:
     """Each speed target with its measured value, limit and the value before; the profiles."""
     lines = [
-        "## Speed targets (fresh processes, median of 3; before = commit ee28f37)",
+        "## Speed targets (fresh processes, median of 3; before = commit ee28f37; reference = "
+        "the reference implementation's same work, from the issue's measurement)",
         "",
-        markdown_table(speed["targets"], ["target", "measured", "limit", "before", "met"]),
+        markdown_table(
+            speed["targets"],
+            [
+                "target",
+                "measured",
+                "limit",
+                "before",
+                "reference",
+                "x_faster_than_reference",
+                "met",
+            ],
+        ),
     ]
     for key, title in (
         ("make_fit_profile_top", "`make fit` (fit + report, figures in-process)"),
