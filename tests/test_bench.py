@@ -96,3 +96,19 @@ def test_frontier_completion_and_hiding_on_a_low_rank_matrix() -> None:
     assert result["median_abs_err_points"] < 5  # noise-free rank-1 logit data
     assert 0.7 <= result["coverage_90"] <= 1.0
     assert factor_stability(frame, n_boot=5)["pc1_cosine_median"] > 0.9
+
+
+def test_scale_targets_read_the_default_methods_rows() -> None:
+    """The 1M targets come from the default method's rows (the paper's are reported beside
+    them), and the slope from its 100k and 1M rows; without a 1M row there is no target."""
+    from obsscale.bench.speed import _scale_targets
+
+    rows = [
+        {"n": 100_000, "method": "obsscale", "total_s": 10.0},
+        {"n": 1_000_000, "method": "obsscale", "total_s": 50.0, "peak_rss_mb": 1500.0},
+        {"n": 1_000_000, "method": "paper", "total_s": 40.0, "peak_rss_mb": 1400.0},
+    ]
+    got = _scale_targets(rows)
+    assert got["scale_1m_s"] == 50.0 and got["scale_1m_peak_mb"] == 1500.0
+    assert got["slope_100k_1m"] == pytest.approx(np.log10(5.0))
+    assert _scale_targets(rows[2:]) == {}
