@@ -218,7 +218,7 @@ def test_large_fits_search_starts_on_a_sample(monkeypatch) -> None:
 def test_nested_back_tests_run_on_a_sample_of_a_large_training_side(monkeypatch) -> None:
     """Above SEARCH_ROWS training models the nested cutoffs are cut from a seeded sample of
     that many training models (the same for the same seed); below it, from all of them."""
-    from obsscale.model import tuning
+    from obsscale.model import link, tuning
 
     rng = np.random.default_rng(5)
     logf = rng.uniform(20, 24, 5000)
@@ -226,7 +226,7 @@ def test_nested_back_tests_run_on_a_sample_of_a_large_training_side(monkeypatch)
     quantiles = (0.6, 0.8)
     full = tuning.inner_folds(logf, train, quantiles)
     assert all(((tr | te) == train).all() for tr, te in full)
-    monkeypatch.setattr(tuning, "SEARCH_ROWS", 1000)
+    monkeypatch.setattr(link, "SEARCH_ROWS", 1000)
     sampled = tuning.inner_folds(logf, train, quantiles, seed=3)
     for tr, te in sampled:
         used = tr | te

@@ -34,7 +34,7 @@ hurt the date and family splits.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import nnls
@@ -148,12 +148,11 @@ def calibrate(
     as in the selection, which already made them); its errors on the cutoff's test side
     calibrate the interval, and with ``shift`` their median corrects the predictions."""
     logf = features["log_flops"][:, 0]
-    inner = replace(pconf, n_starts=0)
     errors, terms = [], []
     for k, (tr, te) in enumerate(folds):
         try:
             ens = Ensemble.of_fold(choice, features, k) or Ensemble.fit(
-                choice, features, y, tr, inner
+                choice, features, y, tr, pconf
             )
         except ValueError:  # a candidate that cannot be fitted on this side: skip the cutoff
             continue

@@ -40,6 +40,16 @@ from obsscale.model.params import RANDOM_STATE, Interval, Options, ValidatedPara
 SEARCH_ROWS = 100_000
 
 
+def search_sample(n: int, seed: int | None) -> np.ndarray | None:
+    """Sorted indices of a seeded sample of ``SEARCH_ROWS`` of ``n`` rows, or None (all rows)
+    up to that many. Past ~10^5 rows what a search compares (which start leads to the best
+    optimum, which candidate predicts best) no longer changes with n, while its cost grows."""
+    if n <= SEARCH_ROWS:
+        return None
+    rng = np.random.default_rng(None if seed is None else [seed, n])
+    return np.sort(rng.choice(n, SEARCH_ROWS, replace=False))
+
+
 class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
     """Sigmoid (optionally with a floor) of a linear function of the predictors."""
 
@@ -105,7 +115,7 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         self.x_scale_ = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
         Z = (X - self.x_mean_) / self.x_scale_
         starts = self._starts(Z, y, init)
-        rows = self._search_sample(n)
+        rows = search_sample(n, self.random_state)
         Zs, ys = (Z, y) if rows is None else (Z[rows], y[rows])
         best = self._solve(Zs, ys, starts[0])
         for theta0 in starts[1:]:
@@ -118,15 +128,6 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         self.cost_ = float(best.cost)
         self._unpack()
         return self
-
-    def _search_sample(self, n: int) -> np.ndarray | None:
-        """Rows the multi-start search runs on: None (all) up to ``SEARCH_ROWS`` rows, else a
-        seeded sample of that many. Past ~10^5 rows the loss surface, and so which start leads
-        to the best optimum, no longer changes with n, while each start's cost grows with it."""
-        if n <= SEARCH_ROWS:
-            return None
-        seed = None if self.random_state is None else [self.random_state, n]
-        return np.sort(np.random.default_rng(seed).choice(n, SEARCH_ROWS, replace=False))
 
     def _starts(self, Z: np.ndarray, y: np.ndarray, init: np.ndarray | None) -> list[np.ndarray]:
         rng = np.random.default_rng(self.random_state)

@@ -27,7 +27,7 @@ import numpy as np
 
 from obsscale.config import PredictConfig
 from obsscale.model.intervals import make_regressor
-from obsscale.model.link import SEARCH_ROWS, SigmoidRegressor
+from obsscale.model.link import SigmoidRegressor, search_sample
 
 if TYPE_CHECKING:
     from obsscale.model.calibration import Calibration
@@ -152,11 +152,11 @@ def inner_folds(
     ``SEARCH_ROWS`` training models the nested back-tests run on a seeded sample of that
     many, as the sigmoid fit's start search does: their ranking of the candidates and their
     error quantile are as well estimated from 10^5 models, and their cost would grow with n."""
-    if train.sum() > SEARCH_ROWS:
-        rows = np.flatnonzero(train)
-        keep = np.random.default_rng([seed, len(rows)]).choice(rows, SEARCH_ROWS, replace=False)
+    rows = np.flatnonzero(train)
+    keep = search_sample(len(rows), seed)
+    if keep is not None:
         train = np.zeros_like(train)
-        train[keep] = True
+        train[rows[keep]] = True
     known = train & np.isfinite(logf)
     if known.sum() < 4:
         return []
