@@ -23,10 +23,8 @@ SIZES = (1_000, 10_000, 100_000)
 
 #: The scale section times both methods: the default (nested back-tests, calibrated
 #: intervals), whose 1,000,000-model row the speed targets read, and the paper's predictor
-#: (one factor fit, bootstrap intervals), the work the reference does. The JSON share is
-#: measured after the paper's (shorter) run, the stricter test.
+#: (one factor fit, bootstrap intervals), the work the reference does.
 METHODS = ("obsscale", "paper")
-SCALE_PCONF = PredictConfig(method="paper")
 
 
 def synthetic_table(n: int, seed: int = 0, missing: float = 0.2) -> pd.DataFrame:
