@@ -11,19 +11,28 @@ REPORTS ?= reports
 MIRROR ?= $(OBSSCALE_MIRROR)
 MIRROR_DIR ?= ../shared/upstream
 MIRROR_PORT ?= 8765
+# exact versions of every dependency (make lock refreshes it from pyproject.toml)
+LOCK := requirements.lock
+UV = $(BIN)/uv
 
-.PHONY: help install fetch harmonize fit report bench test lint format mirror clean
+.PHONY: help install lock fetch harmonize fit report bench test test-min test-latest lint format mirror clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed ## create .venv and install obsscale with its test extras
+install: $(VENV)/.installed ## create .venv with the locked versions (requirements.lock) and obsscale
 
-$(VENV)/.installed: pyproject.toml
+# uv at the lock's version (bootstrapped by pip), then exactly the lock, then obsscale itself
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet "$$(grep -E '^uv==' $(LOCK) | cut -d' ' -f1)"
+	$(UV) pip sync --quiet --python $(BIN)/python $(LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
+
+lock: install ## refresh requirements.lock: the newest versions pyproject.toml allows
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes --upgrade \
+		--extra dev pyproject.toml -o $(LOCK)
 
 fetch: install ## download the sources and build data/processed/models.csv
 	$(BIN)/obsscale fetch --data-dir $(DATA) $(if $(MIRROR),--mirror $(MIRROR))
@@ -43,6 +52,23 @@ bench: install ## accuracy suite, speed and scale -> reports/bench/ (after make 
 
 test: install ## run the test suite (mirror tests skip when ../shared is absent)
 	$(BIN)/pytest
+
+# the same suite in a scratch environment: $(1) its folder, $(2) uv's resolution flags
+define scratch_test
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/pip install --quiet "$$(grep -E '^uv==' $(LOCK) | cut -d' ' -f1)"
+	$(1)/bin/uv pip compile --quiet --python-version 3.11 $(2) --extra dev pyproject.toml \
+		-o $(1)/requirements.txt
+	$(1)/bin/uv pip sync --quiet --python $(1)/bin/python $(1)/requirements.txt
+	$(1)/bin/uv pip install --quiet --python $(1)/bin/python --no-deps -e .
+	$(1)/bin/pytest -p no:cacheprovider
+endef
+
+test-min: ## the test suite on the lowest versions pyproject.toml declares (.venv-min)
+	$(call scratch_test,.venv-min,--resolution lowest-direct)
+
+test-latest: ## the test suite on the newest versions the index serves (.venv-latest)
+	$(call scratch_test,.venv-latest,--upgrade)
 
 lint: install ## ruff lint, format check and mypy
 	$(BIN)/ruff check src tests

@@ -1,10 +1,11 @@
-"""The two predictors: ``method="paper"`` reproduces the historical output to the byte, the
-default ("obsscale") fixes its failure modes (step sigmoids, factors losing to compute,
-intervals that ignore extrapolation)."""
+"""The two predictors: ``method="paper"`` reproduces the historical output (within the solvers'
+tolerance; to the byte between runs), the default ("obsscale") fixes its failure modes (step
+sigmoids, factors losing to compute, intervals that ignore extrapolation)."""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +15,6 @@ from numpy.testing import assert_allclose
 from scipy.special import expit
 from test_predict import FAST, SETTINGS, world
 
-from obsscale.data import store
 from obsscale.model.backtest import backtest
 from obsscale.model.intervals import make_regressor
 from obsscale.model.link import SigmoidRegressor
@@ -59,23 +59,69 @@ def _golden_kfold_floor():
     )
 
 
-@pytest.mark.parametrize(
-    ("make", "name"),
-    [(_golden_cutoff, "paper_cutoff"), (_golden_kfold_floor, "paper_kfold_floor")],
-)
-def test_paper_method_is_byte_identical_to_before(make, name) -> None:
+# The golden files pin every number the paper method writes to within the solvers' own
+# stopping rules: scipy's least_squares stops at xtol = 1e-8 (relative, on the parameters) with
+# finite-difference Jacobians, the bootstrap's Gauss-Newton at steps below 1e-7 (standardized
+# units). Digits below that are the solver's path through the last bits of BLAS sums, which
+# differ between CPU kernels (OpenBLAS Haswell vs SkylakeX: up to 6e-7 relative on a bound).
+# 1e-6 is 10x above that and 100x below the 0.01 points a report prints.
+GOLDEN_RTOL = GOLDEN_ATOL = 1e-6
+
+
+def _assert_matches(out: object, expected: object, path: str = "") -> None:
+    """Structure, strings, integers and booleans equal; floats within the golden tolerance."""
+    if isinstance(expected, dict):
+        assert isinstance(out, dict) and sorted(out) == sorted(expected), path
+        for key, value in expected.items():
+            _assert_matches(out[key], value, f"{path}/{key}")
+    elif isinstance(expected, list):
+        assert isinstance(out, list) and len(out) == len(expected), path
+        for i, (a, b) in enumerate(zip(out, expected, strict=True)):
+            _assert_matches(a, b, f"{path}[{i}]")
+    elif isinstance(expected, float) and not isinstance(out, bool):
+        assert isinstance(out, int | float), path
+        assert math.isclose(out, expected, rel_tol=GOLDEN_RTOL, abs_tol=GOLDEN_ATOL), (
+            f"{path}: {out!r} moved from the golden {expected!r}"
+        )
+    else:
+        assert out == expected, f"{path}: {out!r} != {expected!r}"
+
+
+GOLDEN = [(_golden_cutoff, "paper_cutoff"), (_golden_kfold_floor, "paper_kfold_floor")]
+
+
+@pytest.mark.parametrize(("make", "name"), GOLDEN)
+def test_paper_method_matches_its_golden_output(make, name) -> None:
     """The JSON files were written by the predictor before this method existed: the paper
-    method's output equals them byte for byte, except that its recorded settings name the
-    settings added since (``method`` among them)."""
-    expected = (DATA / f"{name}.json").read_text()
+    method's output equals them within the golden tolerance, except that its recorded settings
+    name the settings added since (``method`` among them)."""
+    expected = json.loads((DATA / f"{name}.json").read_text())
     out = json.loads(make().to_json())
-    before = json.loads(expected)["settings"]
+    before = expected["settings"]
     for section, names in NEW_SETTINGS.items():
         added = set(out["settings"][section]) - set(before[section])
         assert added == names
         for key in added:
             del out["settings"][section][key]
-    assert store.dumps(out) + "\n" == expected
+    _assert_matches(out, expected)
+
+
+def test_golden_comparison_fails_beyond_its_tolerance() -> None:
+    """The comparison is not vacuous: a bound moved by 1e-5 fails, a digit at 1e-8 passes."""
+    expected = json.loads((DATA / "paper_cutoff.json").read_text())
+    bound = expected["curve"][0]["lower"]
+    near = json.loads(json.dumps(expected))
+    near["curve"][0]["lower"] = bound * (1 + 1e-8)
+    _assert_matches(near, expected)
+    near["curve"][0]["lower"] = bound + 1e-5
+    with pytest.raises(AssertionError, match="moved from the golden"):
+        _assert_matches(near, expected)
+
+
+@pytest.mark.parametrize(("make", "name"), GOLDEN)
+def test_paper_method_is_byte_identical_between_runs(make, name) -> None:
+    """Same inputs, same libraries, same machine: the same bytes."""
+    assert make().to_json() == make().to_json()
 
 
 # ---------------------------------------------------------------- link forms and the ridge

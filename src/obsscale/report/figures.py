@@ -178,10 +178,14 @@ def family_scaling(fit: CapabilityFit, fig: Figure, ncols: int = 6) -> Figure:
 def _sigmoid_with_band(
     ax: Axes, x: pd.Series, curve: pd.DataFrame, color: Any, level: float
 ) -> None:
+    # as floats: a curve read back from JSON can hold object columns (pandas < 2.1)
+    x, lower, upper = (
+        np.asarray(v, dtype=float) for v in (x, curve["lower_raw"], curve["upper_raw"])
+    )
     ax.fill_between(
         x,
-        curve["lower_raw"],
-        curve["upper_raw"],
+        lower,
+        upper,
         color=color,
         alpha=0.18,
         lw=0,
