@@ -36,8 +36,8 @@ from obsscale.bench.summary import (
 from obsscale.config import LLAMA2_7B_FLOPS, Config
 from obsscale.data import store
 from obsscale.data.table import load_models
-from obsscale.model.splits import CutoffFlops
-from obsscale.model.subsets import select_models
+from obsscale.model.capabilities.rows import select_models
+from obsscale.model.prediction.splits import CutoffFlops
 
 __all__ = ["SIZES", "run_bench"]
 

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import CapabilityConfig, PredictConfig
-from obsscale.model.backtest import backtest
-from obsscale.model.capability_fit import fit_capabilities
-from obsscale.model.splits import CutoffFlops, Split
+from obsscale.model.capabilities.fit import fit_capabilities
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.splits import CutoffFlops, Split
 
 SIZES = (1_000, 10_000, 100_000)
 

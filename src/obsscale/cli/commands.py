@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from obsscale.config import CapabilityConfig, Config, default_config, load_config_file
 
 if TYPE_CHECKING:
-    from obsscale.model.subsets import Selection  # pandas: not for fetch
+    from obsscale.model.capabilities.rows import Selection  # pandas: not for fetch
 
 
 class CLIError(Exception):
@@ -54,7 +54,7 @@ def _capability_settings(args: argparse.Namespace, cfg: Config) -> CapabilityCon
 
 
 def _selection(args: argparse.Namespace) -> Selection:
-    from obsscale.model.subsets import Selection
+    from obsscale.model.capabilities.rows import Selection
 
     return Selection(
         subset=args.subset,
@@ -147,7 +147,7 @@ def _folder(path: Path) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from obsscale.model.capability_fit import CapabilityFit
+    from obsscale.model.capabilities.fit import CapabilityFit
     from obsscale.pipeline import FitRequest, default_targets, run_fit
 
     cfg = _config(args)
@@ -165,7 +165,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _split(args: argparse.Namespace, cfg: Config):
-    from obsscale.model.splits import Split
+    from obsscale.model.prediction.splits import Split
 
     kinds = ("cutoff_flops", "cutoff_date", "leave_family_out", "kfold", "cutoff_top_fraction")
     chosen = [k for k in kinds if getattr(args, k) not in (None, False)]
@@ -211,8 +211,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_select(args: argparse.Namespace) -> int:
-    from obsscale.model.capability_fit import fit_capabilities
-    from obsscale.model.selection import select_from_fit
+    from obsscale.model.capabilities.fit import fit_capabilities
+    from obsscale.model.design.selection import select_from_fit
     from obsscale.pipeline import selected_models
 
     cfg = _config(args)

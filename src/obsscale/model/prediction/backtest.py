@@ -25,16 +25,20 @@ import pandas as pd
 from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
 from obsscale.data.table import require_score_columns
 from obsscale.exceptions import CapabilityDataError, PredictError
-from obsscale.model.basis import resolve_basis
-from obsscale.model.calibration import Calibrated, Calibration, calibrate
-from obsscale.model.curves import baseline_curves, capability_curve
-from obsscale.model.factors import CapabilityPCA
-from obsscale.model.intervals import BootstrapFit, fit_with_bootstrap, prediction_interval
-from obsscale.model.results import PREDICTORS, PredictionResult
-from obsscale.model.scoring import score_predictors, scored_test_models
-from obsscale.model.splits import CutoffFlops, Fold, Split
-from obsscale.model.targets import _check_target, chance_normalize, normalize_scale
-from obsscale.model.tuning import (
+from obsscale.model.capabilities.basis import resolve_basis
+from obsscale.model.capabilities.factors import CapabilityPCA
+from obsscale.model.prediction.calibration import Calibrated, Calibration, calibrate
+from obsscale.model.prediction.capability_curves import baseline_curves, capability_curve
+from obsscale.model.prediction.intervals import (
+    BootstrapFit,
+    fit_with_bootstrap,
+    prediction_interval,
+)
+from obsscale.model.prediction.results import PREDICTORS, PredictionResult
+from obsscale.model.prediction.scoring import score_predictors, scored_test_models
+from obsscale.model.prediction.splits import CutoffFlops, Fold, Split
+from obsscale.model.prediction.targets import _check_target, chance_normalize, normalize_scale
+from obsscale.model.prediction.tuning import (
     Choice,
     Ensemble,
     choose,

@@ -40,7 +40,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from obsscale.config import PredictConfig
-from obsscale.model.tuning import Choice, Ensemble
+from obsscale.model.prediction.tuning import Choice, Ensemble
 
 #: the error scale's terms, in the order of ``Calibration.coef``
 TERMS = ("const", "d_flops", "d_level")

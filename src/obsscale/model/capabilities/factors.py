@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from obsscale.config import CapabilityConfig
-from obsscale.model.estimator import BaseEstimator, TransformerMixin, check_is_fitted
-from obsscale.model.imputation import (
+from obsscale.model.capabilities.imputation import (
     AllowsMissingScores,
     PCAImputer,
     _as_matrix,
     check_score_matrix,
 )
+from obsscale.model.estimator import BaseEstimator, TransformerMixin, check_is_fitted
 from obsscale.model.params import Interval, ValidatedParams
 
 # ----------------------------------------------------------------------------- PCA
