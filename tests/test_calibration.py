@@ -12,12 +12,8 @@ from test_predict import FAST, SETTINGS, world
 
 from obsscale.config import PredictConfig
 from obsscale.model.prediction.backtest import backtest
-from obsscale.model.prediction.calibration import (
-    Calibration,
-    Frontier,
-    calibrate,
-    conformal_quantile,
-)
+from obsscale.model.prediction.calibration import Frontier, calibrate, conformal_quantile
+from obsscale.model.prediction.conformal import Calibration
 from obsscale.model.prediction.splits import CutoffDate, CutoffFlops
 from obsscale.model.prediction.tuning import Ensemble, choose, inner_folds
 

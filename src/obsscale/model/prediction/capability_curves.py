@@ -12,7 +12,7 @@ from obsscale.config import PredictConfig
 from obsscale.model.prediction.intervals import band
 
 if TYPE_CHECKING:
-    from obsscale.model.prediction.backtest import FoldFit
+    from obsscale.model.prediction.records import FoldFit
 
 
 def capability_curve(

@@ -13,7 +13,7 @@ import pandas as pd
 from obsscale.model.prediction.results import PREDICTORS, PredictorScore
 
 if TYPE_CHECKING:
-    from obsscale.model.prediction.backtest import FoldFit
+    from obsscale.model.prediction.records import FoldFit
 
 NAN = float("nan")
 

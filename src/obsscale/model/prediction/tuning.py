@@ -30,7 +30,7 @@ from obsscale.model.prediction.intervals import make_regressor
 from obsscale.model.prediction.sigmoid import SigmoidRegressor, search_sample
 
 if TYPE_CHECKING:
-    from obsscale.model.prediction.calibration import Calibration
+    from obsscale.model.prediction.conformal import Calibration
 
 #: what each predictor may use, as (inputs, link form): the factor predictor weighs several
 #: (``pcK``: the first K capability factors), the baselines are what they are
