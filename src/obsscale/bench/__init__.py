@@ -27,9 +27,9 @@ from obsscale.bench.scale import SIZES, fit_predict_timing, loglog_slopes, run_s
 from obsscale.bench.selection import run_selection
 from obsscale.bench.speed import run_speed
 from obsscale.bench.summary import (
-    _html,
     forecast_markdown,
     frontier_markdown,
+    markdown_html,
     speed_markdown,
     summary_markdown,
 )
@@ -82,5 +82,5 @@ def run_bench(
     md += forecast_markdown(fc["per_target"], completion) + frontier_markdown(frontier)
     md += "\n" + speed_markdown(speed) + "\n"
     store.write_text(out / "summary.md", md)
-    store.write_text(out / "summary.html", _html(md))
+    store.write_text(out / "summary.html", markdown_html(md))
     return md

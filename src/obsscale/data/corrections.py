@@ -62,7 +62,7 @@ def _check_numbers(frame: pd.DataFrame, origin: str) -> None:
             )
 
 
-def _apply_corrections(
+def apply_corrections(
     chosen: pd.DataFrame, corrections: pd.DataFrame, names: pd.Series
 ) -> tuple[pd.DataFrame, list[dict]]:
     events = []

@@ -38,7 +38,7 @@ from obsscale.model.prediction.records import FoldFit, Task
 from obsscale.model.prediction.results import PREDICTORS, PredictionResult
 from obsscale.model.prediction.scoring import score_predictors, scored_test_models
 from obsscale.model.prediction.splits import CutoffFlops, Fold, Split
-from obsscale.model.prediction.targets import _check_target, chance_normalize, normalize_scale
+from obsscale.model.prediction.targets import chance_normalize, check_target, normalize_scale
 from obsscale.model.prediction.tuning import (
     Choice,
     Ensemble,
@@ -138,7 +138,7 @@ def prepare(
     margin: float = CapabilityConfig.basis_margin,
 ) -> Task:
     """Check the target, choose the basis without it, keep the rows that have both."""
-    _check_target(models, target)
+    check_target(models, target)
     for benchmarks in candidates:
         require_score_columns(benchmarks)
     basis, left_out, note = resolve_basis(models, target, candidates, twins, margin)
