@@ -10,17 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from obsscale.config import CapabilityConfig, Config, default_config, load_config_file
+from obsscale.exceptions import CLIError
 
 if TYPE_CHECKING:
     from obsscale.model.capabilities.rows import Selection  # pandas: not for fetch
-
-
-class CLIError(Exception):
-    """An error to print as one line (no traceback) with exit status 1 or 2."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _config(args: argparse.Namespace) -> Config:

@@ -21,12 +21,12 @@ from obsscale.data import store
 from obsscale.data.audit import audit
 from obsscale.data.corrections import apply_corrections, load_corrections
 from obsscale.data.dates import curated_dates, drop_placeholder_dates
-from obsscale.data.errors import HarmonizeError
 from obsscale.data.hub import is_hub, join_hub, notable_compute
 from obsscale.data.lock import data_lock
-from obsscale.data.parsers import PARSERS, Parsed, ParseError
+from obsscale.data.parsers import PARSERS, Parsed
 from obsscale.data.rules import Rules, match_epoch, rule_families
 from obsscale.data.table import META_FIELDS, NUMERIC_FIELDS, is_score_column
+from obsscale.exceptions import HarmonizeError, ParseError
 
 log = logging.getLogger(__name__)
 

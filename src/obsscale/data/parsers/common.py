@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from obsscale.exceptions import ParseError
+
 VALUE_COLUMNS = ["model", "field", "value", "row"]
 EVENT_COLUMNS = ["model", "field", "value", "rule", "source", "severity", "detail"]
 HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-class ParseError(ValueError):
-    """A raw file lacks what its parser needs; names the file and what is missing."""
 
 
 @dataclass

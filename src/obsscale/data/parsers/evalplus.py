@@ -12,13 +12,13 @@ from obsscale.config import Config, Source
 from obsscale.data.parsers.common import (
     HF_ID,
     Parsed,
-    ParseError,
     check_duplicate_ids,
     drop_absurd,
     event,
     long,
     to_fraction,
 )
+from obsscale.exceptions import ParseError
 
 EVALPLUS_BENCHMARKS = ("humaneval", "humaneval+", "mbpp", "mbpp+")
 
