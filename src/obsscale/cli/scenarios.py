@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.exceptions import PredictError
-from obsscale.model.forecast import Scenario
+from obsscale.model.forecast.forecast import Scenario
 
 
 def planned_scenario(args: argparse.Namespace) -> Scenario | None:

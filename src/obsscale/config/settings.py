@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from obsscale.config.sources import DEFAULT_SOURCES, MIRROR_ENV, Source
+from obsscale.exceptions import UnknownSourceError
 
 # Llama-2-7B's training compute (6 x 7B x 2T): the reference's default FLOPs cutoff
 LLAMA2_7B_FLOPS = 8.4e22
@@ -295,7 +296,7 @@ class Config:
             if s.name == name:
                 return s
         known = ", ".join(s.name for s in self.sources)
-        raise KeyError(f"unknown source {name!r}; known sources: {known}")
+        raise UnknownSourceError(f"unknown source {name!r}; known sources: {known}")
 
     def with_overrides(self, **kwargs: object) -> Config:
         return replace(self, **kwargs)  # type: ignore[arg-type]
