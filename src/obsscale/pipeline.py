@@ -129,8 +129,8 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
     table, models = selected_models(config, request.capabilities, request.selection)  # names a
     check_targets(table, [t.column for t in request.targets])
     models_sha = store.sha256_file(processed_models_path(config))  # missing models.csv first
-    with run_folder(out_dir) as stage:
-        fit = fit_capabilities(models, request.capabilities, input_sha256=models_sha)
+    fit = fit_capabilities(models, request.capabilities, input_sha256=models_sha)
+    with run_folder(out_dir) as stage:  # created only once the settings proved fittable
         fit.save(stage / "fit.json")
         with in_background(_frontier, table, config) as frontier:  # the whole table: hub models
             entries = _backtests(models, request, config, stage, progress)

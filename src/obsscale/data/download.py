@@ -328,7 +328,10 @@ def _stream(
                 bar.update(len(chunk))
     except requests.RequestException as e:
         raise FetchError(
-            source.name, url, f"download interrupted after {n} bytes ({type(e).__name__})"
+            source.name,
+            url,
+            f"download cut short after {n} bytes (the connection closed early, "
+            f"{type(e).__name__}); retry later",
         ) from e
     # Content-Length counts the bytes on the wire, which differ from the decoded ones
     # when the server compresses (Content-Encoding: gzip)
