@@ -302,4 +302,10 @@ def fetch_all(
         def one(source: Source, state: FetchState) -> FetchResult:
             return fetch_source(source, config, manifest, options, state)
 
-        return run_concurrently(sources, one, config, record, progress)
+        try:
+            return run_concurrently(sources, one, config, record, progress)
+        except BaseException:
+            # a download still blocked after the cleanup wait leaves its temporary file: under
+            # the lock every one in raw/ is this run's
+            store.remove_stale_parts(config.raw_dir, older_than=0.0)
+            raise
