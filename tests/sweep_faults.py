@@ -672,6 +672,12 @@ CASES: list[Case] = [
         "changed since",
         protect="root",
     ),
+    Case(
+        "report: quality.csv edited",
+        _report(lambda d, o: (d / "processed" / "quality.csv").write_text("model,severity\n")),
+        "not the table `obsscale harmonize` wrote",
+        protect="root",
+    ),
     # select
     Case("select: --budget 0", _on_synthetic("select", "--budget", "0"), "must be"),
     Case(
