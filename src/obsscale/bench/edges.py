@@ -45,7 +45,8 @@ def run_edges(mirror: str | None, upstream: Path | None) -> dict[str, Any]:
     from obsscale.pipeline import fit_and_report
 
     if mirror is None and (upstream is None or not upstream.is_dir()):
-        return {"skipped": "no mirror: pass --mirror URL or keep ../shared/upstream beside"}
+        skipped = "no mirror: pass --mirror URL or keep ../shared/upstream beside"
+        return {"skipped": skipped} | run_outage()  # the outage needs no mirror
     with (
         tempfile.TemporaryDirectory() as tmp,
         serve(upstream) if upstream is not None and mirror is None else nullcontext(mirror) as url,
