@@ -396,13 +396,13 @@ def test_predict_cli_writes_nothing_on_error(tmp_path: Path, capsys: pytest.Capt
     from obsscale.cli import main
 
     # a readable model table, so that the error comes from the prediction, not from loading
-    table = tmp_path / "processed" / "models.csv"
-    table.parent.mkdir()
+    table = tmp_path / "data" / "processed" / "models.csv"
+    table.parent.mkdir(parents=True)
     models = world().rename(columns={"target": "s:target", **{b: f"s:{b}" for b in BENCH}})
     models.assign(is_base=True, tokens_t=np.nan).to_csv(table, index=False)
     before = table.read_bytes()
     out = tmp_path / "p.json"
-    args = ["--data-dir", str(tmp_path), "--out", str(out), "--reference-family", "F0"]
+    args = ["--data-dir", str(tmp_path / "data"), "--out", str(out), "--reference-family", "F0"]
     rc = main(["predict", *args, "--target", "x", "--benchmarks", "s:b0", "s:b1"])
     assert rc == 1
     assert "unknown target column 'x'" in capsys.readouterr().err
