@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose
 from scipy.special import expit
 from test_predict import FAST, SETTINGS, world
 
-from obsscale.model.backtest import backtest
+from obsscale.model.backtest import backtest_target
 from obsscale.model.intervals import make_regressor
 from obsscale.model.link import SigmoidRegressor
 from obsscale.model.splits import CutoffFlops, KFold
@@ -39,7 +39,7 @@ PAPER = replace(FAST, method="paper")
 
 
 def _golden_cutoff():
-    return backtest(
+    return backtest_target(
         world(n_fam=5, per=6),
         "target",
         split=CutoffFlops(10**22.4),
@@ -49,7 +49,7 @@ def _golden_cutoff():
 
 
 def _golden_kfold_floor():
-    return backtest(
+    return backtest_target(
         world(n_fam=4, per=8, noise=0.05, seed=3),
         "target",
         split=KFold(4),

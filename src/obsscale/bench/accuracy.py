@@ -15,7 +15,7 @@ from obsscale.config import (
     PredictConfig,
 )
 from obsscale.exceptions import PredictError
-from obsscale.model.backtest import backtest
+from obsscale.model.backtest import backtest_target
 from obsscale.model.results import PredictionResult
 from obsscale.model.splits import CutoffDate, CutoffFlops, LeaveFamilyOut
 from obsscale.model.subsets import select_models
@@ -84,7 +84,7 @@ def run_accuracy(models: pd.DataFrame, pconf: PredictConfig) -> list[dict[str, A
         head = {"suite": task["suite"], "target": task["target"]}
         try:
             res = {
-                m: backtest(base, task["target"], split=split, chance=task["chance"], pconf=c)
+                m: backtest_target(base, task["target"], split=split, chance=task["chance"], pconf=c)
                 for m, c in (("paper", paper), ("default", default))
             }
         except PredictError as e:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from obsscale.config import CapabilityConfig, PredictConfig
 from obsscale.exceptions import ConvergenceWarning, PredictError
-from obsscale.model.backtest import backtest
+from obsscale.model.backtest import backtest_target
 from obsscale.model.hub_matrix import (
     PREFIX,
     complete_matrix,
@@ -73,7 +73,7 @@ def date_backtest(models: pd.DataFrame, name: str, pconf: PredictConfig) -> dict
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            r = backtest(
+            r = backtest_target(
                 models, target, split=CutoffDate(FRONTIER_CUTOFF), settings=settings, pconf=pconf
             )
     except PredictError as e:

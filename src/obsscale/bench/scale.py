@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import CapabilityConfig, PredictConfig
-from obsscale.model.backtest import backtest
+from obsscale.model.backtest import backtest_target
 from obsscale.model.capability_fit import fit_capabilities
 from obsscale.model.splits import CutoffFlops, Split
 
@@ -72,7 +72,7 @@ def fit_predict_timing(
     """Seconds of the capability fit and of one back-test with bootstrap intervals."""
     _, t_fit = _timed(lambda: fit_capabilities(models, settings))
     _, t_pred = _timed(
-        lambda: backtest(models, target, split=split, settings=settings, pconf=pconf)
+        lambda: backtest_target(models, target, split=split, settings=settings, pconf=pconf)
     )
     return {"fit_s": t_fit, "predict_s": t_pred, "total_s": t_fit + t_pred}
 

@@ -110,7 +110,7 @@ def json_share_child(n: int) -> dict[str, Any]:
     JSON; the seconds of each, the JSON's share, and the profile's top entries."""
     from obsscale.bench.scale import synthetic_table
     from obsscale.config import CapabilityConfig, PredictConfig
-    from obsscale.model.backtest import backtest
+    from obsscale.model.backtest import backtest_target
     from obsscale.model.capability_fit import fit_capabilities
     from obsscale.model.splits import CutoffFlops
 
@@ -122,7 +122,7 @@ def json_share_child(n: int) -> dict[str, Any]:
     prof.enable()
     start = time.perf_counter()
     fit_capabilities(table, settings)
-    result = backtest(
+    result = backtest_target(
         table,
         "target",
         split=CutoffFlops(10**23.5),

@@ -13,7 +13,7 @@ import pandas as pd
 from obsscale.model.results import PREDICTORS, PredictorScore
 
 if TYPE_CHECKING:
-    from obsscale.model.backtest import FoldFit
+    from obsscale.model.prediction.records import FoldFit
 
 NAN = float("nan")
 
@@ -78,7 +78,7 @@ def _train_mse(mine: pd.DataFrame, fold_fits: list[FoldFit], name: str, y: pd.Se
         np.mean(
             [
                 np.mean(
-                    (f.fits[name].reg.predict(f.features[name][f.train[name]]) - yv[f.train[name]])
+                    (f.fits[name].reg.predict(f.inputs[name][f.train[name]]) - yv[f.train[name]])
                     ** 2
                 )
                 for f in fold_fits
