@@ -121,7 +121,11 @@ def test_only_a_flops_cutoff_is_shifted() -> None:
     the former's predictions are shifted (and say by how much)."""
     pconf = replace(FAST, method="obsscale", n_bootstrap=20)
     data = world(n_fam=5, per=8)
-    flops = backtest_target(data, "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=pconf)
-    date = backtest_target(data, "target", split=CutoffDate("2022-06-01"), settings=SETTINGS, pconf=pconf)
+    flops = backtest_target(
+        data, "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=pconf
+    )
+    date = backtest_target(
+        data, "target", split=CutoffDate("2022-06-01"), settings=SETTINGS, pconf=pconf
+    )
     assert flops.choices["pc"]["interval"]["shift"] != 0.0
     assert date.choices["pc"]["interval"]["shift"] == 0.0

@@ -40,7 +40,9 @@ def test_rank_split_needs_no_flops_and_never_reads_the_target() -> None:
     models["flops"] = np.where(models["target"] > 0.8, np.nan, models["flops"])
     res = backtest_target(models, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST)
     poisoned = models.assign(target=1 - models["target"])
-    again = backtest_target(poisoned, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST)
+    again = backtest_target(
+        poisoned, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST
+    )
     assert _side(res).sort_index().equals(_side(again).sort_index())
     assert np.isfinite(res.scores["pc"].mse_test)
     # the strongest models without any compute (frontier-like): the split is the same, the

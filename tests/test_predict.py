@@ -133,7 +133,9 @@ def test_too_few_training_models_for_the_parameters() -> None:
 
 
 def test_factors_beat_compute_when_families_differ() -> None:
-    res = backtest_target(world(), "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(
+        world(), "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST
+    )
     assert res.scores["pc"].mse_test < res.scores["log_flops"].mse_test / 2
     assert res.scores["pc"].mse_test < res.scores["log_params"].mse_test / 2
     assert res.n_train + res.n_test == 80
@@ -177,7 +179,9 @@ def test_unknown_split_variable_is_test_only() -> None:
     models = world()
     unknown = models.sample(7, random_state=0).index
     models.loc[unknown, "flops"] = np.nan
-    res = backtest_target(models, "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(
+        models, "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST
+    )
     assert res.n_unknown == 7
     side = res.predictions.drop_duplicates("model").set_index("model")["split"]
     assert (side.loc[models.loc[unknown, "model"]] == "unknown").all()
@@ -196,7 +200,9 @@ def test_leave_family_out_predicts_each_model_once() -> None:
 
 
 def test_date_split() -> None:
-    res = backtest_target(world(), "target", split=CutoffDate("2022-06-01"), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(
+        world(), "target", split=CutoffDate("2022-06-01"), settings=SETTINGS, pconf=FAST
+    )
     side = res.predictions.drop_duplicates("model")
     dates = world().set_index("model")["release_date"]
     assert (dates[side.loc[side["split"] == "train", "model"]] < "2022-06-01").all()
@@ -242,7 +248,9 @@ def test_target_in_basis_is_left_out() -> None:
 
 
 def test_curve_extends_past_the_largest_model() -> None:
-    res = backtest_target(world(), "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(
+        world(), "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST
+    )
     eq = res.predictions["equivalent_log10_flops"].max()
     assert res.curve["log10_equivalent_flops"].max() >= eq + 1.4
     assert (res.curve["lower"] <= res.curve["predicted"]).all()
@@ -293,7 +301,9 @@ def test_split_without_test_or_train_is_refused() -> None:
 def test_too_few_training_models() -> None:
     models = world()
     cutoff = models["flops"].sort_values().iloc[3]  # 4 training models, 2 PCs + intercept = 3
-    res = backtest_target(models, "target", split=CutoffFlops(cutoff), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(
+        models, "target", split=CutoffFlops(cutoff), settings=SETTINGS, pconf=FAST
+    )
     assert res.n_train == 4
     with pytest.raises(PredictError, match="2 training models: too few models: 2"):
         backtest_target(

@@ -84,7 +84,9 @@ def run_accuracy(models: pd.DataFrame, pconf: PredictConfig) -> list[dict[str, A
         head = {"suite": task["suite"], "target": task["target"]}
         try:
             res = {
-                m: backtest_target(base, task["target"], split=split, chance=task["chance"], pconf=c)
+                m: backtest_target(
+                    base, task["target"], split=split, chance=task["chance"], pconf=c
+                )
                 for m, c in (("paper", paper), ("default", default))
             }
         except PredictError as e:

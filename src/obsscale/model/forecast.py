@@ -31,6 +31,7 @@ import pandas as pd
 
 from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, Config, PredictConfig
 from obsscale.exceptions import ExtrapolationWarning, PredictError
+from obsscale.model.factors import CapabilityPCA
 from obsscale.model.forecast_result import COLUMNS, ForecastResult
 from obsscale.model.lines import FamilyLines, LinePrediction
 from obsscale.model.prediction.methods import method_for
@@ -123,9 +124,8 @@ class TargetModel:
         if observed.all() or self.complete.empty:
             return np.zeros((n, k))
         pca = self.predictor.factors_
-        errors = pca.transform(self.complete) - pca.transform(
-            self.complete.where(observed[None, :])
-        )
+        mask = np.broadcast_to(observed, self.complete.shape)
+        errors = pca.transform(self.complete) - pca.transform(self.complete.where(mask))
         return errors[rng.integers(0, len(errors), size=n)]
 
 
@@ -134,7 +134,7 @@ def _seed(random_state: int, *keys: str) -> np.random.SeedSequence:
     return np.random.SeedSequence([random_state, *(zlib.crc32(k.encode()) for k in keys)])
 
 
-def _names(pca) -> list[str]:  # type: ignore[no-untyped-def]
+def _names(pca: CapabilityPCA) -> list[str]:
     return [str(n) for n in pca.get_feature_names_out()]
 
 

@@ -177,4 +177,3 @@ def prepare(
     # the target as fractions: a predictor refitted on a subset of the rows reads these values
     data = models.loc[order].assign(**{target: y_raw[order]}).reset_index(drop=True)
     return Task(target, chance, data, y, basis, notes)
-

@@ -87,9 +87,17 @@ def features(pcs: np.ndarray, log_flops: np.ndarray, log_params: np.ndarray) -> 
 class FittedMethod(Protocol):
     """A method fitted on training rows: what it predicts for any rows, with intervals."""
 
-    reference: BootstrapFit  # the link the curves and coefficients describe
-    reference_inputs: str  # that link's inputs (a key of ``Features`` or ``pcK``)
-    choice: Choice | None  # what the nested back-tests chose (None: paper method)
+    @property
+    def reference(self) -> BootstrapFit:
+        """The link the curves and coefficients describe."""
+
+    @property
+    def reference_inputs(self) -> str:
+        """That link's inputs (a key of ``Features``, or ``pcK``: the first K factors)."""
+
+    @property
+    def choice(self) -> Choice | None:
+        """What the nested back-tests chose (None: the paper method)."""
 
     def predict(
         self, feats: Features, low: float, rng: np.random.Generator

@@ -146,7 +146,7 @@ class DownstreamPredictor(BaseEstimator):
         *,
         factors: np.ndarray | None = None,
         draws: np.ndarray | None = None,
-        random_state: int | np.random.SeedSequence | None = None,
+        random_state: int | np.random.SeedSequence | np.random.Generator | None = None,
     ) -> pd.DataFrame:
         """Point predictions and interval bounds of every row (NaN where it cannot be scored),
         on the normalised scale and (``*_raw``) the metric's own.
