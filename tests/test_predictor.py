@@ -102,3 +102,12 @@ def test_interval_level_and_link_are_parameters() -> None:
 
 def test_paper_method_uses_the_papers_solver() -> None:
     assert PaperMethod(PredictConfig()).settings.method == "paper"
+
+
+def test_the_public_api_names_the_predictor_and_its_harness() -> None:
+    import obsscale
+
+    assert obsscale.DownstreamPredictor is DownstreamPredictor
+    assert obsscale.backtest is backtest
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = obsscale.nope
