@@ -185,3 +185,12 @@ def test_fewer_own_scores_give_wider_intervals(method: str) -> None:
     out = forecast(rest, scen, TARGET, settings=SETTINGS, pconf=pconf).to_frame()
     width = (out["upper"] - out["lower"]).to_numpy()
     assert width[1] > width[0]
+
+
+def test_the_configured_score_pairs_leave_a_targets_twin_out_of_its_basis() -> None:
+    from obsscale.model.forecast import TargetModel
+
+    pairs = (("s:target", "s:b0"),)
+    tm = TargetModel.fit(world(), TARGET[0], SETTINGS, PCONF, pairs)
+    assert "s:b0" not in tm.basis
+    assert "s:b0" in TargetModel.fit(world(), TARGET[0], SETTINGS, PCONF, ()).basis

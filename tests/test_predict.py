@@ -113,14 +113,14 @@ def test_analytic_jacobian_matches_finite_differences(form: str, alpha: float) -
     rng = np.random.default_rng(5)
     X = rng.normal(size=(70, 2))
     y = np.clip(0.1 + 0.7 * expit(X @ [1.2, -0.6]) + rng.normal(scale=0.02, size=70), 0, 1)
-    reg = SigmoidRegressor(form=form, alpha=alpha).fit(X, y)
+    reg = SigmoidRegressor(form=form, ridge=alpha).fit(X, y)
     Z = (X - reg.x_mean_) / reg.x_scale_
     theta = reg.theta_ + rng.normal(scale=0.2, size=reg.theta_.shape)
     if reg.link_.k:  # extras inside their bounds
         theta[-reg.link_.k :] = reg.theta_[-reg.link_.k :] * 0.9 + 0.01
     numeric = approx_derivative(lambda t: reg._residuals(t, Z, y), theta, method="3-point")
     assert_allclose(reg._jacobian(theta, Z), numeric, atol=1e-7)
-    fd = FiniteDifferenceSigmoidRegressor(form=form, alpha=alpha).fit(X, y)
+    fd = FiniteDifferenceSigmoidRegressor(form=form, ridge=alpha).fit(X, y)
     assert_allclose(reg.predict(X), fd.predict(X), atol=1e-6)
 
 
