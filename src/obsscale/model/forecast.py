@@ -233,7 +233,8 @@ def forecast(
             rows.append(_one(tm, sc, pconf, rng) | {"scenario": sc.name, "target": target.column})
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     notes += _extrapolation_notes(frame, max_decades)
-    return ForecastResult(frame, pconf.interval, notes, settings={"max_decades": max_decades})
+    record = {"max_decades": max_decades, "method": pconf.method}  # whose intervals these are
+    return ForecastResult(frame, pconf.interval, notes, settings=record)
 
 
 def _one(
