@@ -111,3 +111,13 @@ def test_the_public_api_names_the_predictor_and_its_harness() -> None:
     assert obsscale.backtest is backtest
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = obsscale.nope
+
+
+def test_scikit_learn_clones_it_unfitted_with_the_same_parameters() -> None:
+    from sklearn.base import clone
+
+    p = _predictor(PaperMethod(FAST)).set_params(interval=0.8, inputs=LogFlops())
+    p.fit(world(), "target")
+    copy = clone(p)
+    assert copy.get_params() == p.get_params()
+    assert not hasattr(copy, "fitted_")
