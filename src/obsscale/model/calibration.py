@@ -40,11 +40,18 @@ import numpy as np
 from scipy.optimize import nnls
 
 from obsscale.config import PredictConfig
+from obsscale.model import interval_prior
+from obsscale.model.evidence import supported_shift
 from obsscale.model.tuning import Choice, Ensemble
 
 #: the error scale's terms, in the order of ``Calibration.coef``
 TERMS = ("const", "d_flops", "d_level")
 MIN_CONST = 0.1  # the scale at the frontier, as a fraction of the median inner error
+#: the calibration rules: each task's own nested errors (split-conformal), the cross-task
+#: interval model shrunk toward them, and its rule for a flat training side
+OWN_ERRORS = "split-conformal on nested FLOPs back-tests"
+CROSS_TASK = "cross-task interval model, scale shrunk toward the nested back-tests' errors"
+CROSS_TASK_FLAT = "cross-task interval model for a flat training side"
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,8 @@ class Calibration:
     quantile: float  # inf: too few inner scores to calibrate (the interval is the range)
     n_scores: int
     level: float
-    shift: float = 0.0  # added to every prediction: the median signed inner error, or 0
+    shift: float = 0.0  # added to every prediction: the supported median inner error, or 0
+    rule: str = OWN_ERRORS  # how the scale was calibrated
 
     def interval(
         self, pred: np.ndarray, terms: np.ndarray, low: float, high: float = 1.0
@@ -90,7 +98,7 @@ class Calibration:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "rule": "split-conformal on nested FLOPs back-tests",
+            "rule": self.rule,
             "scale": dict(zip(TERMS, self.coef.tolist(), strict=True)),
             "quantile": self.quantile if math.isfinite(self.quantile) else None,
             "n_scores": self.n_scores,
@@ -104,9 +112,16 @@ class Calibration:
                 "conformal interval: the interval is the metric's range"
             )
         a, b, c = self.coef
-        shifted = f"shifted by {self.shift:+.3g} (their median error), " if self.shift else ""
+        shifted = (
+            f"shifted by {self.shift:+.3g} (their supported median error), " if self.shift else ""
+        )
+        head = (
+            f"split-conformal on {self.n_scores} nested back-test errors"
+            if self.rule == OWN_ERRORS
+            else f"{self.rule} ({self.n_scores} nested back-test errors)"
+        )
         return (
-            f"split-conformal on {self.n_scores} nested back-test errors, {shifted}"
+            f"{head}, {shifted}"
             f"±{self.quantile:.3g} x ({a:.3g} + {b:.3g}·log10 FLOPs past the training frontier"
             f" + {c:.3g}·level past the highest fitted value)"
         )
@@ -146,9 +161,42 @@ def calibrate(
 ) -> Calibration:
     """The chosen ensemble refitted on each nested cutoff's training side (single-start fits,
     as in the selection, which already made them); its errors on the cutoff's test side
-    calibrate the interval, and with ``shift`` their median corrects the predictions."""
+    calibrate the interval (through the cross-task model ``interval_prior`` in force), and
+    with ``shift`` their median corrects the predictions as far as the evidence supports."""
+    signed, Z, rows = _inner_errors(choice, features, y, folds, pconf)
+    prior = interval_prior.active()
+    if not len(signed) and prior is None:
+        return Calibration(np.array([1.0, 0.0, 0.0]), math.inf, 0, pconf.interval)
+    use_shift = shift and not choice.flat and len(signed) > 0
+    bias = supported_shift(signed, rows, pconf.random_state) if use_shift else 0.0
+    err = np.abs(signed - bias)
+    if prior is None:  # each task's own errors alone
+        coef = fit_scale(err, Z)
+        q = conformal_quantile(err / (Z @ coef), pconf.interval)
+        return Calibration(coef, q, len(err), pconf.interval, bias)
+    train = folds[0][0] | folds[0][1] if folds else np.isfinite(y)
+    spread = float(np.std(y[train])) if train.any() else 0.0
+    m = len(np.unique(rows))
+    interval_prior.record(interval_prior.InnerRecord(err, Z, m, spread, choice.flat))
+    if choice.flat:
+        return Calibration(
+            prior.coefficients(1.0), prior.q_flat, len(err), pconf.interval, rule=CROSS_TASK_FLAT
+        )
+    coef = prior.coefficients(prior.sigma(err, Z, m, spread))
+    return Calibration(coef, prior.q, len(err), pconf.interval, bias, rule=CROSS_TASK)
+
+
+def _inner_errors(
+    choice: Choice,
+    features: dict[str, np.ndarray],
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    pconf: PredictConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signed errors of the ensemble on every nested cutoff's test side, their scale terms
+    and the row of each (a model above several cutoffs errs once per cutoff)."""
     logf = features["log_flops"][:, 0]
-    errors, terms = [], []
+    errors, terms, rows_of = [], [], []
     for k, (tr, te) in enumerate(folds):
         try:
             ens = Ensemble.of_fold(choice, features, k) or Ensemble.fit(
@@ -160,14 +208,10 @@ def calibrate(
         pred = ens.predict(rows)
         errors.append(y[rows] - pred)
         terms.append(Frontier.of(ens, logf, tr).terms(pred, logf[rows]))
+        rows_of.append(np.flatnonzero(rows))
     if not errors:
-        return Calibration(np.array([1.0, 0.0, 0.0]), math.inf, 0, pconf.interval)
-    signed, Z = np.concatenate(errors), np.vstack(terms)
-    bias = float(np.median(signed)) if shift else 0.0
-    err = np.abs(signed - bias)
-    coef = fit_scale(err, Z)
-    q = conformal_quantile(err / (Z @ coef), pconf.interval)
-    return Calibration(coef, q, len(err), pconf.interval, bias)
+        return np.empty(0), np.empty((0, 3)), np.empty(0, int)
+    return np.concatenate(errors), np.vstack(terms), np.concatenate(rows_of)
 
 
 def fit_scale(err: np.ndarray, Z: np.ndarray) -> np.ndarray:
