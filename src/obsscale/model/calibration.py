@@ -177,7 +177,8 @@ def calibrate(
     train = folds[0][0] | folds[0][1] if folds else np.isfinite(y)
     spread = float(np.std(y[train])) if train.any() else 0.0
     m = len(np.unique(rows))
-    interval_prior.record(interval_prior.InnerRecord(err, Z, m, spread, choice.flat))
+    rec = interval_prior.InnerRecord(err, Z, m, spread, choice.flat, choice.predictor)
+    interval_prior.record(rec)
     if choice.flat:
         return Calibration(
             prior.coefficients(1.0), prior.q_flat, len(err), pconf.interval, rule=CROSS_TASK_FLAT

@@ -128,6 +128,7 @@ class InnerRecord:
     m: int  # distinct inner test models
     spread: float  # standard deviation of the training targets
     flat: bool
+    predictor: str = "pc"
 
 
 _RECORDS: list[list[InnerRecord]] = []

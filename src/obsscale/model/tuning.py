@@ -102,6 +102,7 @@ class Choice:
     anchor: float = 0.0  # weight kept on the paper's predictor
     departure: float = 1.0  # how far from the paper's predictor (0: it alone)
     flat: bool = False  # the training side too flat to rank inputs: the paper's predictor
+    predictor: str = ""  # which predictor chose (pc, log_flops, log_params)
 
     @property
     def inputs(self) -> str:
@@ -211,7 +212,9 @@ def choose(
     members, anchor, lam = _weights(ok, name, pconf, y[test], flat)
     inner_mse = {f"{_label(r)}@{r.alpha:g}": r.mse for r in results}
     y_inner = y[test] if ok[0].pred.size else np.empty(0)
-    return Choice(members, inner_mse, y_inner, anchor=anchor, departure=lam, flat=flat)
+    return Choice(
+        members, inner_mse, y_inner, anchor=anchor, departure=lam, flat=flat, predictor=name
+    )
 
 
 def _training_side(folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
