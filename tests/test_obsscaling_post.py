@@ -12,7 +12,8 @@ from upstream_fakes import OBS_POST, write_fakes
 from obsscale.config import Config
 from obsscale.data.harmonize import harmonize_and_write
 from obsscale.data.parsers import PARSERS
-from obsscale.data.parsers.obsscaling_post import column_name, degenerate
+from obsscale.data.parsers.common import degenerate
+from obsscale.data.parsers.obsscaling_post import column_name
 from obsscale.data.table import load_models
 
 NAVIGATE = "obsscaling_post:bbh_cot_fewshot_navigate_3shot_flexible-extract"

@@ -29,6 +29,7 @@ from obsscale.data.parsers.common import (
     _numeric,
     _read_csv,
     _require,
+    degenerate,
     to_fraction,
 )
 
@@ -37,8 +38,6 @@ COLUMN_RE = re.compile(
     r"^(?P<task>[a-z0-9_]+)_(?P<shots>\d+)_(?P<metric>[a-z][a-z_]*),(?P<filter>[^,\s]+)"
     r"(?P<norm>,norm)?$"
 )
-# a column is degenerate when at least this share of its models have its most common value
-DEGENERATE_SHARE = 0.9
 
 
 def column_name(upstream: str) -> str | None:
@@ -97,19 +96,3 @@ def _usable_names(columns: list[str], source: str, events: list[dict]) -> dict[s
 
 def _skipped(source: str, column: str, why: str) -> dict:
     return _event(source, "*", column, None, "column_skipped", "info", f"column skipped: {why}")
-
-
-def degenerate(values: pd.Series) -> str | None:
-    """Why a score column gives nothing to predict (no values, or nearly all the same), or
-    None when it is usable."""
-    observed = values.dropna()
-    if observed.empty:
-        return "no numeric values"
-    counts = observed.value_counts()
-    share = counts.iloc[0] / len(observed)
-    if share < DEGENERATE_SHARE:
-        return None
-    return (
-        f"{counts.iloc[0]} of {len(observed)} models score {counts.index[0]:g} "
-        f"(at least {DEGENERATE_SHARE:.0%} the same value): nothing to predict"
-    )
