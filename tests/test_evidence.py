@@ -63,35 +63,33 @@ SEEDS = (2, 3)
 
 
 def test_emergent_failure_without_the_evidence_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The rules switched off (no flat detection, the full 1/inner-MSE departure, the plain
-    median shift): on a flat-then-rising task the nested back-tests' favourites lose to the
-    paper's predictor by more than 1.5x on some seeded world."""
-    monkeypatch.setattr(tuning, "is_flat", lambda y: False)
+    """The rules switched off (the full 1/inner-MSE departure, the plain median shift): on a
+    flat-then-rising task the nested back-tests' favourites lose to the paper's predictor by
+    more than 1.5x on some seeded world."""
     monkeypatch.setattr(tuning, "departure", lambda y, a, o, seed, cap: cap)
     monkeypatch.setattr(calibration, "supported_shift", lambda e, g, seed: float(np.median(e)))
     ratios = [_mse(emergent(s), "obsscale")[0] / _mse(emergent(s), "paper")[0] for s in SEEDS]
     assert max(ratios) > 1.5
 
 
-def test_emergent_task_falls_back_to_the_paper_predictor() -> None:
-    """With the rules on, the flat training side is detected: the paper's predictor alone, no
-    shift, and a test MSE within 10% of the paper method's (its solver and starts differ)."""
+def test_emergent_task_is_seen_flat_and_not_shifted() -> None:
+    """With the rules on, the nested back-tests are seen to carry no signal (flat): no shift,
+    and the flat rule of the interval model. (The weights still follow the bootstrap: on the
+    bench pool's design half forcing the paper's predictor on flat tasks cost more than it
+    saved, so on some seeded worlds here the default still loses to the paper's predictor.)"""
     for seed in SEEDS:
-        default, choice = _mse(emergent(seed), "obsscale")
-        paper, _ = _mse(emergent(seed), "paper")
+        _, choice = _mse(emergent(seed), "obsscale")
         assert choice["flat_training_side"] is True
-        assert [(m["inputs"], m["form"], m["weight"]) for m in choice["members"]] == [
-            ("pc", "sigmoid", 1.0)
-        ]
         assert choice["interval"]["shift"] == 0.0
-        assert default <= 1.1 * paper
 
 
-def test_is_flat_reads_the_training_range() -> None:
+def test_is_flat_reads_the_inner_signal() -> None:
     rng = np.random.default_rng(0)
-    assert evidence.is_flat(rng.normal(0, 0.02, 40))
-    assert not evidence.is_flat(np.linspace(0, 0.5, 40))
-    assert not evidence.is_flat(np.zeros(3))  # too few to say
+    y_ref, y_test = rng.normal(0, 0.02, 30), rng.normal(0, 0.02, 15)
+    assert evidence.is_flat(evidence.inner_r2(y_ref, y_test, [y_test * 0 + 0.01]))
+    trend = np.linspace(0.2, 0.6, 15)
+    assert not evidence.is_flat(evidence.inner_r2(y_ref, trend, [trend + 0.01]))
+    assert np.isnan(evidence.inner_r2(y_ref, y_test[:1], [y_test[:1]]))  # nothing to compare
 
 
 def test_departure_follows_the_evidence() -> None:
@@ -99,6 +97,7 @@ def test_departure_follows_the_evidence() -> None:
     clearly worse, and small where the two are equally good (noise only)."""
     rng = np.random.default_rng(1)
     y = rng.normal(0, 1, 30)
+    assert evidence.departure(y[:5], y[:5] + 1, y[:5], seed=0) == 0.0  # too few to say
     good, bad = y + rng.normal(0, 0.05, 30), y + rng.normal(0, 1, 30)
     assert evidence.departure(y, bad, good, seed=0) > 0.9
     assert evidence.departure(y, good, bad, seed=0) < 0.05

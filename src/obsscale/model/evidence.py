@@ -12,18 +12,25 @@ predictor by 2-13x above the cutoff. Three rules keep every departure within the
   Only where the ensemble beats the paper's predictor on most resamples does λ leave 0.
 - **Shift**: the median signed inner error only as far as its bootstrap interval
   (``SHIFT_EVIDENCE``, two-sided) stays away from 0: the bound nearest 0, or no shift.
-- **Flat training side**: where the training targets barely move (their 10-90% range on the
-  chance-normalised scale is below ``FLAT_RANGE``), no inner back-test can tell the factors
-  from compute-only or flat members: the paper's predictor alone, no shift, and the
-  interval model's floor width (``calibration``).
+- **Minimum evidence**: fewer than ``MIN_EVIDENCE`` inner test models: neither.
+- **Flat training side**: where no candidate explains ``FLAT_R2`` of the inner test models'
+  spread around the training mean (a task flat near chance, or a fitted floor, below the
+  cutoff), the inner errors say nothing of the jump that may come above it: no shift, and
+  the interval model's own rule for it (``interval_prior``). The weights still follow the
+  bootstrap: on the design half, forcing the paper's predictor on such tasks cost more
+  than it saved (BBH subtasks whose noisy training sides the ensemble still read better).
 
 Every bootstrap is seeded by the caller's ``random_state``: the same inputs, the same choice.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+#: fewer distinct inner test models than this are no evidence: no departure, no shift
+MIN_EVIDENCE = 10
 #: resamples of the inner test models for every evidence rule
 N_BOOTSTRAP = 200
 #: the departure λ is this quantile of its bootstrap distribution: 3 resamples in 4 support
@@ -31,18 +38,27 @@ N_BOOTSTRAP = 200
 DEPARTURE_QUANTILE = 0.25
 #: the shift's two-sided bootstrap interval of the median inner error
 SHIFT_EVIDENCE = 0.8
-#: a training side whose 10-90% target range is below this (chance-normalised units) is flat
-FLAT_RANGE = 0.1
+#: nested back-tests whose best candidate explains less of the inner test spread see no signal
+FLAT_R2 = 0.3
 
 
-def is_flat(y_train: np.ndarray) -> bool:
-    """Whether the training targets are too flat for the nested back-tests to rank inputs
-    (e.g. an emergent task still at chance below the cutoff)."""
-    y = y_train[np.isfinite(y_train)]
-    if len(y) < 4:
-        return False
-    lo, hi = np.quantile(y, [0.1, 0.9])
-    return bool(hi - lo < FLAT_RANGE)
+def inner_r2(y_ref: np.ndarray, y_test: np.ndarray, preds: list[np.ndarray]) -> float:
+    """How much of the inner test models' spread the best candidate explains: 1 - its MSE
+    over that of the constant ``mean(y_ref)`` (the training side without them). NaN when
+    there is nothing to compare."""
+    y_ref = y_ref[np.isfinite(y_ref)]
+    if len(y_test) < 2 or len(y_ref) == 0 or not preds:
+        return math.nan
+    const = float(np.mean((y_test - y_ref.mean()) ** 2))
+    best = min(float(np.mean((y_test - p) ** 2)) for p in preds)
+    return 1 - best / max(const, 1e-12)
+
+
+def is_flat(r2: float) -> bool:
+    """Whether the nested back-tests see too little signal to rank inputs (e.g. an emergent
+    task still at chance below the cutoff): no candidate explains ``FLAT_R2`` of the inner
+    test models' spread around the training mean."""
+    return bool(r2 < FLAT_R2)
 
 
 def departure(
@@ -50,7 +66,7 @@ def departure(
 ) -> float:
     """λ in [0, cap] of ``(1 - λ)·anchor + λ·other``, supported by the inner test models:
     the ``DEPARTURE_QUANTILE`` of the least-squares λ over a paired bootstrap of them."""
-    if len(y) < 2:
+    if len(y) < MIN_EVIDENCE:
         return 0.0
     rng = np.random.default_rng([seed, len(y)])
     idx = rng.integers(0, len(y), size=(N_BOOTSTRAP, len(y)))
@@ -67,7 +83,7 @@ def supported_shift(signed: np.ndarray, groups: np.ndarray, seed: int) -> float:
     cutoff and is drawn as a whole), the bound of the ``SHIFT_EVIDENCE`` interval of the
     median nearest 0, or 0 when the interval contains 0."""
     ids, inverse = np.unique(groups, return_inverse=True)
-    if len(ids) < 2:
+    if len(ids) < MIN_EVIDENCE:
         return 0.0
     rng = np.random.default_rng([seed, len(signed)])
     draws = rng.integers(0, len(ids), size=(N_BOOTSTRAP, len(ids)))

@@ -12,8 +12,8 @@ inner extrapolations choose what the outer fit uses, and how wide its intervals 
   cutoff with the largest errors), weighted 1/inner MSE, blended with the paper's predictor
   (the factors, sigmoid) only as far as a paired bootstrap of the inner test models supports
   (``evidence``): the inner back-tests are noisy (12-40 inner test models) and the paper's
-  predictor is the prior they update. At least ``anchor_weight`` stays on it; a flat
-  training side (``evidence.is_flat``) keeps all of it.
+  predictor is the prior they update. At least ``anchor_weight`` stays on it, and all of it
+  where fewer than ``evidence.MIN_EVIDENCE`` inner test models speak.
 - Intervals: calibrated on the same nested cutoffs (``calibration``).
 
 Models without FLOPs are never on an inner test side; they train wherever their inputs allow.
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from obsscale.config import PredictConfig
-from obsscale.model.evidence import departure, is_flat
+from obsscale.model.evidence import departure, inner_r2, is_flat
 from obsscale.model.intervals import make_regressor
 from obsscale.model.link import SigmoidRegressor, search_sample
 
@@ -101,7 +101,8 @@ class Choice:
     calibration: Calibration | None = None  # of the intervals, on the same nested cutoffs
     anchor: float = 0.0  # weight kept on the paper's predictor
     departure: float = 1.0  # how far from the paper's predictor (0: it alone)
-    flat: bool = False  # the training side too flat to rank inputs: the paper's predictor
+    flat: bool = False  # the nested back-tests see no signal: no shift, the flat interval rule
+    inner_r2: float = math.nan  # share of the inner test spread the best candidate explains
     predictor: str = ""  # which predictor chose (pc, log_flops, log_params)
 
     @property
@@ -120,10 +121,9 @@ class Choice:
         used = ", ".join(f"{_label(m)} x{w:.2f}" for m, w in self.members)
         ranked = ", ".join(f"{k} {v:.3g}" for k, v in sorted(self.inner_mse.items(), key=_key))
         why = (
-            "training side too flat to rank inputs: the paper's predictor alone"
-            if self.flat
-            else f"weights 1/inner MSE, {self.departure:.2f} of the way from the paper's "
+            f"weights 1/inner MSE, {self.departure:.2f} of the way from the paper's "
             f"predictor, as far as a paired bootstrap supports; {self.anchor:.2f} kept on it"
+            + ("; the inner back-tests see no signal (flat)" if self.flat else "")
         )
         return (
             f"{name}: {used} ({why}), chosen by "
@@ -145,6 +145,7 @@ class Choice:
             "anchor_weight": self.anchor,
             "departure": self.departure,
             "flat_training_side": self.flat,
+            "inner_r2": self.inner_r2 if math.isfinite(self.inner_r2) else None,
             "n_inner_test": len(self.y_inner),
             "interval": self.calibration.to_dict() if self.calibration else None,
         }
@@ -205,30 +206,40 @@ def choose(
         for alpha in pconf.alphas:
             results.append(_inner(X, y, folds, test, pconf, inputs, form, alpha))
     ok = sorted((r for r in results if math.isfinite(r.mse)), key=lambda r: r.mse)
-    if not ok:  # no usable nested back-test: the first candidate, unweighted
-        inputs, form = specs[0]
+    if not ok:  # no usable nested back-test: the paper's predictor (else the first), alone
+        inputs, form = (name, "sigmoid") if (name, "sigmoid") in specs else specs[0]
         ok = [Inner(inputs, form, pconf.alphas[0], math.inf, np.empty(0))]
-    flat = is_flat(y[_training_side(folds)])
-    members, anchor, lam = _weights(ok, name, pconf, y[test], flat)
+    r2 = inner_r2(
+        y[_training_side(folds, len(y)) & ~test], y[test], [r.pred for r in ok if r.pred.size]
+    )
+    flat = is_flat(r2)
+    members, anchor, lam = _weights(ok, name, pconf, y[test])
     inner_mse = {f"{_label(r)}@{r.alpha:g}": r.mse for r in results}
     y_inner = y[test] if ok[0].pred.size else np.empty(0)
     return Choice(
-        members, inner_mse, y_inner, anchor=anchor, departure=lam, flat=flat, predictor=name
+        members,
+        inner_mse,
+        y_inner,
+        anchor=anchor,
+        departure=lam,
+        flat=flat,
+        inner_r2=r2,
+        predictor=name,
     )
 
 
-def _training_side(folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def _training_side(folds: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
     """The rows the nested cutoffs divide (every fold covers the same training side)."""
-    return folds[0][0] | folds[0][1] if folds else np.zeros(0, int)
+    return folds[0][0] | folds[0][1] if folds else np.zeros(n, bool)
 
 
 def _weights(
-    ok: list[Inner], name: str, pconf: PredictConfig, y_test: np.ndarray, flat: bool
+    ok: list[Inner], name: str, pconf: PredictConfig, y_test: np.ndarray
 ) -> tuple[list, float, float]:
     """(candidate, weight) of the members, the weight kept on the anchor (the paper's
     predictor) and the departure λ: the best ``n_members`` weighted 1/inner MSE, times λ,
     plus 1 - λ on the anchor; λ is what the paired bootstrap supports, at most
-    1 - ``anchor_weight``, and 0 on a flat training side. Zero weights are dropped."""
+    1 - ``anchor_weight``. Zero weights are dropped."""
     top = ok[: pconf.n_members]
     w = np.array([1 / max(r.mse, 1e-12) if math.isfinite(r.mse) else 1.0 for r in top])
     w /= w.sum()
@@ -239,7 +250,7 @@ def _weights(
     if anchor is None or len(ok) == 1:
         return list(zip(top, w.tolist(), strict=True)), 0.0, 1.0
     lam = 0.0
-    if not flat and anchor.pred.size:
+    if anchor.pred.size:
         blend = np.sum([wi * r.pred for wi, r in zip(w, top, strict=True)], axis=0)
         lam = departure(y_test, anchor.pred, blend, pconf.random_state, 1 - pconf.anchor_weight)
     weights = (lam * w).tolist()
