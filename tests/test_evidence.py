@@ -12,9 +12,9 @@ import pytest
 from scipy.special import expit
 from test_predict import BENCH, FAST, SETTINGS
 
-from obsscale.model import calibration, evidence, tuning
-from obsscale.model.backtest import backtest
-from obsscale.model.splits import CutoffFlops
+from obsscale.model.prediction import calibration, evidence, tuning
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.splits import CutoffFlops
 
 CHANCE = 0.25
 CUTOFF = CutoffFlops(10**23.2)

@@ -14,9 +14,9 @@ from obsscale.bench.pool import PoolEntry, settings_for, task_pool, twins
 from obsscale.config import OBSSCALING_BENCHMARKS, PredictConfig
 from obsscale.data.parsers.common import degenerate
 from obsscale.exceptions import PredictError
-from obsscale.model.backtest import backtest
-from obsscale.model.results import PredictionResult
-from obsscale.model.subsets import select_models
+from obsscale.model.capabilities.rows import select_models
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.results import PredictionResult
 from obsscale.workers import available_workers
 
 CURATED = OBSSCALING_BENCHMARKS

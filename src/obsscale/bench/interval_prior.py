@@ -32,10 +32,10 @@ from obsscale.config import PredictConfig, default_config
 from obsscale.data import store
 from obsscale.data.table import load_models
 from obsscale.exceptions import PredictError
-from obsscale.model import interval_prior as ip
-from obsscale.model.backtest import backtest
-from obsscale.model.results import PredictionResult
-from obsscale.model.subsets import select_models
+from obsscale.model.capabilities.rows import select_models
+from obsscale.model.prediction import interval_prior as ip
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.results import PredictionResult
 
 P10_FLOOR = 0.50  # the 10th percentile task's coverage the multiplier must reach
 NEUTRAL = ip.IntervalPrior(0.0, 0.0, 1.0, 1.0, 1.0, 1.0)

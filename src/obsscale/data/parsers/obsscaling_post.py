@@ -23,13 +23,13 @@ import pandas as pd
 from obsscale.config import Config, Source
 from obsscale.data.parsers.common import (
     Parsed,
-    _check_duplicate_ids,
-    _event,
-    _long,
-    _numeric,
-    _read_csv,
-    _require,
+    check_duplicate_ids,
     degenerate,
+    event,
+    long,
+    numeric,
+    read_csv,
+    require,
     to_fraction,
 )
 
@@ -52,23 +52,23 @@ def column_name(upstream: str) -> str | None:
 
 def parse_obsscaling_post(path: Path, source: Source, config: Config) -> Parsed:
     """Every usable score column of the post-training table, under its safe name."""
-    frame = _read_csv(path)
-    _require(frame, ["Model", *source.required], path)
+    frame = read_csv(path)
+    require(frame, ["Model", *source.required], path)
     events: list[dict] = []
-    frame = _check_duplicate_ids(frame.dropna(subset=["Model"]), "Model", source.name, events)
+    frame = check_duplicate_ids(frame.dropna(subset=["Model"]), "Model", source.name, events)
     models = frame["Model"].str.strip()
     columns: dict[str, pd.Series] = {"model": models}
     names = _usable_names(list(frame.columns.drop("Model")), source.name, events)
     for column, name in names.items():
-        num = _numeric(frame, column, source.name, "Model", events)
+        num = numeric(frame, column, source.name, "Model", events)
         values = to_fraction(num, "fraction", source.name, name, models, events)
         why = degenerate(values)
         if why:
-            events.append(_event(source.name, "*", name, None, "degenerate_column", "dropped", why))
+            events.append(event(source.name, "*", name, None, "degenerate_column", "dropped", why))
             continue
         columns[name] = values
     out = pd.DataFrame(columns, index=frame.index)
-    return Parsed(_long(out, "model", {c: c for c in out.columns if c != "model"}), events)
+    return Parsed(long(out, "model", {c: c for c in out.columns if c != "model"}), events)
 
 
 def _usable_names(columns: list[str], source: str, events: list[dict]) -> dict[str, str]:
@@ -80,7 +80,7 @@ def _usable_names(columns: list[str], source: str, events: list[dict]) -> dict[s
             f"{len(norm)} columns ending ',norm' skipped: upstream's chance-normalised copies "
             "of other columns (not fractions; obsscale normalises with its own chance levels)"
         )
-        events.append(_event(source, "*", "*,norm", None, "column_skipped", "info", why))
+        events.append(event(source, "*", "*,norm", None, "column_skipped", "info", why))
     names: dict[str, str] = {}
     for column in columns:
         name = column_name(column)
@@ -95,4 +95,4 @@ def _usable_names(columns: list[str], source: str, events: list[dict]) -> dict[s
 
 
 def _skipped(source: str, column: str, why: str) -> dict:
-    return _event(source, "*", column, None, "column_skipped", "info", f"column skipped: {why}")
+    return event(source, "*", column, None, "column_skipped", "info", f"column skipped: {why}")
