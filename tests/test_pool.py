@@ -22,7 +22,7 @@ from obsscale.bench.pool import (
 )
 from obsscale.bench.summary import accuracy_markdown, pool_stats, pool_summary
 from obsscale.config import OBSSCALING_BENCHMARKS, PredictConfig
-from obsscale.model.splits import CutoffDate, CutoffFlops
+from obsscale.model.prediction.splits import CutoffDate, CutoffFlops
 
 
 def test_pool_is_large_and_its_entries_distinct() -> None:
