@@ -44,7 +44,13 @@ from obsscale.config import (
     OBSSCALING_BENCHMARKS,
     CapabilityConfig,
 )
-from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, CutoffRank, LeaveFamilyOut, Split
+from obsscale.model.prediction.splits import (
+    CutoffDate,
+    CutoffFlops,
+    CutoffRank,
+    LeaveFamilyOut,
+    Split,
+)
 
 POOL_SEED = "obsscale-pool-1"
 HALVES = ("design", "confirmation")
