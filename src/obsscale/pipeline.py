@@ -21,7 +21,13 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from obsscale.config import CapabilityConfig, Config, PredictConfig, ReportTarget
+from obsscale.config import (
+    CapabilityConfig,
+    Config,
+    PredictConfig,
+    ReportTarget,
+    build_settings,
+)
 from obsscale.data import store
 from obsscale.data.table import load_models, processed_models_path
 from obsscale.exceptions import ArtifactError, CapabilityDataError, PredictError
@@ -273,7 +279,7 @@ def load_run(out_dir: Path) -> FitRun:
     fit = CapabilityFit.load(out_dir / run["fit"]["file"])
     targets = []
     for entry in run["targets"]:
-        target = ReportTarget(**entry["target"])
+        target = build_settings(ReportTarget, entry["target"], f"{out_dir / 'run.json'} target")
         result = None
         if entry["file"]:
             _check_hash(out_dir, entry)
@@ -291,12 +297,8 @@ def load_run(out_dir: Path) -> FitRun:
     if run.get("frontier"):
         _check_hash(out_dir, run["frontier"])
         frontier = store.read_json(out_dir / run["frontier"]["file"], "frontier analysis")
-    predict = PredictConfig(**_tuples(run["predict"]))
+    predict = build_settings(PredictConfig, run["predict"], f"{out_dir / 'run.json'} [predict]")
     return FitRun(fit, targets, predict, run["models_sha256"], forecast, frontier)
-
-
-def _tuples(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
 def _check_hash(out_dir: Path, entry: dict[str, Any]) -> None:

@@ -19,13 +19,20 @@ sources), exactly as in back-tests, so an observed score never predicts itself.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, Config, PredictConfig
+from obsscale.config import (
+    DEFAULT_SCORE_PAIRS,
+    CapabilityConfig,
+    Config,
+    PredictConfig,
+    default_target,
+)
 from obsscale.exceptions import ExtrapolationWarning, PredictError
 from obsscale.model.basis import factor_basis
 from obsscale.model.factors import CapabilityPCA
@@ -55,8 +62,15 @@ class Scenario:
 
 @dataclass(frozen=True)
 class ForecastTarget:
+    """A column to forecast and its chance level; left out (NaN), the chance is the configured
+    one of that column (``config.default_target``), the same default the CLI uses."""
+
     column: str
-    chance: float = 0.0
+    chance: float = math.nan
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.chance):
+            object.__setattr__(self, "chance", default_target(self.column).chance)
 
 
 @dataclass
