@@ -9,7 +9,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from obsscale.config import CapabilityConfig, Config, default_config, load_config_file
+from obsscale.cli.options import overrides
+from obsscale.config import (
+    CapabilityConfig,
+    Config,
+    PredictConfig,
+    default_config,
+    load_config_file,
+)
 
 if TYPE_CHECKING:
     from obsscale.model.subsets import Selection  # pandas: not for fetch
@@ -24,33 +31,18 @@ class CLIError(Exception):
 
 
 def _config(args: argparse.Namespace) -> Config:
-    cfg = default_config(args.data_dir, getattr(args, "mirror", None))
-    config_file = args.config or (Path("obsscale.toml") if Path("obsscale.toml").exists() else None)
+    """The defaults, then ./obsscale.toml or --config, then the settings given as options."""
+    cfg = default_config(getattr(args, "data_dir", None), getattr(args, "mirror", None))
+    given = getattr(args, "config", None)
+    config_file = given or (Path("obsscale.toml") if Path("obsscale.toml").exists() else None)
     if config_file:
         cfg = load_config_file(config_file, cfg)
-    overrides: dict[str, Any] = {
-        key: value
-        for key, flag, value in (
-            ("include_flagged", "include_flagged", True),
-            ("include_merged", "include_merged", True),
-            ("apply_corrections", "no_corrections", False),
-        )
-        if getattr(args, flag, False)
-    }
-    if getattr(args, "exclude_source", None):
-        overrides["exclude_sources"] = tuple(args.exclude_source)
-    return cfg.with_overrides(**overrides) if overrides else cfg
+    changes = overrides(args, Config)
+    return cfg.with_overrides(**changes) if changes else cfg
 
 
 def _capability_settings(args: argparse.Namespace, cfg: Config) -> CapabilityConfig:
-    given = {
-        "benchmarks": tuple(args.benchmarks) if args.benchmarks else None,
-        "n_components": args.components,
-        "reference_family": args.reference_family,
-        "base_only": False if args.all_models else None,
-        "standardize": True if args.standardize else None,
-    }
-    return replace(cfg.capabilities, **{k: v for k, v in given.items() if v is not None})
+    return replace(cfg.capabilities, **overrides(args, CapabilityConfig))
 
 
 def _selection(args: argparse.Namespace) -> Selection:
@@ -174,28 +166,23 @@ def _split(args: argparse.Namespace, cfg: Config):
     if not chosen:
         return Split.of("cutoff_flops", cfg.predict.cutoff_flops)
     kind = chosen[0]
-    return Split.of(kind, None if kind == "leave_family_out" else getattr(args, kind))
+    value = getattr(args, kind)
+    if kind == "cutoff_date":
+        value = value.isoformat()
+    return Split.of(kind, None if kind == "leave_family_out" else value)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from obsscale.pipeline import PredictRequest, run_predict
 
     cfg = _config(args)
-    given = {
-        "form": args.form,
-        "method": args.method,
-        "scale": args.scale,
-        "loss": args.loss,
-        "n_bootstrap": args.bootstrap,
-        "random_state": args.seed,
-    }
     request = PredictRequest(
         target=args.target,
         capabilities=_capability_settings(args, cfg),
-        predict=replace(cfg.predict, **{k: v for k, v in given.items() if v is not None}),
+        predict=replace(cfg.predict, **overrides(args, PredictConfig)),
         selection=_selection(args),
         split=_split(args, cfg),
-        chance=args.chance,
+        chance=cfg.report.target(args.target).chance if args.chance is None else args.chance,
         downstream=args.downstream,
     )
     result = run_predict(cfg, request)

@@ -50,8 +50,12 @@ class Bounds:
 
     def __str__(self) -> str:
         signs = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
-        parts = [f"{signs[k]} {v:g}" for k, v in self.given().items() if k in signs]
+        parts = [f"{signs[k]} {_number_text(v)}" for k, v in self.given().items() if k in signs]
         return " and ".join(parts)
+
+
+def _number_text(v: float) -> str:
+    return str(v) if isinstance(v, int) else f"{v:g}"
 
 
 # items of a list setting
