@@ -95,8 +95,18 @@ def test_data_dir_before_or_after_the_subcommand_or_from_the_environment(
     assert _config(parse(["harmonize"])).data_dir == Path("data")
 
 
+def test_no_data_folder_says_how_to_point_at_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)  # outside the repository: no data/
+    assert main(["predict", "--target", "x"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path / "data") in err
+    assert "--data-dir DIR" in err and f"${DATA_DIR_ENV}=DIR" in err
+
+
 def test_predict_defaults_to_the_configured_chance_of_its_target(
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 24: one source of per-target defaults (GPQA: 4 choices, chance 0.25)."""
     import obsscale.pipeline
@@ -108,7 +118,10 @@ def test_predict_defaults_to_the_configured_chance_of_its_target(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(obsscale.pipeline, "run_predict", fake)
+    (tmp_path / "processed").mkdir()
+    (tmp_path / "processed" / "models.csv").write_text("model\n")
+    data = ["--data-dir", str(tmp_path)]
     for extra in ([], ["--chance", "0.1"]):
-        main(["predict", "--target", "openllm_v2:GPQA", *extra])
-    main(["predict", "--target", "someone:else"])
+        main(["predict", *data, "--target", "openllm_v2:GPQA", *extra])
+    main(["predict", *data, "--target", "someone:else"])
     assert seen == [0.25, 0.1, 0.0]

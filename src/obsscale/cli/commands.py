@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from obsscale.cli.options import overrides
 from obsscale.config import (
+    DATA_DIR_ENV,
     CapabilityConfig,
     Config,
     PredictConfig,
@@ -39,6 +40,24 @@ def _config(args: argparse.Namespace) -> Config:
         cfg = load_config_file(config_file, cfg)
     changes = overrides(args, Config)
     return cfg.with_overrides(**changes) if changes else cfg
+
+
+def _data_config(args: argparse.Namespace) -> Config:
+    """``_config`` for a command that reads models.csv: without it, say where it was looked
+    for and how to point at another data folder (a run outside the repository finds none)."""
+    cfg = _config(args)
+    _require_data(cfg)
+    return cfg
+
+
+def _require_data(cfg: Config) -> None:
+    path = cfg.processed_dir / "models.csv"
+    if not path.exists():
+        raise CLIError(
+            f"no model table in the data folder {cfg.data_dir.resolve()} ({path} not found): "
+            f"run `obsscale fetch` to build it there, or point at a data folder with "
+            f"--data-dir DIR or ${DATA_DIR_ENV}=DIR"
+        )
 
 
 def _capability_settings(args: argparse.Namespace, cfg: Config) -> CapabilityConfig:
@@ -142,7 +161,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from obsscale.model.capability_fit import CapabilityFit
     from obsscale.pipeline import FitRequest, default_targets, run_fit
 
-    cfg = _config(args)
+    cfg = _data_config(args)
     _folder(args.out)
     request = FitRequest(
         capabilities=_capability_settings(args, cfg),
@@ -176,12 +195,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from obsscale.pipeline import PredictRequest, run_predict
 
     cfg = _config(args)
+    split = _split(args, cfg)  # a usage error before a data error
+    _require_data(cfg)
     request = PredictRequest(
         target=args.target,
         capabilities=_capability_settings(args, cfg),
         predict=replace(cfg.predict, **overrides(args, PredictConfig)),
         selection=_selection(args),
-        split=_split(args, cfg),
+        split=split,
         chance=cfg.report.target(args.target).chance if args.chance is None else args.chance,
         downstream=args.downstream,
     )
@@ -202,7 +223,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     from obsscale.model.selection import select_from_fit
     from obsscale.pipeline import selected_models
 
-    cfg = _config(args)
+    cfg = _data_config(args)
     settings = _capability_settings(args, cfg)
     models, chosen = selected_models(cfg, settings, _selection(args))
     result = select_from_fit(
@@ -224,7 +245,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     start = time.monotonic()
     _folder(args.out)
-    index = run_report(_config(args), args.out)
+    index = run_report(_data_config(args), args.out)
     print(f"report written in {time.monotonic() - start:.0f} s: {index.resolve()}")
     return 0
 
@@ -261,6 +282,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             "--tokens-t), --scores FILE, --at-flops C..., or --complete",
             status=2,
         )
+    _require_data(cfg)
     request = ForecastRequest(
         capabilities=_capability_settings(args, cfg),
         targets=targets,
