@@ -60,6 +60,20 @@ def _require_data(cfg: Config) -> None:
         )
 
 
+def _columns(cfg: Config, names: list[str] | None, what: str, prefer: Any = ()) -> Any:
+    """Names of score columns given on the command line, bare benchmark names resolved."""
+    if not names:
+        return names
+    from obsscale.cli.columns import resolve, table_columns
+
+    columns = table_columns(cfg.processed_dir / "models.csv")
+    return [resolve(n, columns, what, prefer) for n in names]
+
+
+def _report_columns(cfg: Config) -> list[str]:
+    return [t.column for t in cfg.report.targets]
+
+
 def _capability_settings(args: argparse.Namespace, cfg: Config) -> CapabilityConfig:
     return replace(cfg.capabilities, **overrides(args, CapabilityConfig))
 
@@ -166,7 +180,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     request = FitRequest(
         capabilities=_capability_settings(args, cfg),
         selection=_selection(args),
-        targets=() if args.no_targets else default_targets(cfg, args.target),
+        targets=()
+        if args.no_targets
+        else default_targets(cfg, _columns(cfg, args.target, "--target", _report_columns(cfg))),
     )
     run_fit(cfg, args.out, request, progress=not args.quiet)
     fit = CapabilityFit.load(args.out / "fit.json")
@@ -197,13 +213,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     cfg = _config(args)
     split = _split(args, cfg)  # a usage error before a data error
     _require_data(cfg)
+    target = args.target
+    if not args.downstream:
+        (target,) = _columns(cfg, [target], "--target", _report_columns(cfg))
     request = PredictRequest(
-        target=args.target,
+        target=target,
         capabilities=_capability_settings(args, cfg),
         predict=replace(cfg.predict, **overrides(args, PredictConfig)),
         selection=_selection(args),
         split=split,
-        chance=cfg.report.target(args.target).chance if args.chance is None else args.chance,
+        chance=cfg.report.target(target).chance if args.chance is None else args.chance,
         downstream=args.downstream,
     )
     result = run_predict(cfg, request)
@@ -271,18 +290,27 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from obsscale.pipeline import ForecastRequest, default_targets, run_forecast
 
     cfg = _config(args)
-    targets = default_targets(cfg, args.target)
-    if args.chance is not None:
-        targets = tuple(replace(t, chance=args.chance) for t in targets)
     planned = planned_scenario(args)
-    scenarios = [*([planned] if planned else []), *score_scenarios(args.scores)]
-    if not (scenarios or args.at_flops or args.complete):
+    if not (planned or args.scores or args.at_flops or args.complete):
         raise CLIError(
             "nothing to forecast: give --family/--like with --flops (or --params-b and "
             "--tokens-t), --scores FILE, --at-flops C..., or --complete",
             status=2,
         )
     _require_data(cfg)
+    names = _columns(cfg, args.target, "--target", _report_columns(cfg))
+    targets = default_targets(cfg, names)
+    if args.chance is not None:
+        targets = tuple(replace(t, chance=args.chance) for t in targets)
+    basis = [
+        *cfg.capabilities.benchmarks,
+        *(b for f in cfg.capabilities.basis_fallbacks for b in f),
+    ]
+
+    def column(name: str) -> str:
+        return _columns(cfg, [name], f"{args.scores} column", basis)[0]
+
+    scenarios = [*([planned] if planned else []), *score_scenarios(args.scores, column)]
     request = ForecastRequest(
         capabilities=_capability_settings(args, cfg),
         targets=targets,

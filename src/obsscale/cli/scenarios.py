@@ -4,6 +4,7 @@ from a scores file (read with the same checks as a downstream file)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,9 @@ def planned_scenario(args: argparse.Namespace) -> Scenario | None:
     return Scenario(name, family=args.family, flops=flops, like=args.like)
 
 
-def score_scenarios(path: Path | None) -> list[Scenario]:
-    """One scenario per row of a scores CSV (``Model`` + score columns as fractions)."""
+def score_scenarios(path: Path | None, column: Callable[[str], str] = str) -> list[Scenario]:
+    """One scenario per row of a scores CSV (``Model`` + score columns as fractions; each
+    header read as the column ``column`` names, e.g. ``MMLU`` as ``obsscaling:MMLU``)."""
     if path is None:
         return []
     try:
@@ -43,6 +45,8 @@ def score_scenarios(path: Path | None) -> list[Scenario]:
     cols = [c for c in frame.columns if c != "Model"]
     if not cols:
         raise PredictError(f"{path}: no score columns besides 'Model'")
+    names = {c: column(c) for c in cols}
+    frame, cols = frame.rename(columns=names), list(names.values())
     values = frame[cols].apply(pd.to_numeric, errors="coerce")
     bad = frame[cols].notna() & values.isna()
     if bad.any().any():
