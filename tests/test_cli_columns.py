@@ -38,3 +38,32 @@ def test_columns_come_from_the_header_of_models_csv(tmp_path: Path) -> None:
     path = tmp_path / "models.csv"
     path.write_text("model,family,flops,obsscaling:MMLU,openllm_v2:GPQA\na,b,1,0.5,0.3\n")
     assert table_columns(path) == ["obsscaling:MMLU", "openllm_v2:GPQA"]
+
+
+def _plan(**given: object) -> object:
+    import argparse
+
+    keys = ("family", "like", "flops", "times", "params_b", "tokens_t", "name")
+    return argparse.Namespace(**{k: given.get(k) for k in keys})
+
+
+def test_times_is_n_times_the_family_largest_flops() -> None:
+    """Issue 24: `forecast --times 10` next to --flops (no FLOPs looked up by hand)."""
+    import pandas as pd
+
+    from obsscale.cli.scenarios import largest_flops, planned_scenario
+    from obsscale.exceptions import PredictError
+
+    models = pd.DataFrame(
+        {"family": ["A", "A", "B"], "flops": [1e22, 3e22, float("nan")]}, index=[0, 1, 2]
+    )
+    largest = largest_flops(models)
+    plan = planned_scenario(_plan(family="A", times=10.0), largest)
+    assert plan is not None and plan.flops == pytest.approx(3e23) and plan.family == "A"
+    assert "10x A's largest" in plan.name
+    with pytest.raises(PredictError, match="no model of known FLOPs"):
+        planned_scenario(_plan(family="B", times=3.0), largest)
+    with pytest.raises(PredictError, match="one of --flops, --times"):
+        planned_scenario(_plan(family="A", times=3.0, flops=1e23), largest)
+    with pytest.raises(PredictError, match="--times N needs --family"):
+        planned_scenario(_plan(times=3.0), largest)

@@ -70,6 +70,13 @@ def _columns(cfg: Config, names: list[str] | None, what: str, prefer: Any = ()) 
     return [resolve(n, columns, what, prefer) for n in names]
 
 
+def _largest(cfg: Config) -> Any:
+    from obsscale.cli.scenarios import largest_flops
+    from obsscale.data.table import load_models
+
+    return largest_flops(load_models(cfg))
+
+
 def _report_columns(cfg: Config) -> list[str]:
     return [t.column for t in cfg.report.targets]
 
@@ -290,14 +297,17 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from obsscale.pipeline import ForecastRequest, default_targets, run_forecast
 
     cfg = _config(args)
-    planned = planned_scenario(args)
-    if not (planned or args.scores or args.at_flops or args.complete):
+    planned_flags = (args.family, args.like, args.flops, args.times, args.params_b, args.tokens_t)
+    if not (
+        any(f is not None for f in planned_flags) or args.scores or args.at_flops or args.complete
+    ):
         raise CLIError(
-            "nothing to forecast: give --family/--like with --flops (or --params-b and "
-            "--tokens-t), --scores FILE, --at-flops C..., or --complete",
+            "nothing to forecast: give --family/--like with --flops or --times (or --params-b "
+            "and --tokens-t), --scores FILE, --at-flops C..., or --complete",
             status=2,
         )
     _require_data(cfg)
+    planned = planned_scenario(args, _largest(cfg) if args.times is not None else None)
     names = _columns(cfg, args.target, "--target", _report_columns(cfg))
     targets = default_targets(cfg, names)
     if args.chance is not None:

@@ -303,6 +303,12 @@ def _forecast_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--params-b", type=positive, metavar="N", help="parameters, billions")
     g.add_argument("--tokens-t", type=positive, metavar="D", help="tokens, trillions")
     g.add_argument("--flops", type=positive, metavar="C", help="training FLOPs (or 6ND)")
+    g.add_argument(
+        "--times",
+        type=positive,
+        metavar="N",
+        help="training FLOPs N times those of the family's largest model (e.g. 10)",
+    )
     g.add_argument("--name", help="a label for the planned model (default: derived)")
     p.add_argument(
         "--scores",

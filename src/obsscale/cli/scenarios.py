@@ -14,21 +14,46 @@ from obsscale.exceptions import PredictError
 from obsscale.model.forecast import Scenario
 
 
-def planned_scenario(args: argparse.Namespace) -> Scenario | None:
-    """The planned model the flags describe (FLOPs = 6·N·D from --params-b and --tokens-t)."""
+def planned_scenario(
+    args: argparse.Namespace, largest: Callable[[str], float] | None = None
+) -> Scenario | None:
+    """The planned model the flags describe (FLOPs = 6·N·D from --params-b and --tokens-t, or
+    --times N times the largest FLOPs of the family, ``largest(family)``)."""
     sizes = args.params_b is not None or args.tokens_t is not None
-    if args.flops is None and not sizes:
+    given = [f for f, v in (("--flops", args.flops), ("--times", args.times)) if v is not None]
+    if not given and not sizes:
         if args.family or args.like:
-            raise PredictError("a planned model needs --flops C, or --params-b N --tokens-t D")
+            raise PredictError(
+                "a planned model needs --flops C, --times N, or --params-b N --tokens-t D"
+            )
         return None
-    if args.flops is not None and sizes:
-        raise PredictError("give either --flops or --params-b with --tokens-t, not both")
-    if args.flops is None and (args.params_b is None or args.tokens_t is None):
+    if len(given) + sizes > 1:
+        raise PredictError("give one of --flops, --times, or --params-b with --tokens-t")
+    if sizes and (args.params_b is None or args.tokens_t is None):
         raise PredictError("--params-b and --tokens-t go together (FLOPs = 6 x N x D)")
-    flops = args.flops or 6 * args.params_b * 1e9 * args.tokens_t * 1e12
+    flops = args.flops or (6 * args.params_b * 1e9 * args.tokens_t * 1e12 if sizes else None)
     who = args.family or (f"like {args.like}" if args.like else "a new family")
+    if args.times is not None:
+        if not (args.family or args.like) or largest is None:
+            raise PredictError("--times N needs --family F (or --like F): N x its largest model")
+        flops = args.times * largest(args.family or args.like)
+        who = f"{args.times:g}x {args.family or args.like}'s largest" + (
+            f", like {args.like}" if args.family and args.like else ""
+        )
     name = args.name or f"{who} at {flops:.3g} FLOPs"
     return Scenario(name, family=args.family, flops=flops, like=args.like)
+
+
+def largest_flops(models: pd.DataFrame) -> Callable[[str], float]:
+    """The training FLOPs of a family's largest model in the table (for --times)."""
+
+    def largest(family: str) -> float:
+        flops = models.loc[models["family"] == family, "flops"].max()
+        if not np.isfinite(flops):
+            raise PredictError(f"family {family!r} has no model of known FLOPs in models.csv")
+        return float(flops)
+
+    return largest
 
 
 def score_scenarios(path: Path | None, column: Callable[[str], str] = str) -> list[Scenario]:
