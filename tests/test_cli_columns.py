@@ -25,7 +25,9 @@ def test_a_full_column_is_kept_and_a_unique_bare_name_resolved(
 def test_an_ambiguous_name_lists_its_candidates_unless_one_is_preferred() -> None:
     with pytest.raises(ConfigError, match=r"'MMLU' is ambiguous: obsscaling:MMLU, openllm_v1:MMLU"):
         resolve("MMLU", COLUMNS, "--target")
-    assert resolve("MMLU", COLUMNS, "scores", prefer=["obsscaling:MMLU"]) == "obsscaling:MMLU"
+    basis, fallback = ["obsscaling:MMLU"], ["obsscaling:MMLU", "openllm_v1:MMLU"]
+    assert resolve("MMLU", COLUMNS, "scores", prefer=[basis, fallback]) == "obsscaling:MMLU"
+    assert resolve("MMLU", COLUMNS, "scores", prefer=[[], fallback, basis]) == "obsscaling:MMLU"
 
 
 def test_a_misspelt_name_gets_a_suggestion_and_an_unknown_one_passes_through() -> None:

@@ -125,3 +125,13 @@ def test_predict_defaults_to_the_configured_chance_of_its_target(
         main(["predict", *data, "--target", "openllm_v2:GPQA", *extra])
     main(["predict", *data, "--target", "someone:else"])
     assert seen == [0.25, 0.1, 0.0]
+
+
+def test_only_obsscale_warnings_reach_the_user(capsys: pytest.CaptureFixture) -> None:
+    """Issue 24: no pandas PerformanceWarning or other library noise on stderr."""
+    from obsscale.cli import _one_line_warning
+    from obsscale.exceptions import ExtrapolationWarning
+
+    _one_line_warning("fragmented frame", RuntimeWarning)
+    _one_line_warning("2 decades past", ExtrapolationWarning)
+    assert capsys.readouterr().err == "obsscale: ExtrapolationWarning: 2 decades past\n"

@@ -20,17 +20,17 @@ def table_columns(models_csv: Path) -> list[str]:
     return [c for c in header if ":" in c]
 
 
-def resolve(name: str, columns: list[str], what: str, prefer: Iterable[str] = ()) -> str:
+def resolve(name: str, columns: list[str], what: str, prefer: Iterable[Iterable[str]] = ()) -> str:
     """``name`` as a column of ``columns``: itself, or the one column whose benchmark part it
-    names (among ``prefer`` first, e.g. the capability basis). Ambiguous or misspelt names are
-    refused with the candidates; names like nothing are returned as they are (the stage
-    reports them)."""
+    names (within the first group of ``prefer`` that has exactly one, e.g. the capability
+    basis, then its fallbacks). Ambiguous or misspelt names are refused with the candidates;
+    names like nothing are returned as they are (the stage reports them)."""
     if name in columns:
         return name
     lowered = name.lower()
     matches = [c for c in columns if lowered in (c.lower(), c.split(":", 1)[1].lower())]
-    preferred = [c for c in matches if c in set(prefer)]
-    chosen = preferred if len(preferred) == 1 else matches
+    groups = [[c for c in matches if c in set(group)] for group in prefer]
+    chosen = next((g for g in groups if len(g) == 1), matches)
     if len(chosen) == 1:
         print(f"obsscale: {what} {name!r} read as {chosen[0]!r}", file=sys.stderr)
         return chosen[0]

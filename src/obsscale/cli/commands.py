@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from obsscale.config import (
     default_config,
     load_config_file,
 )
+from obsscale.exceptions import ExtrapolationWarning
 
 if TYPE_CHECKING:
     from obsscale.model.subsets import Selection  # pandas: not for fetch
@@ -189,7 +191,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         selection=_selection(args),
         targets=()
         if args.no_targets
-        else default_targets(cfg, _columns(cfg, args.target, "--target", _report_columns(cfg))),
+        else default_targets(cfg, _columns(cfg, args.target, "--target", [_report_columns(cfg)])),
     )
     run_fit(cfg, args.out, request, progress=not args.quiet)
     fit = CapabilityFit.load(args.out / "fit.json")
@@ -222,7 +224,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     _require_data(cfg)
     target = args.target
     if not args.downstream:
-        (target,) = _columns(cfg, [target], "--target", _report_columns(cfg))
+        (target,) = _columns(cfg, [target], "--target", [_report_columns(cfg)])
     request = PredictRequest(
         target=target,
         capabilities=_capability_settings(args, cfg),
@@ -308,14 +310,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         )
     _require_data(cfg)
     planned = planned_scenario(args, _largest(cfg) if args.times is not None else None)
-    names = _columns(cfg, args.target, "--target", _report_columns(cfg))
+    names = _columns(cfg, args.target, "--target", [_report_columns(cfg)])
     targets = default_targets(cfg, names)
     if args.chance is not None:
         targets = tuple(replace(t, chance=args.chance) for t in targets)
-    basis = [
-        *cfg.capabilities.benchmarks,
-        *(b for f in cfg.capabilities.basis_fallbacks for b in f),
-    ]
+    basis = [cfg.capabilities.benchmarks, *cfg.capabilities.basis_fallbacks]
 
     def column(name: str) -> str:
         return _columns(cfg, [name], f"{args.scores} column", basis)[0]
@@ -329,7 +328,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         complete=args.complete,
         selection=_selection(args),
     )
-    result = run_forecast(cfg, request)
+    with warnings.catch_warnings():  # the result's notes say it, on stdout: once
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        result = run_forecast(cfg, request)
     if args.out:
         result.save(args.out)
     if args.json:
