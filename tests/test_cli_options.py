@@ -135,3 +135,18 @@ def test_only_obsscale_warnings_reach_the_user(capsys: pytest.CaptureFixture) ->
     _one_line_warning("fragmented frame", RuntimeWarning)
     _one_line_warning("2 decades past", ExtrapolationWarning)
     assert capsys.readouterr().err == "obsscale: ExtrapolationWarning: 2 decades past\n"
+
+
+def test_fit_tables_print_counts_as_integers_and_booleans_as_yes_no() -> None:
+    """Issue 24: fit's printed tables as people read them."""
+    import pandas as pd
+
+    from obsscale.model.capability_fit import _for_display
+
+    frame = pd.DataFrame(
+        {"n": [3.0, 2.0], "slope": [0.31234, float("nan")], "significant": [True, False]},
+        index=["A", "B"],
+    )
+    shown = _for_display(frame)
+    assert shown.loc["A"].tolist() == ["3", "0.312", "yes"]
+    assert shown.loc["B"].tolist() == ["2", "-", "no"]
