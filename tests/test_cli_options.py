@@ -141,7 +141,7 @@ def test_fit_tables_print_counts_as_integers_and_booleans_as_yes_no() -> None:
     """Issue 24: fit's printed tables as people read them."""
     import pandas as pd
 
-    from obsscale.model.capability_fit import _for_display
+    from obsscale.model.capabilities.fit import _for_display
 
     frame = pd.DataFrame(
         {"n": [3.0, 2.0], "slope": [0.31234, float("nan")], "significant": [True, False]},

@@ -207,7 +207,7 @@ def test_defaults_satisfy_their_own_schema(cls: type) -> None:
 
 def test_the_python_api_and_the_cli_default_to_the_configured_chance() -> None:
     """Issue 24: ForecastTarget("openllm_v2:GPQA") used chance 0, the CLI the configured 0.25."""
-    from obsscale.model.forecast import ForecastTarget
+    from obsscale.model.forecast.forecast import ForecastTarget
 
     cfg = Config()
     for t in cfg.report.targets:

@@ -16,11 +16,11 @@ from scipy.special import expit
 from obsscale.config import CapabilityConfig, PredictConfig, default_config
 from obsscale.data.table import load_models
 from obsscale.exceptions import PredictError
-from obsscale.model.backtest import backtest
-from obsscale.model.link import FiniteDifferenceSigmoidRegressor, SigmoidRegressor
-from obsscale.model.splits import CutoffDate, CutoffFlops, KFold, LeaveFamilyOut
-from obsscale.model.subsets import Selection, select_models
-from obsscale.model.targets import load_downstream, normalize_scale
+from obsscale.model.capabilities.rows import Selection, select_models
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.sigmoid import FiniteDifferenceSigmoidRegressor, SigmoidRegressor
+from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, KFold, LeaveFamilyOut
+from obsscale.model.prediction.targets import load_downstream, normalize_scale
 
 BENCH = [f"b{j}" for j in range(6)]
 SETTINGS = CapabilityConfig(benchmarks=tuple(BENCH), n_components=2, reference_family="F0")

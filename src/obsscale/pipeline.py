@@ -31,10 +31,10 @@ from obsscale.config import (
 from obsscale.data import store
 from obsscale.data.table import load_models, processed_models_path
 from obsscale.exceptions import ArtifactError, CapabilityDataError, PredictError
-from obsscale.model.capability_fit import CapabilityFit, fit_capabilities
-from obsscale.model.results import PredictionResult
-from obsscale.model.splits import CutoffFlops, Split
-from obsscale.model.subsets import Selection, select_models
+from obsscale.model.capabilities.fit import CapabilityFit, fit_capabilities
+from obsscale.model.capabilities.rows import Selection, select_models
+from obsscale.model.prediction.results import PredictionResult
+from obsscale.model.prediction.splits import CutoffFlops, Split
 from obsscale.workers import in_background
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def slug(column: str) -> str:
 def _backtest_target(
     models: pd.DataFrame, target: ReportTarget, capabilities: CapabilityConfig, pconf: PredictConfig
 ) -> tuple[PredictionResult | None, str | None]:
-    from obsscale.model.backtest import backtest
+    from obsscale.model.prediction.backtest import backtest
 
     try:
         result = backtest(
@@ -151,7 +151,7 @@ def _report_forecasts(
     config: Config, models: pd.DataFrame, request: FitRequest, out_dir: Path
 ) -> dict[str, Any] | None:
     """Forecasts for the report (``forecast.json``), or the reason there are none."""
-    from obsscale.model.forecast import ForecastTarget, forecast, report_scenarios
+    from obsscale.model.forecast.forecast import ForecastTarget, forecast, report_scenarios
 
     targets = [ForecastTarget(t.column, t.chance) for t in request.targets]
     if not targets:
@@ -213,8 +213,8 @@ class PredictRequest:
 def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
     """Back-test one target; ids of a ``downstream`` file outside the table are listed."""
     from obsscale.data.rules import Rules
-    from obsscale.model.backtest import backtest
-    from obsscale.model.targets import load_downstream
+    from obsscale.model.prediction.backtest import backtest
+    from obsscale.model.prediction.targets import load_downstream
 
     models, target = load_models(config), request.target
     unmatched: list[str] = []
@@ -289,7 +289,7 @@ def load_run(out_dir: Path) -> FitRun:
     forecast = None
     entry = run.get("forecast")
     if entry and entry.get("file"):
-        from obsscale.model.forecast_result import ForecastResult
+        from obsscale.model.forecast.results import ForecastResult
 
         _check_hash(out_dir, entry)
         forecast = ForecastResult.from_dict(store.read_json(out_dir / entry["file"], "forecast"))
@@ -357,8 +357,13 @@ class ForecastRequest:
 def run_forecast(config: Config, request: ForecastRequest) -> Any:
     """Forecast the request's scenarios; with ``complete``, fill the model table too."""
     from obsscale.model.completion import complete_basis
-    from obsscale.model.forecast import ForecastTarget, Scenario, complete_targets, forecast
-    from obsscale.model.forecast_result import ForecastResult
+    from obsscale.model.forecast.forecast import (
+        ForecastTarget,
+        Scenario,
+        complete_targets,
+        forecast,
+    )
+    from obsscale.model.forecast.results import ForecastResult
 
     _, models = selected_models(config, request.capabilities, request.selection)
     ref = request.capabilities.reference_family

@@ -12,7 +12,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from obsscale.bench.scale import _timed
+from obsscale.bench.scale import timed
 from obsscale.config import default_config
 
 
@@ -47,8 +47,8 @@ def run_edges(mirror: str | None, upstream: Path | None) -> dict[str, Any]:
         serve(upstream) if upstream is not None and mirror is None else nullcontext(mirror) as url,
     ):
         cfg = default_config(Path(tmp) / "data", url)
-        _, cold = _timed(lambda: fetch_all(cfg, progress=False))
-        _, warm = _timed(lambda: fetch_all(cfg, progress=False))
-        _, harm = _timed(lambda: harmonize(cfg).write(cfg))
-        _, rep = _timed(lambda: fit_and_report(cfg, Path(tmp) / "reports", progress=False))
+        _, cold = timed(lambda: fetch_all(cfg, progress=False))
+        _, warm = timed(lambda: fetch_all(cfg, progress=False))
+        _, harm = timed(lambda: harmonize(cfg).write(cfg))
+        _, rep = timed(lambda: fit_and_report(cfg, Path(tmp) / "reports", progress=False))
     return {"fetch_cold_s": cold, "fetch_warm_s": warm, "harmonize_s": harm, "report_s": rep}

@@ -2,7 +2,8 @@
 
 The CLI only parses arguments (``parser``) and calls one stage function per subcommand
 (``commands``); every number it prints comes from the same functions a notebook would call.
-Errors meant for the user are printed as one line, without a traceback.
+Errors meant for the user (``ObsscaleError``) are printed as one line, without a traceback;
+anything else is a bug and shows one.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
-from obsscale.cli.commands import CLIError
 from obsscale.cli.parser import build_parser
-from obsscale.exceptions import ObsscaleWarning
+from obsscale.exceptions import CLIError, ObsscaleError, ObsscaleWarning
 
 __all__ = ["CLIError", "main"]
 
@@ -34,12 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"obsscale {args.command}: interrupted", file=sys.stderr)
         return 130
-    except CLIError as e:
+    except ObsscaleError as e:  # a user's error: one line; anything else is a bug (traceback)
         print(f"obsscale {args.command}: error: {e}", file=sys.stderr)
-        return e.status
-    except (OSError, ValueError, RuntimeError, KeyError) as e:
-        print(f"obsscale {args.command}: error: {e}", file=sys.stderr)
-        return 1
+        return e.status if isinstance(e, CLIError) else 1
 
 
 def _one_line_warning(

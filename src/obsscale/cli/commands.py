@@ -19,18 +19,10 @@ from obsscale.config import (
     default_config,
     load_config_file,
 )
-from obsscale.exceptions import ExtrapolationWarning
+from obsscale.exceptions import CLIError, ExtrapolationWarning
 
 if TYPE_CHECKING:
-    from obsscale.model.subsets import Selection  # pandas: not for fetch
-
-
-class CLIError(Exception):
-    """An error to print as one line (no traceback) with exit status 1 or 2."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
+    from obsscale.model.capabilities.rows import Selection  # pandas: not for fetch
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -88,7 +80,7 @@ def _capability_settings(args: argparse.Namespace, cfg: Config) -> CapabilityCon
 
 
 def _selection(args: argparse.Namespace) -> Selection:
-    from obsscale.model.subsets import Selection
+    from obsscale.model.capabilities.rows import Selection
 
     return Selection(
         subset=args.subset,
@@ -181,7 +173,7 @@ def _folder(path: Path) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from obsscale.model.capability_fit import CapabilityFit
+    from obsscale.model.capabilities.fit import CapabilityFit
     from obsscale.pipeline import FitRequest, default_targets, run_fit
 
     cfg = _data_config(args)
@@ -201,7 +193,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _split(args: argparse.Namespace, cfg: Config):
-    from obsscale.model.splits import Split
+    from obsscale.model.prediction.splits import Split
 
     kinds = ("cutoff_flops", "cutoff_date", "leave_family_out", "kfold", "cutoff_top_fraction")
     chosen = [k for k in kinds if getattr(args, k) not in (None, False)]
@@ -247,8 +239,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_select(args: argparse.Namespace) -> int:
-    from obsscale.model.capability_fit import fit_capabilities
-    from obsscale.model.selection import select_from_fit
+    from obsscale.model.capabilities.fit import fit_capabilities
+    from obsscale.model.design.selection import select_from_fit
     from obsscale.pipeline import selected_models
 
     cfg = _data_config(args)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.exceptions import PredictError
-from obsscale.model.forecast import Scenario
+from obsscale.model.forecast.forecast import Scenario
 
 
 def planned_scenario(

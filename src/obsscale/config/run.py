@@ -18,6 +18,7 @@ from obsscale.config.settings import (
     ReportConfig,
 )
 from obsscale.config.sources import DEFAULT_SOURCES, MIRROR_ENV, Source
+from obsscale.exceptions import UnknownSourceError
 
 # the data folder when neither --data-dir nor this variable is given
 DATA_DIR_ENV = "OBSSCALE_DATA_DIR"
@@ -100,7 +101,7 @@ class Config(Settings):
             if s.name == name:
                 return s
         known = ", ".join(s.name for s in self.sources)
-        raise KeyError(f"unknown source {name!r}; known sources: {known}")
+        raise UnknownSourceError(f"unknown source {name!r}; known sources: {known}")
 
     def with_overrides(self, **kwargs: object) -> Config:
         return replace(self, **kwargs)  # type: ignore[arg-type]

@@ -8,9 +8,9 @@ from importlib import resources
 import pandas as pd
 
 from obsscale.config import Config
-from obsscale.data.errors import HarmonizeError
 from obsscale.data.parsers.common import METADATA_LIMITS
 from obsscale.data.table import NUMERIC_FIELDS
+from obsscale.exceptions import HarmonizeError
 
 CORRECTABLE = ("family", "params_b", "tokens_t", "flops", "release_date", "is_base")
 
@@ -62,7 +62,7 @@ def _check_numbers(frame: pd.DataFrame, origin: str) -> None:
             )
 
 
-def _apply_corrections(
+def apply_corrections(
     chosen: pd.DataFrame, corrections: pd.DataFrame, names: pd.Series
 ) -> tuple[pd.DataFrame, list[dict]]:
     events = []

@@ -19,18 +19,11 @@ from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnection
 from urllib3.util.retry import Retry
 
 from obsscale.config import MIRROR_ENV, NetworkConfig, Source
+from obsscale.exceptions import FetchError
 
 log = logging.getLogger("obsscale.data.fetch")
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-
-
-class FetchError(ConnectionError):
-    """A source could not be downloaded; names the URL and the cause."""
-
-    def __init__(self, source: str, url: str, cause: str) -> None:
-        super().__init__(f"{source}: {url}: {cause}")
-        self.source, self.url, self.cause = source, url, cause
 
 
 class LoggedRetry(Retry):

@@ -28,29 +28,13 @@ from tqdm.auto import tqdm
 
 from obsscale.config import Config, Source, resolve_url
 from obsscale.data import store
-from obsscale.data.download import FetchError, download, make_session
+from obsscale.data.download import download, make_session
 from obsscale.data.lock import data_lock
+from obsscale.exceptions import FetchError, FormatError, RefusedError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["FetchError", "FetchResult", "FormatError", "RefusedError", "fetch_all", "validate"]
-
-
-class FormatError(ValueError):
-    """A downloaded file is not what the source should serve (HTML page, truncated, bad JSON)."""
-
-    def __init__(self, source: str, url: str, cause: str) -> None:
-        super().__init__(f"{source}: {url}: not a valid {cause}")
-        self.source, self.url, self.cause = source, url, cause
-
-
-class RefusedError(ValueError):
-    """A well-formed download that must not replace the good copy (wrong pinned sha256, far
-    fewer records than before)."""
-
-    def __init__(self, source: str, url: str, cause: str) -> None:
-        super().__init__(f"{source}: {url}: {cause}")
-        self.source, self.url, self.cause = source, url, cause
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,14 @@ import pandas as pd
 from obsscale.config import Config
 from obsscale.data import store
 from obsscale.data.audit import audit
-from obsscale.data.corrections import _apply_corrections, load_corrections
+from obsscale.data.corrections import apply_corrections, load_corrections
 from obsscale.data.dates import curated_dates, drop_placeholder_dates
-from obsscale.data.errors import HarmonizeError
 from obsscale.data.hub import is_hub, join_hub, notable_compute
 from obsscale.data.lock import data_lock
-from obsscale.data.parsers import PARSERS, Parsed, ParseError
-from obsscale.data.rules import Rules, _match_epoch, _rule_families
+from obsscale.data.parsers import PARSERS, Parsed
+from obsscale.data.rules import Rules, match_epoch, rule_families
 from obsscale.data.table import META_FIELDS, NUMERIC_FIELDS, is_score_column
+from obsscale.exceptions import HarmonizeError, ParseError
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +110,10 @@ def build(
     values = pd.concat([values, hub.values], ignore_index=True)
     events += hub.events
     names = _display_names(values, config)
-    values = pd.concat([values, _rule_families(names, rules)], ignore_index=True)
+    values = pd.concat([values, rule_families(names, rules)], ignore_index=True)
     for name in epoch_names:
         if name in parsed:
-            matched = _match_epoch(parsed[name].values, values, names, rules)
+            matched = match_epoch(parsed[name].values, values, names, rules)
             hub_matched = notable_compute(parsed[name].values, hub, set(matched["key"]))
             found = [matched.assign(source=name), hub_matched.assign(source=name)]
             values = pd.concat([values, *found], ignore_index=True)
@@ -122,7 +122,7 @@ def build(
     events += dropped
     chosen = _resolve(values, config)
     if corrections is not None:  # first, so that derived values follow the corrected ones
-        chosen, fixes = _apply_corrections(chosen, corrections, names)
+        chosen, fixes = apply_corrections(chosen, corrections, names)
         events.extend(fixes)
     chosen = pd.concat([chosen, _inherited_families(chosen, names, rules)], ignore_index=True)
     chosen = pd.concat([chosen, _six_nd(chosen)], ignore_index=True)

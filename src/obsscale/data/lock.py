@@ -16,7 +16,7 @@ from filelock import FileLock, Timeout
 
 from obsscale.config import Config
 from obsscale.data import store
-from obsscale.data.errors import DataLockError
+from obsscale.exceptions import DataLockError
 
 log = logging.getLogger(__name__)
 

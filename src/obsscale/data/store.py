@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from obsscale.exceptions import WriteError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -36,10 +38,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp's 0600 would hide reports from others
         os.replace(tmp_path, target)
     except OSError as e:
+        if e.errno is None:
+            raise
         # "No space left on device" alone names no file: name the one being written
-        if e.errno is not None and e.filename in (None, str(tmp_path)):
-            e.filename = str(target)
-        raise
+        name = str(target) if e.filename in (None, str(tmp_path)) else e.filename
+        raise WriteError(e.errno, e.strerror, name) from e
     finally:
         tmp_path.unlink(missing_ok=True)
 

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import Config
-from obsscale.data.errors import HarmonizeError
-from obsscale.exceptions import CapabilityDataError
+from obsscale.exceptions import CapabilityDataError, HarmonizeError
 
 META_FIELDS = ("family", "params_b", "tokens_t", "flops", "release_date", "is_base", "base_model")
 NUMERIC_FIELDS = ("params_b", "tokens_t", "flops")

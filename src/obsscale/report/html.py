@@ -29,8 +29,8 @@ from obsscale.config import CapabilityConfig, Config, ReportTarget, build_settin
 from obsscale.data import store
 from obsscale.data.table import load_models, score_columns
 from obsscale.exceptions import ArtifactError
-from obsscale.model.capability_fit import CapabilityFit
-from obsscale.model.results import PredictionResult
+from obsscale.model.capabilities.fit import CapabilityFit
+from obsscale.model.prediction.results import PredictionResult
 from obsscale.report import figures as plots
 from obsscale.report import frontier
 from obsscale.workers import available_workers
