@@ -62,7 +62,7 @@ def test_times_is_n_times_the_family_largest_flops() -> None:
     largest = largest_flops(models)
     plan = planned_scenario(_plan(family="A", times=10.0), largest)
     assert plan is not None and plan.flops == pytest.approx(3e23) and plan.family == "A"
-    assert "10x A's largest" in plan.name
+    assert plan.name == "A x10 at 3e+23 FLOPs"
     with pytest.raises(PredictError, match="no model of known FLOPs"):
         planned_scenario(_plan(family="B", times=3.0), largest)
     with pytest.raises(PredictError, match="one of --flops, --times"):

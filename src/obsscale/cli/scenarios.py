@@ -37,9 +37,7 @@ def planned_scenario(
         if not (args.family or args.like) or largest is None:
             raise PredictError("--times N needs --family F (or --like F): N x its largest model")
         flops = args.times * largest(args.family or args.like)
-        who = f"{args.times:g}x {args.family or args.like}'s largest" + (
-            f", like {args.like}" if args.family and args.like else ""
-        )
+        who = f"{args.family or args.like} x{args.times:g}"
     name = args.name or f"{who} at {flops:.3g} FLOPs"
     return Scenario(name, family=args.family, flops=flops, like=args.like)
 
