@@ -32,7 +32,14 @@ def _setting_actions():
 
 
 # options whose meaning differs from the setting's (inverted switch, environment default)
-WORDED_HERE = {"--all-models", "--no-corrections", "--benchmarks", "--mirror", "--data-dir"}
+WORDED_HERE = {
+    "--all-models",
+    "--no-corrections",
+    "--benchmarks",
+    "--mirror",
+    "--data-dir",
+    "--trust-edited",
+}
 
 
 def test_every_setting_option_shows_the_declared_help_and_default() -> None:

@@ -80,7 +80,7 @@ def test_cli_refuses_a_pinned_upstream_file_cut_short(
     capsys.readouterr()
     assert main([*args, "--only", "obsscaling_base", "--refresh"]) == 1
     err = capsys.readouterr().err
-    assert "obsscale fetch: error: 1 source(s) failed: obsscaling_base" in err
+    assert "obsscale fetch: error: 1 source(s) failed:\n  obsscaling_base" in err
     assert "differs from the pinned" in err
     assert snapshot(data) == before
 

@@ -76,7 +76,12 @@ class SourceError(ObsscaleError):
 
 
 class FetchError(SourceError, ConnectionError):
-    """A source could not be downloaded."""
+    """A source could not be downloaded; ``host_down`` when its host failed every retry
+    without serving any file in this run (its other files are then not tried)."""
+
+    def __init__(self, source: str, url: str, cause: str, host_down: bool = False) -> None:
+        super().__init__(source, url, cause)
+        self.host_down = host_down
 
 
 class FormatError(SourceError, ValueError):

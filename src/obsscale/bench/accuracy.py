@@ -16,7 +16,7 @@ from obsscale.config import (
 )
 from obsscale.exceptions import PredictError
 from obsscale.model.capabilities.rows import select_models
-from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.results import PredictionResult
 from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, LeaveFamilyOut
 
@@ -84,7 +84,9 @@ def run_accuracy(models: pd.DataFrame, pconf: PredictConfig) -> list[dict[str, A
         head = {"suite": task["suite"], "target": task["target"]}
         try:
             res = {
-                m: backtest(base, task["target"], split=split, chance=task["chance"], pconf=c)
+                m: backtest_target(
+                    base, task["target"], split=split, chance=task["chance"], pconf=c
+                )
                 for m, c in (("paper", paper), ("default", default))
             }
         except PredictError as e:

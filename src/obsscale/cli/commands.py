@@ -120,15 +120,21 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _failures(failed: list) -> str:
-    """One line per distinct cause, naming its sources (a dead mirror fails them all alike)."""
+    """One line per distinct cause, naming its sources (a dead mirror fails them all alike,
+    with one cause per host), and what to do when a host is down."""
     by_cause: dict[str, list[str]] = {}
     for r in failed:
         by_cause.setdefault(r.cause or r.error or "unknown error", []).append(r.source)
-    parts = []
+    lines = [f"{len(failed)} source(s) failed:"]
     for cause, names in by_cause.items():
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        parts.append(f"{cause} ({shown})")
-    return f"{len(failed)} source(s) failed: " + "; ".join(parts)
+        lines.append(f"  {cause} ({shown})")
+    if any(r.host_down for r in failed):
+        lines.append(
+            "  hint: an upstream host is down or refuses: retry later, or fetch from a "
+            "mirror with `obsscale fetch --mirror http://HOST:PORT`"
+        )
+    return "\n".join(lines)
 
 
 def _harmonize(cfg: Config, skip_unchanged: bool = False) -> None:
@@ -139,16 +145,7 @@ def _harmonize(cfg: Config, skip_unchanged: bool = False) -> None:
     if record is None:
         from obsscale.data.harmonize import harmonize_and_write
 
-        result = harmonize_and_write(cfg)
-        m, sev = result.models, result.quality["severity"].value_counts()
-        summary: dict[str, Any] = {
-            "models": len(m),
-            "with_flops": int(m["flops"].notna().sum()),
-            "families": int(m["family"].nunique()),
-            # pairs, most frequent first (the keys of a JSON object would come back sorted)
-            "quality": [[str(k), int(v)] for k, v in sev.items()],
-        }
-        cache.record_build(cfg, key, summary)
+        summary: dict[str, Any] = harmonize_and_write(cfg, key).summary()
         verb = "harmonized"
     else:
         summary = record["summary"]
@@ -166,10 +163,38 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _folder(path: Path) -> None:
-    """Refuse an output path that is an existing file before any work is done."""
+def _folder(path: Path, cfg: Config | None = None) -> None:
+    """Refuse an output path that is an existing file, or a folder obsscale manages (the raw
+    files, the processed tables), before any work is done."""
     if path.exists() and not path.is_dir():
         raise CLIError(f"--out {path} is a file; give a folder for the reports", status=2)
+    out = path.resolve()
+    for managed in (cfg.raw_dir, cfg.processed_dir) if cfg is not None else ():
+        if out == managed.resolve() or managed.resolve() in out.parents:
+            raise CLIError(
+                f"--out {path} is inside {managed}, which obsscale manages; give another folder",
+                status=2,
+            )
+
+
+def _output_file(path: Path | None, cfg: Config, *inputs: Path | None) -> None:
+    """Refuse an ``--out`` file that is an input of this command or lies in the data folder
+    (raw files, the manifest, the processed tables): a result never overwrites them."""
+    if path is None:
+        return
+    out = path.resolve()
+    data = cfg.data_dir.resolve()
+    if out == data or data in out.parents:
+        raise CLIError(
+            f"--out {path} is inside the data folder {cfg.data_dir} (downloads and derived "
+            "tables obsscale manages); write the result elsewhere",
+            status=2,
+        )
+    for given in (p for p in inputs if p is not None):
+        if given.exists() and out.exists() and out.samefile(given):
+            raise CLIError(f"--out {path} is an input of this command; write elsewhere", status=2)
+    if out.is_dir():
+        raise CLIError(f"--out {path} is a folder; give a file name", status=2)
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -177,7 +202,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from obsscale.pipeline import FitRequest, default_targets, run_fit
 
     cfg = _data_config(args)
-    _folder(args.out)
+    _folder(args.out, cfg)
     request = FitRequest(
         capabilities=_capability_settings(args, cfg),
         selection=_selection(args),
@@ -226,6 +251,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         chance=cfg.report.target(target).chance if args.chance is None else args.chance,
         downstream=args.downstream,
     )
+    _output_file(args.out, cfg, args.downstream, args.config)
     result = run_predict(cfg, request)
     if args.out:
         result.save(args.out)
@@ -320,6 +346,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         complete=args.complete,
         selection=_selection(args),
     )
+    _output_file(args.out, cfg, args.scores, args.config)
     with warnings.catch_warnings():  # the result's notes say it, on stdout: once
         warnings.simplefilter("ignore", ExtrapolationWarning)
         result = run_forecast(cfg, request)

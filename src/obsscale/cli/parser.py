@@ -89,6 +89,14 @@ def _add_common(p: argparse.ArgumentParser, default: Any = None) -> None:
 
 def _add_subcommand_common(p: argparse.ArgumentParser) -> None:
     _add_common(p, argparse.SUPPRESS)
+    add_setting(
+        p,
+        "--trust-edited",
+        Config,
+        "trust_edited",
+        help="use tables and raw files edited since obsscale wrote or fetched them",
+        default_text="a file whose sha256 differs from the recorded one is refused",
+    )
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
 
 

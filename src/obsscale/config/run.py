@@ -74,6 +74,9 @@ class Config(Settings):
     exclude_sources: tuple[str, ...] = setting(
         (), help="sources harmonize may do without (any other missing raw file is an error)"
     )
+    trust_edited: bool = setting(
+        False, help="use derived tables and raw files that differ from their recorded sha256"
+    )
 
     @property
     def upstream_dir(self) -> Path:

@@ -24,7 +24,16 @@ class NetworkConfig(Settings):
     backoff_factor: float = setting(0.5, ge=0, help="first backoff between retries (s)")
     backoff_max: float = setting(30.0, ge=0, help="longest backoff between retries (s)")
     chunk_size: int = setting(1 << 16, ge=1024, le=1 << 26, help="bytes read at a time")
-    deadline: float = setting(600.0, gt=0, help="seconds per download, retries included")
+    deadline: float = setting(
+        600.0, gt=0, help="seconds per download from the first request, retries included"
+    )
+    retry_window: float = setting(
+        30.0, ge=0, help="no retry starts later than this many seconds after the first request"
+    )
+    max_retry_after: float = setting(
+        10.0, ge=0, help="a longer Retry-After (s) is cut to this: a dead upstream fails fast"
+    )
+    per_host: int = setting(4, ge=1, le=32, help="downloads at once from one host at most")
     shrink_guard: float = setting(
         0.5, ge=0, le=1, help="refuse a copy with fewer than this fraction of the old records"
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from obsscale.config import Config, Source
+from obsscale.data.fetch import missing_json_keys
 from obsscale.data.parsers.common import (
     HF_ID,
     Parsed,
@@ -31,6 +32,9 @@ def parse_evalplus(path: Path, source: Source, config: Config) -> Parsed:
         raise ParseError(f"{path}: not valid JSON ({e})") from e
     if not isinstance(data, dict):
         raise ParseError(f"{path}: expected a JSON object of models, got {type(data).__name__}")
+    missing = missing_json_keys(data, source.required)
+    if missing:
+        raise ParseError(f"{path}: no entry has the keys {missing}; the upstream format changed")
     events: list[dict] = []
     rows = []
     for i, (name, entry) in enumerate(data.items(), start=1):
