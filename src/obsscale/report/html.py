@@ -26,7 +26,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from obsscale import __version__
-from obsscale.config import CapabilityConfig, Config, ReportTarget
+from obsscale.config import CapabilityConfig, Config, ReportTarget, build_settings
 from obsscale.data import store
 from obsscale.data.cache import verify_output
 from obsscale.data.table import load_models, score_columns
@@ -278,7 +278,8 @@ def render_report(config: Config, out_dir: str | Path, run: FitRun) -> Path:
     extra = frontier.figure_jobs(run.frontier, dpi)
     figs = _figures(fit, fit.pca.spectrum_ratio_, all_models, sections, dpi, extra=extra)
     settings = SimpleNamespace(
-        capabilities=CapabilityConfig(**_tuples(fit.settings)), predict=run.predict
+        capabilities=build_settings(CapabilityConfig, fit.settings, "fit.json settings"),
+        predict=run.predict,
     )
     html = (
         _environment()
@@ -307,10 +308,6 @@ def render_report(config: Config, out_dir: str | Path, run: FitRun) -> Path:
     index = out_dir / "index.html"
     store.write_text(index, html)
     return index
-
-
-def _tuples(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
 def _bench_link(out_dir: Path) -> str | None:

@@ -22,6 +22,7 @@ not depend on which other targets or scenarios are asked in the same call, nor o
 
 from __future__ import annotations
 
+import math
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -29,7 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, Config, PredictConfig
+from obsscale.config import (
+    DEFAULT_SCORE_PAIRS,
+    CapabilityConfig,
+    Config,
+    PredictConfig,
+    default_target,
+)
 from obsscale.exceptions import ExtrapolationWarning, PredictError
 from obsscale.model.capabilities.factors import CapabilityPCA
 from obsscale.model.forecast.family_lines import FamilyLines, LinePrediction
@@ -59,8 +66,15 @@ class Scenario:
 
 @dataclass(frozen=True)
 class ForecastTarget:
+    """A column to forecast and its chance level; left out (NaN), the chance is the configured
+    one of that column (``config.default_target``), the same default the CLI uses."""
+
     column: str
-    chance: float = 0.0
+    chance: float = math.nan
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.chance):
+            object.__setattr__(self, "chance", default_target(self.column).chance)
 
 
 @dataclass
