@@ -35,6 +35,8 @@ def test_import_loads_no_heavy_library_until_a_name_is_used() -> None:
 
 
 def test_every_exported_name_resolves_and_is_listed() -> None:
+    assert len(obsscale.__all__) == len(set(obsscale.__all__)) == 1 + len(obsscale._EXPORTS)
+    assert set(obsscale.__all__) == {"__version__", *obsscale._EXPORTS}
     for name in obsscale.__all__:
         assert getattr(obsscale, name) is not None, name
     assert set(obsscale.__all__) <= set(dir(obsscale))
@@ -76,11 +78,16 @@ def world(seed: int = 0) -> pd.DataFrame:
                     "flops": 10**lf,
                     "release_date": f"{2020 + i // 3}-0{1 + i % 9}-15",
                     "is_base": True,
-                    TARGET: float(np.clip(0.25 + 0.5 * expit(2.5 * cap) + rng.normal(0, 0.02), 0, 1)),
+                    TARGET: target(cap, rng),
                     **dict(zip(OBSSCALING_BENCHMARKS, scores, strict=True)),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def target(cap: float, rng: np.random.Generator) -> float:
+    """Four-choice accuracy: chance 0.25 plus a sigmoid of the capability, with noise."""
+    return float(np.clip(0.25 + 0.5 * expit(2.5 * cap) + rng.normal(0, 0.02), 0, 1))
 
 
 def readme_notebook_code() -> str:
@@ -165,7 +172,8 @@ def test_every_result_has_summary_frame_json_and_load(fitted, tmp_path: Path) ->
         fit,
         obsscale.backtest(obsscale.DownstreamPredictor(), models, TARGET, factors=fit),
         obsscale.forecast(
-            models, [obsscale.Scenario("big", family="Llama-2", flops=1e24)],
+            models,
+            [obsscale.Scenario("big", family="Llama-2", flops=1e24)],
             [obsscale.ForecastTarget(TARGET, 0.25)],
         ),
     ]

@@ -76,7 +76,44 @@ _EXPORTS: dict[str, str] = {
     "ObsscaleWarning": "obsscale.exceptions",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [  # literal (linters read it); a test keeps it equal to _EXPORTS
+    "AuditConfig",
+    "CapabilityConfig",
+    "CapabilityFit",
+    "Config",
+    "CutoffDate",
+    "CutoffFlops",
+    "CutoffRank",
+    "DefaultMethod",
+    "DownstreamPredictor",
+    "Factors",
+    "ForecastConfig",
+    "ForecastResult",
+    "ForecastTarget",
+    "FrontierConfig",
+    "KFold",
+    "LeaveFamilyOut",
+    "LogFlops",
+    "LogParams",
+    "NetworkConfig",
+    "ObsscaleError",
+    "ObsscaleWarning",
+    "PaperMethod",
+    "PredictConfig",
+    "PredictionResult",
+    "ReportConfig",
+    "Scenario",
+    "Selection",
+    "Split",
+    "__version__",
+    "backtest",
+    "default_config",
+    "fit_capabilities",
+    "forecast",
+    "load_config_file",
+    "load_models",
+    "select_models",
+]
 
 
 def __getattr__(name: str) -> Any:
