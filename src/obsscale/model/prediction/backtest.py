@@ -57,7 +57,7 @@ def backtest(
     (e.g. base models only) with ``select_models``. ``factors``: a ``fit_capabilities``
     result whose factors every fold uses as they are (its benchmarks are the basis). Its
     PCA saw the scores of the models it was fitted on, test models included (unsupervised:
-    the target is never used, as in the paper); by default each fold refits the factors on
+    the target is never used); by default each fold refits the factors on
     its training side only.
     """
     method = predictor.resolved_method()
