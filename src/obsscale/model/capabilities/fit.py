@@ -158,6 +158,13 @@ class CapabilityFit:
             }
         )
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per model used (id, family, FLOPs, factors, equivalent FLOPs): a copy."""
+        return self.models.copy()
+
+    def to_json(self) -> str:
+        return store.dumps(self.to_dict())
+
     def save(self, path: str | Path) -> None:
         store.write_json(path, self.to_dict())
 

@@ -39,6 +39,7 @@ from obsscale.config import (
 )
 from obsscale.exceptions import ExtrapolationWarning, PredictError
 from obsscale.model.capabilities.factors import CapabilityPCA
+from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.forecast.family_lines import FamilyLines, LinePrediction
 from obsscale.model.forecast.results import COLUMNS, ForecastResult
 from obsscale.model.prediction.methods import method_for
@@ -100,9 +101,11 @@ class TargetModel:
         settings: CapabilityConfig,
         pconf: PredictConfig,
         score_pairs: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS,
+        fixed: CapabilityFit | None = None,
     ) -> TargetModel:
-        """The factors fitted on every model with a basis score, the predictor on those with
-        the target (seeded by the target's name: the same whatever else is forecast)."""
+        """The factors fitted on every model with a basis score (or ``fixed``'s, as they
+        are), the predictor on those with the target (seeded by the target's name: the same
+        whatever else is forecast)."""
         basis = prepare(
             models,
             target.column,
@@ -111,10 +114,11 @@ class TargetModel:
             score_pairs,
             pconf.scale,
             settings.basis_margin,
+            basis=None if fixed is None else list(fixed.benchmarks),
         ).basis
         has_basis = models[basis].notna().any(axis=1)
         rows = models[has_basis].sort_values("model", kind="stable").reset_index(drop=True)
-        pca = fit_factors(rows[basis], settings)
+        pca = fixed.pca if fixed else fit_factors(rows[basis], settings)
         factors = pd.DataFrame(pca.transform(rows[basis]), columns=_names(pca))
         with np.errstate(divide="ignore"):
             log_flops = np.log10(rows["flops"].where(rows["flops"] > 0))
@@ -230,17 +234,19 @@ def forecast(
     pconf: PredictConfig | None = None,
     max_decades: float = 1.5,
     score_pairs: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS,
+    factors: CapabilityFit | None = None,
 ) -> ForecastResult:
     """Forecast every target for every scenario; ``models`` are the fit's rows (e.g. base
-    models with basis scores). Deterministic for ``pconf.random_state``; each (scenario,
-    target) is seeded on its own."""
+    models with basis scores). ``factors``: a ``fit_capabilities`` result whose factors are
+    used as they are (its benchmarks are the basis), instead of fitting them on ``models``.
+    Deterministic for ``pconf.random_state``; each (scenario, target) is seeded on its own."""
     settings = settings or CapabilityConfig()
     pconf = pconf or PredictConfig()
     if not scenarios or not targets:
         raise PredictError("nothing to forecast: give at least one scenario and one target")
     rows, notes = [], []
     for target in targets:
-        tm = TargetModel.fit(models, target, settings, pconf, score_pairs)
+        tm = TargetModel.fit(models, target, settings, pconf, score_pairs, factors)
         notes += [f"{target.column}: {n}" for n in tm.predictor.notes_]
         for sc in scenarios:
             rng = np.random.default_rng(_seed(pconf.random_state, target.column, repr(sc)))
