@@ -25,7 +25,7 @@ from obsscale.config import (
     PredictConfig,
 )
 from obsscale.exceptions import ExtrapolationWarning, PredictError
-from obsscale.model.completion import hide_cells, holdout_errors, impute_hidden
+from obsscale.model.completion.basis import hide_cells, holdout_errors, impute_hidden
 from obsscale.model.forecast import ForecastTarget, Scenario, forecast
 from obsscale.model.intervals import fit_with_bootstrap, prediction_interval
 

@@ -24,7 +24,7 @@ import pandas as pd
 from obsscale.config import CapabilityConfig, PredictConfig
 from obsscale.exceptions import ConvergenceWarning, PredictError
 from obsscale.model.backtest import backtest
-from obsscale.model.hub_matrix import (
+from obsscale.model.completion.hub_matrix import (
     PREFIX,
     complete_matrix,
     hide_cells,
