@@ -294,3 +294,34 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         n = int((done["status"] == "predicted").sum()) if done is not None else 0
         print(f"completion: {n} missing scores predicted" + (f" -> {args.out}" if args.out else ""))
     return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Fit the capability index on the hub scores; print the top models, write the tables."""
+    import pandas as pd
+
+    from obsscale.data import store
+    from obsscale.data.table import load_models
+    from obsscale.model.index.tables import benchmark_table, fit_index, model_table
+
+    cfg = _config(args)
+    models = load_models(cfg)
+    if not any(c.startswith("epoch_hub:") for c in models.columns):
+        raise CLIError("models.csv has no epoch_hub: scores; fetch the Epoch hub sources first")
+    prov_path = cfg.processed_dir / "provenance.csv"
+    provenance = pd.read_csv(prov_path, dtype=str) if prov_path.exists() else None
+    index = fit_index(models, args.anchor)
+    table = model_table(models, index, provenance, args.interval)
+    benchmarks = benchmark_table(index, args.interval)
+    if args.out:
+        store.write_csv(args.out, table)
+    if args.benchmarks_out:
+        store.write_csv(args.benchmarks_out, benchmarks)
+    print(
+        f"{index!r}; C in logits of {index.anchor_} (difficulty 0, slope 1); "
+        f"{len(table) - len(index.models_)} more models folded in"
+    )
+    shown = ["model", "release_date", "capability", "lower", "upper", "n_benchmarks"]
+    if args.top:
+        print(table[shown].head(args.top).to_string(index=False, float_format="%.2f"))
+    return 0

@@ -364,6 +364,24 @@ def _forecast_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=commands.cmd_forecast)
 
 
+def _index_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "index", help="fit the stitched capability index (C per model) on the Epoch hub scores"
+    )
+    _add_common(p)
+    p.add_argument(
+        "--anchor",
+        help="benchmark column with difficulty 0 and slope 1 (default: epoch_hub:GPQA Diamond)",
+    )
+    p.add_argument("--interval", type=_open_fraction, default=0.9, help="interval level")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write the per-model table (CSV)")
+    p.add_argument(
+        "--benchmarks-out", type=Path, metavar="FILE", help="write the per-benchmark table (CSV)"
+    )
+    p.add_argument("--top", type=_nonnegative_int, default=20, help="models printed (0: none)")
+    p.set_defaults(func=commands.cmd_index)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="obsscale", description="Observational scaling laws for language-model benchmarks."
@@ -377,4 +395,5 @@ def build_parser() -> argparse.ArgumentParser:
     _forecast_parser(sub)
     _report_parser(sub)
     _bench_parser(sub)
+    _index_parser(sub)
     return parser

@@ -75,6 +75,7 @@ class CapabilityIndex(ValidatedParams):
         self.models_ = list(X.index)
         self.benchmarks_ = list(X.columns)
         self.n_scores_ = pd.Series((~np.isnan(arr)).sum(axis=1), index=X.index)
+        self.n_models_ = pd.Series((~np.isnan(arr)).sum(axis=0), index=X.columns)
         self._anchored(raw, np.linalg.inv(hess) * self.sigma_**2)
         return self
 
@@ -148,7 +149,9 @@ def _anchor(X: pd.DataFrame, anchor: str | None) -> str:
             return DEFAULT_ANCHOR
         return str(X.notna().sum().sort_values(ascending=False, kind="stable").index[0])
     if anchor not in X.columns:
-        raise CapabilityDataError(f"capability index: anchor benchmark {anchor!r} not in the matrix")
+        raise CapabilityDataError(
+            f"capability index: anchor benchmark {anchor!r} not in the matrix"
+        )
     return anchor
 
 
