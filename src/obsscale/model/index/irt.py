@@ -156,9 +156,13 @@ def _anchor(X: pd.DataFrame, anchor: str | None) -> str:
 
 
 def _start(arr: np.ndarray) -> np.ndarray:
-    """C from each model's mean score (logit), D from each benchmark's, slopes 1."""
-    rows = np.clip(np.nanmean(arr, axis=1), 0.02, 0.98)
-    cols = np.clip(np.nanmean(arr, axis=0), 0.02, 0.98)
+    """C from each model's mean score (logit; 0 for a row with none), D from each
+    benchmark's, slopes 1."""
+    observed = ~np.isnan(arr)
+    filled = np.where(observed, arr, 0.0)
+    rows = filled.sum(axis=1) / np.maximum(observed.sum(axis=1), 1)
+    rows = np.clip(np.where(observed.any(axis=1), rows, 0.5), 0.02, 0.98)
+    cols = np.clip(filled.sum(axis=0) / np.maximum(observed.sum(axis=0), 1), 0.02, 0.98)
     c = np.log(rows / (1 - rows))
     d = float(np.mean(c)) - np.log(cols / (1 - cols))
     return np.concatenate([c, d, np.zeros(arr.shape[1])])
@@ -263,8 +267,8 @@ def _fold_in_raw(
     and the curvature there (for its standard error)."""
     obs = ~np.isnan(arr)
     y = np.where(obs, arr, 0.0)
-    rows = np.clip(np.nanmean(np.where(obs, arr, np.nan), axis=1), 0.02, 0.98)
-    rows = np.where(np.isnan(rows), 0.5, rows)
+    rows = y.sum(axis=1) / np.maximum(obs.sum(axis=1), 1)
+    rows = np.clip(np.where(obs.any(axis=1), rows, 0.5), 0.02, 0.98)
     c = np.log(rows / (1 - rows)) + np.average(D)
     info = np.full(len(arr), l2)
     for _ in range(n_iter):
