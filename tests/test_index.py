@@ -121,3 +121,40 @@ def test_cli_writes_model_and_benchmark_tables(tmp_path) -> None:
     high = table.set_index("model").loc["epoch:v1_high"]
     assert (high["effort"], high["base_model"]) == ("high", "epoch:v1")
     assert len(bt) == 12 and bt.loc[bt["anchor"], "difficulty"].item() == pytest.approx(0)
+
+
+def test_frontier_points_are_records_and_the_trend_recovers_a_line() -> None:
+    from obsscale.model.index.trend import FrontierTrend, frontier_points
+
+    cap = pd.Series([0.0, -1.0, 1.0, 0.5, 2.0], index=list("abcde"))
+    dates = pd.Series(["2023-01-01", "2023-06-01", "2024-01-01", "2024-06-01", "2025-01-01"])
+    points = frontier_points(cap, dates.set_axis(cap.index))
+    assert list(points.index) == ["a", "c", "e"]
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 5, 40)
+    trend = FrontierTrend(level=0.9).fit(t, 1 + 0.8 * t + rng.normal(0, 0.1, 40))
+    assert trend.per_year() == pytest.approx(0.8, abs=0.05)
+    band = trend.predict(np.array([2.0, 8.0]))
+    assert (band["lower"] < band["capability"]).all() and (band["capability"] < band["upper"]).all()
+    assert (band["upper"] - band["lower"]).iloc[1] > (band["upper"] - band["lower"]).iloc[0]
+
+
+def test_forecast_released_turns_a_date_into_scores(tmp_path) -> None:
+    from obsscale.model.index.trend import forecast_released
+
+    X, *_ = world(n=60, p=12, missing=0.3, seed=7)
+    X.columns = [f"epoch_hub:{c}" for c in X.columns]
+    models = X.reset_index(names="model")
+    order = np.argsort(X["epoch_hub:b1"].fillna(0.5).to_numpy())  # later models score higher
+    days = np.empty(60, dtype=int)
+    days[order] = np.arange(60) * 20
+    models["release_date"] = (pd.Timestamp("2022-01-01") + pd.to_timedelta(days, "D")).astype(str)
+    out = forecast_released(models, "2026-06-01", ["epoch_hub:b0"])
+    c = out["capability"]
+    assert c["lower"] < c["predicted"] < c["upper"] and out["per_year"] > 0
+    (row,) = out["scores"]
+    assert row["benchmark"] == "epoch_hub:b0"
+    assert row["lower"] <= row["predicted"] <= row["upper"]
+    assert row["predicted"] == pytest.approx(expit(c["predicted"]))  # the anchor: D 0, slope 1
+    with pytest.raises(CapabilityDataError, match="'nope' is not a benchmark"):
+        forecast_released(models, "2026-06-01", ["nope"])

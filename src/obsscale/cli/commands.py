@@ -262,6 +262,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from obsscale.cli.scenarios import planned_scenario, score_scenarios
     from obsscale.pipeline import ForecastRequest, default_targets, run_forecast
 
+    if args.released:
+        return _forecast_released(args)
     cfg = _config(args)
     targets = default_targets(cfg, args.target)
     if args.chance is not None:
@@ -324,4 +326,30 @@ def cmd_index(args: argparse.Namespace) -> int:
     shown = ["model", "release_date", "capability", "lower", "upper", "n_benchmarks"]
     if args.top:
         print(table[shown].head(args.top).to_string(index=False, float_format="%.2f"))
+    return 0
+
+
+def _forecast_released(args: argparse.Namespace) -> int:
+    """``forecast --released DATE``: the index's frontier line at DATE, then its scores."""
+    from obsscale.data import store
+    from obsscale.data.table import load_models
+    from obsscale.model.index.trend import forecast_released
+
+    models = load_models(_config(args))
+    if not any(c.startswith("epoch_hub:") for c in models.columns):
+        raise CLIError("models.csv has no epoch_hub: scores; fetch the Epoch hub sources first")
+    result = forecast_released(models, args.released, args.target)
+    if args.out:
+        store.write_json(args.out, result)
+    if args.json:
+        print(store.dumps(result))
+        return 0
+    c = result["capability"]
+    print(
+        f"frontier model released {args.released}: C {c['predicted']:.2f} "
+        f"[{c['lower']:.2f}, {c['upper']:.2f}] (90%; {result['scale']}; trend "
+        f"{result['per_year']:.2f}/year over {result['n_points']} frontier models)"
+    )
+    for r in result["scores"]:
+        print(f"  {r['benchmark']}: {r['predicted']:.3f} [{r['lower']:.3f}, {r['upper']:.3f}]")
     return 0

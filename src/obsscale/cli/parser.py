@@ -355,6 +355,13 @@ def _forecast_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--complete", action="store_true", help="fill every missing score of models.csv")
     p.add_argument(
+        "--released",
+        type=_date,
+        metavar="DATE",
+        help="a frontier model released on DATE: the capability index's frontier trend there, "
+        "and each --target's (default: every hub benchmark's) score at it",
+    )
+    p.add_argument(
         "--target", nargs="+", metavar="COL", help="targets (default: the report's targets)"
     )
     p.add_argument("--chance", type=float, help="chance level of the --target columns")

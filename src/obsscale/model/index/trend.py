@@ -78,7 +78,7 @@ def scores_at(index: CapabilityIndex, forecast: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _realised(index: CapabilityIndex, X: pd.DataFrame, dates: pd.Series, end: pd.Timestamp):  # noqa: ANN202
+def _realised(index: CapabilityIndex, X: pd.DataFrame, dates: pd.Series, end: pd.Timestamp):
     """Best C among models released by ``end`` (later models folded in)."""
     when = pd.to_datetime(dates.reindex(X.index), errors="coerce")
     upto = X[(when <= end).to_numpy()]
@@ -142,3 +142,35 @@ def summarise_backtest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         n=("abs_error", "size"), mae=("abs_error", "mean"), coverage=("covered", "mean")
     )
     return [{"months": int(k)} | {c: float(v) for c, v in r.items()} for k, r in out.iterrows()]
+
+
+def forecast_released(
+    models: pd.DataFrame, date: str, targets: Sequence[str] | None = None, level: float = 0.9
+) -> dict[str, Any]:
+    """C of a frontier model released on ``date`` (the frontier line) and each target's score
+    there (every benchmark of the index when ``targets`` is None)."""
+    from obsscale.model.completion.hub_matrix import hub_matrix
+
+    index = CapabilityIndex().fit(hub_matrix(models))
+    chosen = list(targets) if targets else index.benchmarks_
+    unknown = [t for t in chosen if t not in index.benchmarks_]
+    if unknown:
+        raise CapabilityDataError(
+            f"target {unknown[0]!r} is not a benchmark of the capability index "
+            f"(hub columns with >= 10 scores): {', '.join(index.benchmarks_)}"
+        )
+    points = frontier_points(index.capability_, models.set_index("model")["release_date"])
+    trend = FrontierTrend(level=level).fit(points["t"].to_numpy(), points["capability"].to_numpy())
+    pred = trend.predict(years(pd.Series([date])))
+    scores = scores_at(index, pred)
+    scores = scores[scores["benchmark"].isin(chosen)]
+    p = pred.iloc[0]
+    return {
+        "released": date,
+        "scale": f"logits of {index.anchor_} (difficulty 0, slope 1)",
+        "interval": level,
+        "per_year": trend.per_year(),
+        "n_points": trend.n_,
+        "capability": {"predicted": p["capability"], "lower": p["lower"], "upper": p["upper"]},
+        "scores": scores.to_dict("records"),
+    }

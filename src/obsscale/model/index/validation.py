@@ -43,7 +43,7 @@ def heldout_cells(X: pd.DataFrame, folds: int = 10, seed: int = 0, **params: Any
         errors.append(pred[keep] - truth[keep])
         actual.append(truth[keep])
     err, truth = np.concatenate(errors), np.concatenate(actual)
-    return {"folds": folds, "n_cells": int(len(err))} | _r2_mse(err, truth)
+    return {"folds": folds, "n_cells": len(err)} | _r2_mse(err, truth)
 
 
 def heldout_models(
@@ -63,7 +63,7 @@ def heldout_models(
         train = X[fold != f]
         train = train.loc[:, train.notna().any()]
         index = CapabilityIndex(**params).fit(train)
-        for name, row in X[fold == f].iterrows():
+        for _name, row in X[fold == f].iterrows():
             seen = np.flatnonzero(row[train.columns].notna().to_numpy())
             for k in revealed:
                 if len(seen) <= k:
@@ -94,7 +94,7 @@ def _scores(k: int, errors: list[np.ndarray], n_models: int) -> dict[str, Any]:
     return {
         "revealed": k,
         "models": n_models,
-        "cells": int(len(err)),
+        "cells": len(err),
         "mae_points": float(np.mean(np.abs(err)) * 100),
         "medae_points": float(np.median(np.abs(err)) * 100),
         "mse": float(np.mean(err**2)),
