@@ -231,7 +231,7 @@ def _index_markdown(index: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _html(md: str) -> str:
+def markdown_html(md: str) -> str:
     from html import escape
 
     return (

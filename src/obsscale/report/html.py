@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,16 +28,17 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from obsscale import __version__
 from obsscale.config import CapabilityConfig, Config, ReportTarget
 from obsscale.data import store
+from obsscale.data.cache import verify_output
 from obsscale.data.table import load_models, score_columns
 from obsscale.exceptions import ArtifactError
-from obsscale.model.capability_fit import CapabilityFit
-from obsscale.model.results import PredictionResult
+from obsscale.model.capabilities.fit import CapabilityFit
+from obsscale.model.prediction.results import PredictionResult
 from obsscale.report import figures as plots
 from obsscale.report import frontier
-from obsscale.workers import available_workers
+from obsscale.workers import available_workers, end_with_parent
 
 if TYPE_CHECKING:
-    from obsscale.pipeline import FitRun
+    from obsscale.io.run import FitRun
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +151,9 @@ def _figures(
         done = {_JOBS[-1][0]: _JOBS[-1][1]()}
         rest = range(len(_JOBS) - 1)
         if workers > 1 and len(rest) > 1:
-            with mp.get_context("fork").Pool(workers) as pool:
+            with mp.get_context("fork").Pool(
+                workers, initializer=end_with_parent, initargs=(os.getpid(),)
+            ) as pool:
                 uris = pool.map(_run_job, rest, chunksize=1)
         else:
             uris = [_run_job(i) for i in rest]
@@ -220,6 +224,7 @@ def _quality(config: Config) -> dict[str, Any]:
     path = config.processed_dir / "quality.csv"
     if not path.exists():
         return {"counts": [], "warnings": [], "excluded": [], "n": 0}
+    verify_output(config, "quality.csv")  # the report's counts come from harmonize's table
     q = pd.read_csv(path, dtype=str, keep_default_na=False)
     counts = (
         q.groupby(["severity", "rule", "source"])

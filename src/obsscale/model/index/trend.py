@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.stats import t as student
 
 from obsscale.exceptions import CapabilityDataError
-from obsscale.model.completion.hub_matrix import years
+from obsscale.model.completion.hub_matrix import hub_matrix, years
 from obsscale.model.index.irt import CapabilityIndex
 
 MIN_POINTS = 4
@@ -149,8 +149,6 @@ def forecast_released(
 ) -> dict[str, Any]:
     """C of a frontier model released on ``date`` (the frontier line) and each target's score
     there (every benchmark of the index when ``targets`` is None)."""
-    from obsscale.model.completion.hub_matrix import hub_matrix
-
     index = CapabilityIndex().fit(hub_matrix(models))
     chosen = list(targets) if targets else index.benchmarks_
     unknown = [t for t in chosen if t not in index.benchmarks_]
