@@ -86,7 +86,7 @@ def test_forecast_backtest_holds_out_each_familys_largest_model() -> None:
 
 def test_frontier_completion_and_hiding_on_a_low_rank_matrix() -> None:
     from obsscale.bench.frontier import completion, factor_stability
-    from obsscale.model.hub_matrix import hide_cells
+    from obsscale.model.completion.hub_matrix import hide_cells
 
     rng = np.random.default_rng(0)
     ability = rng.normal(size=(60, 1))

@@ -12,7 +12,7 @@ from scipy.special import expit
 
 from obsscale.config import CapabilityConfig, PredictConfig
 from obsscale.exceptions import ExtrapolationWarning, PredictError
-from obsscale.model.completion import complete_basis, holdout_errors
+from obsscale.model.completion.basis import complete_basis, holdout_errors
 from obsscale.model.forecast.forecast import ForecastTarget, Scenario, forecast
 from obsscale.model.forecast.results import ForecastResult
 

@@ -13,8 +13,8 @@ from scipy.special import expit
 
 from obsscale.config import FrontierConfig, PredictConfig
 from obsscale.data import store
-from obsscale.model.frontier import frontier_report
-from obsscale.model.hub_matrix import hub_matrix
+from obsscale.model.completion.hub_matrix import hub_matrix
+from obsscale.model.index.frontier import frontier_report
 from obsscale.report import frontier as section
 from obsscale.report.html import _environment
 

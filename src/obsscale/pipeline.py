@@ -212,7 +212,7 @@ def _report_forecasts(
 
 
 def _frontier(models: pd.DataFrame, config: Config) -> dict[str, Any]:
-    from obsscale.model.frontier import frontier_report
+    from obsscale.model.index.frontier import frontier_report
 
     return frontier_report(models, config.frontier, config.predict)
 
@@ -326,7 +326,7 @@ class ForecastRequest:
 
 def run_forecast(config: Config, request: ForecastRequest) -> Any:
     """Forecast the request's scenarios; with ``complete``, fill the model table too."""
-    from obsscale.model.completion import complete_basis
+    from obsscale.model.completion.basis import complete_basis
     from obsscale.model.forecast.forecast import (
         ForecastTarget,
         Scenario,

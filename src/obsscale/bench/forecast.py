@@ -27,7 +27,7 @@ from obsscale.config import (
     PredictConfig,
 )
 from obsscale.exceptions import ExtrapolationWarning, PredictError
-from obsscale.model.completion import hide_cells, holdout_errors, impute_hidden
+from obsscale.model.completion.basis import hide_cells, holdout_errors, impute_hidden
 from obsscale.model.forecast.forecast import ForecastTarget, Scenario, forecast
 from obsscale.model.prediction.methods import LogFlops, PaperMethod
 from obsscale.model.prediction.predictor import DownstreamPredictor

@@ -274,8 +274,32 @@ def frontier_markdown(frontier: dict[str, Any]) -> str:
             f"loadings median {st['pc1_cosine_median']:.3f}, 5th pct {st['pc1_cosine_p05']:.3f}; "
             f"PC2 median {st['pc2_cosine_median']:.3f}",
             "",
+            *_index_markdown(frontier.get("index")),
         ]
     )
+
+
+def _index_markdown(index: dict[str, Any] | None) -> list[str]:
+    """The capability index's validation (bench.frontier.index_suite)."""
+    if not index:
+        return []
+    cells = index["heldout_cells"]
+    return [
+        "### Capability index (sigmoid(alpha_b (C_m - D_b)), anchored on GPQA Diamond)",
+        "",
+        f"fit {index['fit_seconds']:.2f} s; 10-fold held-out cells: R^2 {cells['r2']:.4f}, "
+        f"MSE {cells['mse']:.5f} (fraction scale; {cells['n_cells']} cells; published index "
+        "R^2 0.864, MSE 0.0098)",
+        "",
+        markdown_table(
+            index["heldout_models"], ["revealed", "models", "cells", "mae_points", "medae_points"]
+        ),
+        "",
+        "frontier trend back-test (C, logits of GPQA Diamond; 90% interval):",
+        "",
+        markdown_table(index["trend_backtest"], ["months", "n", "mae", "coverage"]),
+        "",
+    ]
 
 
 def markdown_html(md: str) -> str:

@@ -322,6 +322,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from obsscale.cli.scenarios import planned_scenario, score_scenarios
     from obsscale.pipeline import ForecastRequest, default_targets, run_forecast
 
+    if args.released:
+        return _forecast_released(args)
     cfg = _config(args)
     planned_flags = (args.family, args.like, args.flops, args.times, args.params_b, args.tokens_t)
     if not (
@@ -366,4 +368,61 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         done = result.completion
         n = int((done["status"] == "predicted").sum()) if done is not None else 0
         print(f"completion: {n} missing scores predicted" + (f" -> {args.out}" if args.out else ""))
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Fit the capability index on the hub scores; print the top models, write the tables."""
+    import pandas as pd
+
+    from obsscale.data import store
+    from obsscale.data.table import load_models
+    from obsscale.model.index.tables import benchmark_table, fit_index, model_table
+
+    cfg = _config(args)
+    models = load_models(cfg)
+    if not any(c.startswith("epoch_hub:") for c in models.columns):
+        raise CLIError("models.csv has no epoch_hub: scores; fetch the Epoch hub sources first")
+    prov_path = cfg.processed_dir / "provenance.csv"
+    provenance = pd.read_csv(prov_path, dtype=str) if prov_path.exists() else None
+    index = fit_index(models, args.anchor)
+    table = model_table(models, index, provenance, args.interval)
+    benchmarks = benchmark_table(index, args.interval)
+    if args.out:
+        store.write_csv(args.out, table)
+    if args.benchmarks_out:
+        store.write_csv(args.benchmarks_out, benchmarks)
+    print(
+        f"{index!r}; C in logits of {index.anchor_} (difficulty 0, slope 1); "
+        f"{len(table) - len(index.models_)} more models folded in"
+    )
+    shown = ["model", "release_date", "capability", "lower", "upper", "n_benchmarks"]
+    if args.top:
+        print(table[shown].head(args.top).to_string(index=False, float_format="%.2f"))
+    return 0
+
+
+def _forecast_released(args: argparse.Namespace) -> int:
+    """``forecast --released DATE``: the index's frontier line at DATE, then its scores."""
+    from obsscale.data import store
+    from obsscale.data.table import load_models
+    from obsscale.model.index.trend import forecast_released
+
+    models = load_models(_config(args))
+    if not any(c.startswith("epoch_hub:") for c in models.columns):
+        raise CLIError("models.csv has no epoch_hub: scores; fetch the Epoch hub sources first")
+    result = forecast_released(models, args.released, args.target)
+    if args.out:
+        store.write_json(args.out, result)
+    if args.json:
+        print(store.dumps(result))
+        return 0
+    c = result["capability"]
+    print(
+        f"frontier model released {args.released}: C {c['predicted']:.2f} "
+        f"[{c['lower']:.2f}, {c['upper']:.2f}] (90%; {result['scale']}; trend "
+        f"{result['per_year']:.2f}/year over {result['n_points']} frontier models)"
+    )
+    for r in result["scores"]:
+        print(f"  {r['benchmark']}: {r['predicted']:.3f} [{r['lower']:.3f}, {r['upper']:.3f}]")
     return 0

@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from obsscale.config import FrontierConfig, PredictConfig
 from obsscale.exceptions import CapabilityDataError
-from obsscale.model.hub_matrix import (
+from obsscale.model.completion.hub_matrix import (
     PREFIX,
     complete_matrix,
     fit_imputer,
