@@ -411,7 +411,7 @@ def _forecast_released(args: argparse.Namespace) -> int:
     models = load_models(_config(args))
     if not any(c.startswith("epoch_hub:") for c in models.columns):
         raise CLIError("models.csv has no epoch_hub: scores; fetch the Epoch hub sources first")
-    result = forecast_released(models, args.released, args.target)
+    result = forecast_released(models, args.released.isoformat(), args.target)
     if args.out:
         store.write_json(args.out, result)
     if args.json:

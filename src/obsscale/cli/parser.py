@@ -344,7 +344,7 @@ def _forecast_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--complete", action="store_true", help="fill every missing score of models.csv")
     p.add_argument(
         "--released",
-        type=_date,
+        type=value_type(datetime.date),
         metavar="DATE",
         help="a frontier model released on DATE: the capability index's frontier trend there, "
         "and each --target's (default: every hub benchmark's) score at it",
@@ -363,17 +363,19 @@ def _index_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "index", help="fit the stitched capability index (C per model) on the Epoch hub scores"
     )
-    _add_common(p)
+    _add_subcommand_common(p)
     p.add_argument(
         "--anchor",
         help="benchmark column with difficulty 0 and slope 1 (default: epoch_hub:GPQA Diamond)",
     )
-    p.add_argument("--interval", type=_open_fraction, default=0.9, help="interval level")
+    p.add_argument(
+        "--interval", type=value_type(float, gt=0, lt=1), default=0.9, help="interval level"
+    )
     p.add_argument("--out", type=Path, metavar="FILE", help="write the per-model table (CSV)")
     p.add_argument(
         "--benchmarks-out", type=Path, metavar="FILE", help="write the per-benchmark table (CSV)"
     )
-    p.add_argument("--top", type=_nonnegative_int, default=20, help="models printed (0: none)")
+    p.add_argument("--top", type=value_type(int, ge=0), default=20, help="models printed (0: none)")
     p.set_defaults(func=commands.cmd_index)
 
 
