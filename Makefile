@@ -15,7 +15,7 @@ MIRROR_PORT ?= 8765
 LOCK := requirements.lock
 UV = $(BIN)/uv
 
-.PHONY: help install lock fetch harmonize fit report bench test test-min test-latest lint format mirror clean
+.PHONY: help install lock fetch harmonize fit report bench test test-min test-latest readme-examples lint format mirror clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ bench: install ## accuracy suite, speed and scale -> reports/bench/ (after make 
 
 test: install ## run the test suite (mirror tests skip when ../shared is absent)
 	$(BIN)/pytest
+
+readme-examples: install ## rerun README.md's console examples on $(DATA) and write their outputs
+	$(BIN)/python tests/test_readme.py --data-dir $(DATA)
 
 # the same suite in a scratch environment: $(1) its folder, $(2) uv's resolution flags
 define scratch_test

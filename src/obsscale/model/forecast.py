@@ -169,6 +169,14 @@ def forecast_observed(
     }
 
 
+# how forecast_planned/forecast_observed make their intervals, recorded in forecast.json so that
+# the report names the method from the file (keep it true when the method changes)
+INTERVALS = (
+    "Monte Carlo: draws of the factors (the family line's predictive distribution, or a model's "
+    "own imputed factors) through the link's bootstrap refits plus resampled residuals"
+)
+
+
 def forecast(
     models: pd.DataFrame,
     scenarios: list[Scenario],
@@ -194,7 +202,9 @@ def forecast(
             rows.append(_one(tm, sc, pconf, rng) | {"scenario": sc.name, "target": target.column})
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     notes += _extrapolation_notes(frame, max_decades)
-    return ForecastResult(frame, pconf.interval, notes, settings={"max_decades": max_decades})
+    return ForecastResult(
+        frame, pconf.interval, notes, settings={"max_decades": max_decades, "intervals": INTERVALS}
+    )
 
 
 def _one(
