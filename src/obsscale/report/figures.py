@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import base64
 import io
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -31,6 +31,24 @@ from PIL import Image
 from obsscale.model.capability_fit import CapabilityFit
 from obsscale.model.results import PredictionResult
 
+
+def _import_seaborn() -> Any:
+    """seaborn, without the 1.5 s (CPU) of scipy.stats and scipy.cluster it imports at load
+    time for its KDE and its clustermap, neither of which the report draws: where they are not
+    loaded yet they are hidden during the import (seaborn then keeps its bundled KDE) and
+    importable again after it."""
+    hidden = [m for m in ("scipy.stats", "scipy.cluster") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]  # None: "cannot be imported"
+    try:
+        import seaborn
+    finally:
+        for m in hidden:
+            del sys.modules[m]
+    return seaborn
+
+
+sns = _import_seaborn()
 PALETTE = [str(c) for c in sns.color_palette("colorblind").as_hex()]
 ROLE_STYLE = {
     "train": {"marker": "o", "color": PALETTE[0], "label": "train (fitted)"},
