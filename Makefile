@@ -73,10 +73,11 @@ test-min: ## the test suite on the lowest versions pyproject.toml declares (.ven
 test-latest: ## the test suite on the newest versions the index serves (.venv-latest)
 	$(call scratch_test,.venv-latest,--upgrade)
 
-lint: install ## ruff lint, format check and mypy
+lint: install ## ruff lint, format check, mypy and the import layers (lint-imports)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests

@@ -6,6 +6,7 @@ import gzip
 import http.server
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -94,6 +95,15 @@ def truncated(body: bytes, keep: int) -> Step:
     return step
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """A client that hangs up mid-response (as the fault tests' clients do) is expected: its
+    handler thread's BrokenPipe must not print a traceback into a later test's stderr."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class ScriptedServer:
     """Serves, per path, a list of steps: request i gets step i (the last one repeats)."""
 
@@ -112,7 +122,7 @@ class ScriptedServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         # a short poll: shutdown() waits up to one poll interval (0.5 s by default, per test)

@@ -1,5 +1,5 @@
 """The default method's intervals: split-conformal on the nested back-tests, with a scale that
-grows past the training frontier (``model/calibration.py``)."""
+grows past the training frontier (``model/prediction/calibration.py``)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from scipy.special import expit
 from test_predict import FAST, SETTINGS, world
 
 from obsscale.config import PredictConfig
-from obsscale.model.backtest import backtest
-from obsscale.model.calibration import Calibration, Frontier, calibrate, conformal_quantile
-from obsscale.model.splits import CutoffDate, CutoffFlops
-from obsscale.model.tuning import Ensemble, choose, inner_folds
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.calibration import Frontier, calibrate, conformal_quantile
+from obsscale.model.prediction.conformal import Calibration
+from obsscale.model.prediction.splits import CutoffDate, CutoffFlops
+from obsscale.model.prediction.tuning import Ensemble, choose, inner_folds
 
 SINGLE_START = PredictConfig(n_starts=0)
 

@@ -15,10 +15,10 @@ from numpy.testing import assert_allclose
 from obsscale.config import CapabilityConfig, default_config
 from obsscale.data.table import load_models
 from obsscale.exceptions import CapabilityDataError, ConvergenceWarning
-from obsscale.model.capability_fit import CapabilityFit, fit_capabilities
-from obsscale.model.factors import CapabilityPCA
-from obsscale.model.imputation import PCAImputer
-from obsscale.model.subsets import Selection, select_models
+from obsscale.model.capabilities.factors import CapabilityPCA
+from obsscale.model.capabilities.fit import CapabilityFit, fit_capabilities
+from obsscale.model.capabilities.imputation import PCAImputer
+from obsscale.model.capabilities.rows import Selection, select_models
 
 BENCH = [f"b{j}" for j in range(8)]
 SETTINGS = CapabilityConfig(benchmarks=tuple(BENCH), reference_family="Ref")
@@ -340,7 +340,7 @@ def test_pc1_linear_in_log_compute_within_families(mirror_data: Path) -> None:
 def test_grouped_ols_equals_statsmodels_per_group() -> None:
     import statsmodels.api as sm
 
-    from obsscale.model.families import family_efficiency, family_regressions
+    from obsscale.model.capabilities.families import family_efficiency, family_regressions
 
     models = synthetic_models(noise=0.02, per_family=5)
     models.loc[models.index[:2], "family"] = "Pair"  # two models: no residual df

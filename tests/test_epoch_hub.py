@@ -366,7 +366,7 @@ def test_curated_release_dates_are_readable():
 
 
 def test_postpaper_subset_and_its_complement():
-    from obsscale.model.subsets import Selection, load_subsets, select_models
+    from obsscale.model.capabilities.rows import Selection, load_subsets, select_models
 
     post = load_subsets()["postpaper"]["models"]
     assert len(post) == 20 and {m.lower() for m in post} == {

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from obsscale.model.factors import CapabilityPCA
-from obsscale.model.imputation import PCAImputer
-from obsscale.model.link import SigmoidRegressor
+from obsscale.model.capabilities.factors import CapabilityPCA
+from obsscale.model.capabilities.imputation import PCAImputer
+from obsscale.model.prediction.sigmoid import SigmoidRegressor
 
 ESTIMATORS = [PCAImputer(), CapabilityPCA(n_components=2), SigmoidRegressor(n_starts=1)]
 

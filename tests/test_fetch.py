@@ -11,7 +11,8 @@ import pytest
 from conftest import ScriptedServer, gzipped, ok, reset, slow, status, truncated
 
 from obsscale.config import Config, NetworkConfig, Source, resolve_url
-from obsscale.data.fetch import FormatError, fetch_all, validate
+from obsscale.data.fetch import fetch_all, validate
+from obsscale.exceptions import FormatError
 
 CSV = b"Model,score\n" + b"".join(f"org/m{i},0.{i}\n".encode() for i in range(1, 9))
 JSON = json.dumps({f"m{i}": {"pass@1": {"humaneval": i}} for i in range(3)}).encode()

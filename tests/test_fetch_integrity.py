@@ -80,7 +80,7 @@ def test_cli_refuses_a_pinned_upstream_file_cut_short(
     capsys.readouterr()
     assert main([*args, "--only", "obsscaling_base", "--refresh"]) == 1
     err = capsys.readouterr().err
-    assert "obsscale fetch: error: 1 source(s) failed: obsscaling_base" in err
+    assert "obsscale fetch: error: 1 source(s) failed:\n  obsscaling_base" in err
     assert "differs from the pinned" in err
     assert snapshot(data) == before
 
@@ -130,7 +130,7 @@ def test_concurrent_runs_keep_every_manifest_entry(tmp_path: Path, server: Scrip
 def test_lock_held_too_long_is_a_clear_error(tmp_path: Path, server: ScriptedServer) -> None:
     from filelock import FileLock
 
-    from obsscale.data.errors import DataLockError
+    from obsscale.exceptions import DataLockError
 
     cfg = cfg_for(tmp_path, server, table(), lock_timeout=0.2)
     cfg.data_dir.mkdir(parents=True)

@@ -13,8 +13,8 @@ from scipy.special import expit
 from obsscale.config import CapabilityConfig, PredictConfig
 from obsscale.exceptions import ExtrapolationWarning, PredictError
 from obsscale.model.completion import complete_basis, holdout_errors
-from obsscale.model.forecast import ForecastTarget, Scenario, forecast
-from obsscale.model.forecast_result import ForecastResult
+from obsscale.model.forecast.forecast import ForecastTarget, Scenario, forecast
+from obsscale.model.forecast.results import ForecastResult
 
 BENCH = [f"s:b{j}" for j in range(6)]
 SETTINGS = CapabilityConfig(benchmarks=tuple(BENCH), n_components=2, reference_family="F0")

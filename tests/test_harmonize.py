@@ -9,11 +9,11 @@ import pytest
 from upstream_fakes import write_fakes
 
 from obsscale.config import Config
-from obsscale.data.errors import HarmonizeError
 from obsscale.data.harmonize import harmonize
-from obsscale.data.parsers import ParseError, parse_epoch
+from obsscale.data.parsers import parse_epoch
 from obsscale.data.rules import Rules, epoch_key
 from obsscale.data.table import load_models
+from obsscale.exceptions import HarmonizeError, ParseError
 
 
 @pytest.fixture

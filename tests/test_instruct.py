@@ -12,9 +12,9 @@ from obsscale.cli import main
 from obsscale.config import OBSSCALING_BENCHMARKS, CapabilityConfig
 from obsscale.config.settings import INSTRUCT_BENCHMARKS
 from obsscale.exceptions import PredictError
-from obsscale.model.backtest import backtest
-from obsscale.model.basis import resolve_basis
-from obsscale.model.splits import CutoffRank, Split
+from obsscale.model.capabilities.basis import resolve_basis
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.splits import CutoffRank, Split
 
 
 def _side(res) -> pd.Series:

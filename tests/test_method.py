@@ -15,11 +15,11 @@ from numpy.testing import assert_allclose
 from scipy.special import expit
 from test_predict import FAST, SETTINGS, world
 
-from obsscale.model.backtest import backtest
-from obsscale.model.intervals import make_regressor
-from obsscale.model.link import SigmoidRegressor
-from obsscale.model.splits import CutoffFlops, KFold
-from obsscale.model.tuning import Ensemble, choose, inner_folds
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.intervals import make_regressor
+from obsscale.model.prediction.sigmoid import SigmoidRegressor
+from obsscale.model.prediction.splits import CutoffFlops, KFold
+from obsscale.model.prediction.tuning import Ensemble, choose, inner_folds
 
 NEW_SETTINGS = {
     "predict": {

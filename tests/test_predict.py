@@ -16,11 +16,11 @@ from scipy.special import expit
 from obsscale.config import CapabilityConfig, PredictConfig, default_config
 from obsscale.data.table import load_models
 from obsscale.exceptions import PredictError
-from obsscale.model.backtest import backtest
-from obsscale.model.link import FiniteDifferenceSigmoidRegressor, SigmoidRegressor
-from obsscale.model.splits import CutoffDate, CutoffFlops, KFold, LeaveFamilyOut
-from obsscale.model.subsets import Selection, select_models
-from obsscale.model.targets import load_downstream, normalize_scale
+from obsscale.model.capabilities.rows import Selection, select_models
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.sigmoid import FiniteDifferenceSigmoidRegressor, SigmoidRegressor
+from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, KFold, LeaveFamilyOut
+from obsscale.model.prediction.targets import load_downstream, normalize_scale
 
 BENCH = [f"b{j}" for j in range(6)]
 SETTINGS = CapabilityConfig(benchmarks=tuple(BENCH), n_components=2, reference_family="F0")
@@ -396,13 +396,13 @@ def test_predict_cli_writes_nothing_on_error(tmp_path: Path, capsys: pytest.Capt
     from obsscale.cli import main
 
     # a readable model table, so that the error comes from the prediction, not from loading
-    table = tmp_path / "processed" / "models.csv"
-    table.parent.mkdir()
+    table = tmp_path / "data" / "processed" / "models.csv"
+    table.parent.mkdir(parents=True)
     models = world().rename(columns={"target": "s:target", **{b: f"s:{b}" for b in BENCH}})
     models.assign(is_base=True, tokens_t=np.nan).to_csv(table, index=False)
     before = table.read_bytes()
     out = tmp_path / "p.json"
-    args = ["--data-dir", str(tmp_path), "--out", str(out), "--reference-family", "F0"]
+    args = ["--data-dir", str(tmp_path / "data"), "--out", str(out), "--reference-family", "F0"]
     rc = main(["predict", *args, "--target", "x", "--benchmarks", "s:b0", "s:b1"])
     assert rc == 1
     assert "unknown target column 'x'" in capsys.readouterr().err

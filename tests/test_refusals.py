@@ -17,7 +17,7 @@ from obsscale.cli import main
 from obsscale.config import Config, default_config
 from obsscale.data.harmonize import harmonize
 from obsscale.exceptions import PredictError
-from obsscale.model.targets import normalize_scale
+from obsscale.model.prediction.targets import normalize_scale
 
 SCORES = [f"s:{b}" for b in BENCH]
 

@@ -106,10 +106,15 @@ def test_self_contained_with_every_section(report: tuple[Path, Config]) -> None:
     assert "beat both compute-only baselines on 1 of 1 targets" in text
 
 
-def test_missing_target_is_reported_not_fatal(report: tuple[Path, Config], tmp_path: Path) -> None:
+def test_unknown_target_is_refused_before_the_fit(
+    report: tuple[Path, Config], tmp_path: Path
+) -> None:
+    from obsscale.exceptions import PredictError
+
     _, cfg = report
-    index = build_report(cfg, tmp_path, targets=["s:target", "s:nope"], progress=False)
-    assert "Not predicted: unknown target column &#39;s:nope&#39;" in index.read_text()
+    with pytest.raises(PredictError, match=r"unknown target 's:nope': not a column of models\.csv"):
+        build_report(cfg, tmp_path, targets=["s:target", "s:nope"], progress=False)
+    assert not (tmp_path / "run.json").exists()
 
 
 def test_config_file_sets_report_targets(tmp_path: Path) -> None:

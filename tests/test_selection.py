@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from obsscale.model.selection import (
+from obsscale.model.design.selection import (
     SelectionError,
     TargetSet,
     criterion_value,

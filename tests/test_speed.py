@@ -11,9 +11,9 @@ import pytest
 from obsscale.bench.scale import synthetic_table
 from obsscale.config import CapabilityConfig, Config, PredictConfig, default_config
 from obsscale.data import store
-from obsscale.model.backtest import backtest
-from obsscale.model.results import PredictionResult
-from obsscale.model.splits import CutoffFlops, KFold
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.results import PredictionResult
+from obsscale.model.prediction.splits import CutoffFlops, KFold
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def _scores(n: int) -> np.ndarray:
 
 
 def test_imputation_iterations_do_not_grow_with_the_table() -> None:
-    from obsscale.model.imputation import PCAImputer
+    from obsscale.model.capabilities.imputation import PCAImputer
 
     iters = [PCAImputer().fit(_scores(n)).n_iter_ for n in (1_000, 30_000)]
     assert max(iters) <= 15, iters  # the reference's step took 29 and 90+
@@ -114,7 +114,7 @@ def test_imputation_iterations_do_not_grow_with_the_table() -> None:
 def test_imputed_entries_are_the_reference_fixed_point(rank: int) -> None:
     """At convergence, one step of the reference's iteration (replace the missing entries by
     their rank-r reconstruction) no longer moves them."""
-    from obsscale.model.imputation import PCAImputer, _top_components
+    from obsscale.model.capabilities.imputation import PCAImputer, _top_components
 
     X = _scores(2_000)
     imp = PCAImputer(n_components=rank, tol=1e-10, clip=None).fit(X)
@@ -132,7 +132,7 @@ EDGE_FLOATS = [0.0, -0.0, 1e-4, 9.99e-5, -1.5e-5, 5e-324, 0.1, 1 / 3, 1e15, 1e16
 
 
 def test_float_texts_are_what_json_writes() -> None:
-    from obsscale.model.predictions_json import float_texts
+    from obsscale.model.prediction.predictions_json import float_texts
 
     rng = np.random.default_rng(0)
     values = np.concatenate(
@@ -175,8 +175,8 @@ def _pred_frame() -> pd.DataFrame:
 
 @pytest.mark.parametrize("same_order", [False, True])
 def test_records_json_equals_the_generic_encoder(same_order: bool) -> None:
-    from obsscale.model.predictions_json import records_json
-    from obsscale.model.results import _prediction_records
+    from obsscale.model.prediction.predictions_json import records_json
+    from obsscale.model.prediction.results import _prediction_records
 
     pred = _pred_frame()
     if same_order:  # every predictor on the same models in the same order: the fast grouping
@@ -189,7 +189,7 @@ def test_records_json_equals_the_generic_encoder(same_order: bool) -> None:
 
 
 def test_sorted_quantiles_equal_numpy_quantile() -> None:
-    from obsscale.model.intervals import sorted_quantiles
+    from obsscale.model.prediction.intervals import sorted_quantiles
 
     rng = np.random.default_rng(1)
     for B, m in ((200, 7), (1, 3), (57, 5)):
@@ -203,7 +203,7 @@ def test_sorted_quantiles_equal_numpy_quantile() -> None:
 def test_large_fits_search_starts_on_a_sample(monkeypatch) -> None:
     """Above SEARCH_ROWS training rows the starts are compared on a sample, and the best is
     refined on every row: the same optimum as the full search."""
-    from obsscale.model import link
+    from obsscale.model.prediction import sigmoid as link
 
     rng = np.random.default_rng(4)
     X = rng.normal(size=(3000, 2))
@@ -218,7 +218,8 @@ def test_large_fits_search_starts_on_a_sample(monkeypatch) -> None:
 def test_nested_back_tests_run_on_a_sample_of_a_large_training_side(monkeypatch) -> None:
     """Above SEARCH_ROWS training models the nested cutoffs are cut from a seeded sample of
     that many training models (the same for the same seed); below it, from all of them."""
-    from obsscale.model import link, tuning
+    from obsscale.model.prediction import sigmoid as link
+    from obsscale.model.prediction import tuning
 
     rng = np.random.default_rng(5)
     logf = rng.uniform(20, 24, 5000)

@@ -33,6 +33,68 @@ class ArtifactError(ObsscaleError, ValueError):
     """A stage's input artifact is missing, unreadable or from another run."""
 
 
+class CLIError(ObsscaleError):
+    """A command-line error to print as one line, with exit status 1 or 2."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UnknownSourceError(ConfigError, KeyError):
+    """A source name that the configuration does not define; lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class WriteError(ObsscaleError, OSError):
+    """An output could not be written (disk full, permissions); names the file, and the
+    previous copy is left as it was."""
+
+
+class HarmonizeError(ObsscaleError, RuntimeError):
+    """Harmonization cannot proceed (e.g. the curated table was never fetched)."""
+
+
+class DataLockError(ObsscaleError, TimeoutError):
+    """Another run holds the data folder's lock for longer than the configured wait."""
+
+
+class ParseError(ObsscaleError, ValueError):
+    """A raw file lacks what its parser needs; names the file and what is missing."""
+
+
+class SourceError(ObsscaleError):
+    """A problem with one source's download; names the source, the URL and the cause."""
+
+    template = "{source}: {url}: {cause}"
+
+    def __init__(self, source: str, url: str, cause: str) -> None:
+        super().__init__(self.template.format(source=source, url=url, cause=cause))
+        self.source, self.url, self.cause = source, url, cause
+
+
+class FetchError(SourceError, ConnectionError):
+    """A source could not be downloaded; ``host_down`` when its host failed every retry
+    without serving any file in this run (its other files are then not tried)."""
+
+    def __init__(self, source: str, url: str, cause: str, host_down: bool = False) -> None:
+        super().__init__(source, url, cause)
+        self.host_down = host_down
+
+
+class FormatError(SourceError, ValueError):
+    """A downloaded file is not what the source should serve (HTML page, truncated, bad JSON)."""
+
+    template = "{source}: {url}: not a valid {cause}"
+
+
+class RefusedError(SourceError, ValueError):
+    """A well-formed download that must not replace the good copy (wrong pinned sha256, far
+    fewer records than before)."""
+
+
 class ObsscaleWarning(UserWarning):
     """Base class of obsscale's warnings."""
 

@@ -23,17 +23,21 @@ from tqdm.auto import tqdm
 
 from obsscale.config import CapabilityConfig, Config, PredictConfig, ReportTarget
 from obsscale.data import store
-from obsscale.data.table import load_models, processed_models_path
+from obsscale.data.table import (
+    is_score_column,
+    load_models,
+    processed_models_path,
+    score_columns,
+)
 from obsscale.exceptions import ArtifactError, CapabilityDataError, PredictError
-from obsscale.model.capability_fit import CapabilityFit, fit_capabilities
-from obsscale.model.results import PredictionResult
-from obsscale.model.splits import CutoffFlops, Split
-from obsscale.model.subsets import Selection, select_models
+from obsscale.io.run import RUN_FORMAT, load_run, run_folder
+from obsscale.model.capabilities.fit import fit_capabilities
+from obsscale.model.capabilities.rows import Selection, select_models
+from obsscale.model.prediction.results import PredictionResult
+from obsscale.model.prediction.splits import CutoffFlops, Split
 from obsscale.workers import in_background
 
 log = logging.getLogger(__name__)
-
-RUN_FORMAT = "obsscale.run/1"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ def selected_models(
     """The whole model table and the rows a fit with these settings uses."""
     models = load_models(config)
     _check_reference_family(models, capabilities.reference_family)
+    check_excluded(models, selection)
     chosen = select_models(
         models, capabilities.benchmarks, selection=selection, base_only=capabilities.base_only
     )
@@ -74,7 +79,7 @@ def slug(column: str) -> str:
 def _backtest_target(
     models: pd.DataFrame, target: ReportTarget, capabilities: CapabilityConfig, pconf: PredictConfig
 ) -> tuple[PredictionResult | None, str | None]:
-    from obsscale.model.backtest import backtest
+    from obsscale.model.prediction.backtest import backtest
 
     try:
         result = backtest(
@@ -114,38 +119,65 @@ def _backtests(
 def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool = True) -> Path:
     """Fit capabilities and back-test every target; write the run's artifacts to ``out_dir``.
 
-    Files of an earlier run that this one does not produce are removed, so that ``out_dir``
-    never mixes runs; ``run.json`` is written last and lists every file with its sha256.
+    The run is written into a fresh folder and switched in at the end (``io.run.run_folder``),
+    so that an interrupted fit leaves the previous run whole; files of that run which this one
+    does not produce are removed then, so that ``out_dir`` never mixes runs. ``run.json``
+    lists every file with its sha256.
     """
     out_dir = Path(out_dir)
     store.remove_stale_parts(out_dir)  # temporaries of a killed run, older than an hour
     table, models = selected_models(config, request.capabilities, request.selection)  # names a
+    check_targets(table, [t.column for t in request.targets])
     models_sha = store.sha256_file(processed_models_path(config))  # missing models.csv first
     fit = fit_capabilities(models, request.capabilities, input_sha256=models_sha)
-    fit.save(out_dir / "fit.json")
-    with in_background(_frontier, table, config) as frontier:  # the whole table: hub models
-        entries = _backtests(models, request, config, out_dir, progress)
-        _remove_stale(out_dir, {e["file"] for e in entries if e["file"]})  # forecast.json too
-        forecast_entry = _report_forecasts(config, models, request, out_dir)
-        frontier_entry = _write_frontier(frontier(), out_dir)
-    run = {
-        "format": RUN_FORMAT,
-        "models_sha256": models_sha,
-        "fit": {"file": "fit.json", "sha256": store.sha256_file(out_dir / "fit.json")},
-        "predict": asdict(config.predict),
-        "targets": entries,
-        "forecast": forecast_entry,
-        "frontier": frontier_entry,
-    }
-    store.write_json(out_dir / "run.json", run)
+    with run_folder(out_dir) as stage:  # created only once the settings proved fittable
+        fit.save(stage / "fit.json")
+        with in_background(_frontier, table, config) as frontier:  # the whole table: hub models
+            entries = _backtests(models, request, config, stage, progress)
+            forecast_entry = _report_forecasts(config, models, request, stage)
+            frontier_entry = _write_frontier(frontier(), stage)
+        run = {
+            "format": RUN_FORMAT,
+            "models_sha256": models_sha,
+            "fit": {"file": "fit.json", "sha256": store.sha256_file(stage / "fit.json")},
+            "predict": asdict(config.predict),
+            "targets": entries,
+            "forecast": forecast_entry,
+            "frontier": frontier_entry,
+        }
+        store.write_json(stage / "run.json", run)
     return out_dir / "run.json"
+
+
+def check_targets(models: pd.DataFrame, columns: Iterable[str]) -> None:
+    """A target must be a score column of the table: a typo or a metadata column (``flops``)
+    would otherwise only be skipped with a warning."""
+    for column in columns:
+        if column in models.columns and is_score_column(column):
+            continue
+        if column in models.columns:
+            raise PredictError(
+                f"target {column!r} is model metadata, not a benchmark score; targets are "
+                "score columns named <source>:<benchmark>, e.g. obsscaling:GSM8K"
+            )
+        close = [c for c in score_columns(models) if column.split(":")[-1].lower() in c.lower()]
+        hint = f"; similar: {close[:8]}" if close else ""
+        raise PredictError(f"unknown target {column!r}: not a column of models.csv{hint}")
+
+
+def check_excluded(models: pd.DataFrame, selection: Selection) -> None:
+    """``--exclude`` with an id that is not in the table excludes nothing: refused like an
+    unknown ``--models`` id."""
+    absent = sorted({m.lower() for m in selection.exclude} - set(models["model"].str.lower()))
+    if absent:
+        raise CapabilityDataError(f"--exclude: models not in the table: {absent}")
 
 
 def _report_forecasts(
     config: Config, models: pd.DataFrame, request: FitRequest, out_dir: Path
 ) -> dict[str, Any] | None:
     """Forecasts for the report (``forecast.json``), or the reason there are none."""
-    from obsscale.model.forecast import ForecastTarget, forecast, report_scenarios
+    from obsscale.model.forecast.forecast import ForecastTarget, forecast, report_scenarios
 
     targets = [ForecastTarget(t.column, t.chance) for t in request.targets]
     if not targets:
@@ -183,14 +215,6 @@ def _write_frontier(report: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     return {"file": "frontier.json", "sha256": store.sha256_file(out_dir / "frontier.json")}
 
 
-def _remove_stale(out_dir: Path, keep: set[str]) -> None:
-    stale = [*out_dir.glob("predict-*.json"), out_dir / "forecast.json"]
-    for path in (p for p in stale if p.exists()):
-        if path.name not in keep:
-            log.info("removing %s: not produced by this run", path)
-            path.unlink()
-
-
 @dataclass(frozen=True)
 class PredictRequest:
     """One back-test: the target (a column, or a metric of a ``downstream`` CSV) and how."""
@@ -207,8 +231,8 @@ class PredictRequest:
 def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
     """Back-test one target; ids of a ``downstream`` file outside the table are listed."""
     from obsscale.data.rules import Rules
-    from obsscale.model.backtest import backtest
-    from obsscale.model.targets import load_downstream
+    from obsscale.model.prediction.backtest import backtest
+    from obsscale.model.prediction.targets import load_downstream
 
     models, target = load_models(config), request.target
     unmatched: list[str] = []
@@ -219,6 +243,7 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
         target = f"downstream:{request.target}"
         if target not in models.columns:
             raise PredictError(f"{request.downstream} has no column {request.target!r}")
+    check_excluded(models, request.selection)
     selected = select_models(
         models, (), selection=request.selection, base_only=request.capabilities.base_only
     )
@@ -247,67 +272,6 @@ def _check_selected(models: pd.DataFrame, selected: pd.DataFrame, target: str) -
                 f"none of the {n_all} models with {target} is in the selection (pretrained "
                 "models only by default: add --all-models; or check --subset/--families)"
             )
-
-
-@dataclass
-class FitRun:
-    """A fit run read back from its artifacts (what the report renders)."""
-
-    fit: CapabilityFit
-    targets: list[tuple[ReportTarget, PredictionResult | None, str | None]]
-    predict: PredictConfig
-    models_sha256: str
-    forecast: Any = None  # ForecastResult, or None
-    frontier: dict[str, Any] | None = None  # frontier.json (None: a run from before it)
-
-
-def load_run(out_dir: Path) -> FitRun:
-    """Read ``run.json`` and every file it names, checking each file's hash."""
-    out_dir = Path(out_dir)
-    run = store.read_json(out_dir / "run.json", what="fit run (run `obsscale fit` first)")
-    if run.get("format") != RUN_FORMAT:
-        raise ArtifactError(
-            f"{out_dir / 'run.json'}: not an obsscale run (format {run.get('format')!r})"
-        )
-    _check_hash(out_dir, run["fit"])
-    fit = CapabilityFit.load(out_dir / run["fit"]["file"])
-    targets = []
-    for entry in run["targets"]:
-        target = ReportTarget(**entry["target"])
-        result = None
-        if entry["file"]:
-            _check_hash(out_dir, entry)
-            data = store.read_json(out_dir / entry["file"], what="back-test")
-            result = PredictionResult.from_dict(data, entry.get("extras"))
-        targets.append((target, result, entry["error"]))
-    forecast = None
-    entry = run.get("forecast")
-    if entry and entry.get("file"):
-        from obsscale.model.forecast_result import ForecastResult
-
-        _check_hash(out_dir, entry)
-        forecast = ForecastResult.from_dict(store.read_json(out_dir / entry["file"], "forecast"))
-    frontier = None
-    if run.get("frontier"):
-        _check_hash(out_dir, run["frontier"])
-        frontier = store.read_json(out_dir / run["frontier"]["file"], "frontier analysis")
-    predict = PredictConfig(**_tuples(run["predict"]))
-    return FitRun(fit, targets, predict, run["models_sha256"], forecast, frontier)
-
-
-def _tuples(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-
-
-def _check_hash(out_dir: Path, entry: dict[str, Any]) -> None:
-    path = out_dir / entry["file"]
-    if not path.exists():
-        raise ArtifactError(f"{path} is missing; rerun `obsscale fit`")
-    if store.sha256_file(path) != entry["sha256"]:
-        raise ArtifactError(
-            f"{path} was changed after `obsscale fit` wrote it (sha256 differs from run.json); "
-            "rerun `obsscale fit`"
-        )
 
 
 def run_report(config: Config, out_dir: Path) -> Path:
@@ -355,8 +319,13 @@ class ForecastRequest:
 def run_forecast(config: Config, request: ForecastRequest) -> Any:
     """Forecast the request's scenarios; with ``complete``, fill the model table too."""
     from obsscale.model.completion import complete_basis
-    from obsscale.model.forecast import ForecastTarget, Scenario, complete_targets, forecast
-    from obsscale.model.forecast_result import ForecastResult
+    from obsscale.model.forecast.forecast import (
+        ForecastTarget,
+        Scenario,
+        complete_targets,
+        forecast,
+    )
+    from obsscale.model.forecast.results import ForecastResult
 
     _, models = selected_models(config, request.capabilities, request.selection)
     ref = request.capabilities.reference_family

@@ -27,17 +27,17 @@ from obsscale.bench.scale import SIZES, fit_predict_timing, loglog_slopes, run_s
 from obsscale.bench.selection import run_selection
 from obsscale.bench.speed import run_speed
 from obsscale.bench.summary import (
-    _html,
     forecast_markdown,
     frontier_markdown,
+    markdown_html,
     speed_markdown,
     summary_markdown,
 )
 from obsscale.config import LLAMA2_7B_FLOPS, Config
 from obsscale.data import store
 from obsscale.data.table import load_models
-from obsscale.model.splits import CutoffFlops
-from obsscale.model.subsets import select_models
+from obsscale.model.capabilities.rows import select_models
+from obsscale.model.prediction.splits import CutoffFlops
 
 __all__ = ["SIZES", "run_bench"]
 
@@ -82,5 +82,5 @@ def run_bench(
     md += forecast_markdown(fc["per_target"], completion) + frontier_markdown(frontier)
     md += "\n" + speed_markdown(speed) + "\n"
     store.write_text(out / "summary.md", md)
-    store.write_text(out / "summary.html", _html(md))
+    store.write_text(out / "summary.html", markdown_html(md))
     return md

@@ -15,10 +15,10 @@ from obsscale.config import (
     PredictConfig,
 )
 from obsscale.exceptions import PredictError
-from obsscale.model.backtest import backtest
-from obsscale.model.results import PredictionResult
-from obsscale.model.splits import CutoffDate, CutoffFlops, LeaveFamilyOut
-from obsscale.model.subsets import select_models
+from obsscale.model.capabilities.rows import select_models
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.results import PredictionResult
+from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, LeaveFamilyOut
 
 CURATED = OBSSCALING_BENCHMARKS
 DATE_CUTOFF = "2024-06-01"

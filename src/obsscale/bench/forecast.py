@@ -26,8 +26,8 @@ from obsscale.config import (
 )
 from obsscale.exceptions import ExtrapolationWarning, PredictError
 from obsscale.model.completion import hide_cells, holdout_errors, impute_hidden
-from obsscale.model.forecast import ForecastTarget, Scenario, forecast
-from obsscale.model.intervals import fit_with_bootstrap, prediction_interval
+from obsscale.model.forecast.forecast import ForecastTarget, Scenario, forecast
+from obsscale.model.prediction.intervals import fit_with_bootstrap, prediction_interval
 
 TARGETS = [ForecastTarget(b) for b in OBSSCALING_BENCHMARKS] + [
     ForecastTarget(t.column, t.chance) for t in LEADERBOARD_V2_TARGETS

@@ -23,7 +23,6 @@ import pandas as pd
 
 from obsscale.config import CapabilityConfig, PredictConfig
 from obsscale.exceptions import ConvergenceWarning, PredictError
-from obsscale.model.backtest import backtest
 from obsscale.model.hub_matrix import (
     PREFIX,
     complete_matrix,
@@ -33,8 +32,9 @@ from obsscale.model.hub_matrix import (
     matrix_summary,
     years,
 )
-from obsscale.model.link import SigmoidRegressor
-from obsscale.model.splits import CutoffDate
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.sigmoid import SigmoidRegressor
+from obsscale.model.prediction.splits import CutoffDate
 
 FRONTIER_CUTOFF = "2025-03-01"
 DATE_TARGETS = ("GPQA Diamond", "MATH Level 5", "OTIS Mock AIME 2024-2025")

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import CapabilityConfig, PredictConfig
-from obsscale.model.backtest import backtest
-from obsscale.model.capability_fit import fit_capabilities
-from obsscale.model.splits import CutoffFlops, Split
+from obsscale.model.capabilities.fit import fit_capabilities
+from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.splits import CutoffFlops, Split
 
 SIZES = (1_000, 10_000, 100_000)
 
@@ -56,7 +56,7 @@ def synthetic_table(n: int, seed: int = 0, missing: float = 0.2) -> pd.DataFrame
     return table
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     start = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - start
@@ -70,10 +70,8 @@ def fit_predict_timing(
     split: Split,
 ) -> dict[str, float]:
     """Seconds of the capability fit and of one back-test with bootstrap intervals."""
-    _, t_fit = _timed(lambda: fit_capabilities(models, settings))
-    _, t_pred = _timed(
-        lambda: backtest(models, target, split=split, settings=settings, pconf=pconf)
-    )
+    _, t_fit = timed(lambda: fit_capabilities(models, settings))
+    _, t_pred = timed(lambda: backtest(models, target, split=split, settings=settings, pconf=pconf))
     return {"fit_s": t_fit, "predict_s": t_pred, "total_s": t_fit + t_pred}
 
 

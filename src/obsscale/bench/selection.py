@@ -10,10 +10,10 @@ import pandas as pd
 
 from obsscale.bench.accuracy import CURATED
 from obsscale.config import LLAMA2_7B_FLOPS, CapabilityConfig, PredictConfig
-from obsscale.model.capability_fit import fit_capabilities
-from obsscale.model.intervals import make_regressor
-from obsscale.model.selection import TargetSet, select_subset
-from obsscale.model.subsets import select_models
+from obsscale.model.capabilities.fit import fit_capabilities
+from obsscale.model.capabilities.rows import select_models
+from obsscale.model.design.selection import TargetSet, select_subset
+from obsscale.model.prediction.intervals import make_regressor
 
 BUDGETS = (8, 12, 16, 24)
 N_RANDOM = 200

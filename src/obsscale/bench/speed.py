@@ -110,9 +110,9 @@ def json_share_child(n: int) -> dict[str, Any]:
     JSON; the seconds of each, the JSON's share, and the profile's top entries."""
     from obsscale.bench.scale import synthetic_table
     from obsscale.config import CapabilityConfig, PredictConfig
-    from obsscale.model.backtest import backtest
-    from obsscale.model.capability_fit import fit_capabilities
-    from obsscale.model.splits import CutoffFlops
+    from obsscale.model.capabilities.fit import fit_capabilities
+    from obsscale.model.prediction.backtest import backtest
+    from obsscale.model.prediction.splits import CutoffFlops
 
     table = synthetic_table(n)
     settings = CapabilityConfig(

@@ -207,7 +207,7 @@ def frontier_markdown(frontier: dict[str, Any]) -> str:
     )
 
 
-def _html(md: str) -> str:
+def markdown_html(md: str) -> str:
     from html import escape
 
     return (

@@ -10,17 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from obsscale.config import CapabilityConfig, Config, default_config, load_config_file
+from obsscale.exceptions import CLIError
 
 if TYPE_CHECKING:
-    from obsscale.model.subsets import Selection  # pandas: not for fetch
-
-
-class CLIError(Exception):
-    """An error to print as one line (no traceback) with exit status 1 or 2."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
+    from obsscale.model.capabilities.rows import Selection  # pandas: not for fetch
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -34,6 +27,7 @@ def _config(args: argparse.Namespace) -> Config:
             ("include_flagged", "include_flagged", True),
             ("include_merged", "include_merged", True),
             ("apply_corrections", "no_corrections", False),
+            ("trust_edited", "trust_edited", True),
         )
         if getattr(args, flag, False)
     }
@@ -54,7 +48,7 @@ def _capability_settings(args: argparse.Namespace, cfg: Config) -> CapabilityCon
 
 
 def _selection(args: argparse.Namespace) -> Selection:
-    from obsscale.model.subsets import Selection
+    from obsscale.model.capabilities.rows import Selection
 
     return Selection(
         subset=args.subset,
@@ -94,15 +88,21 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _failures(failed: list) -> str:
-    """One line per distinct cause, naming its sources (a dead mirror fails them all alike)."""
+    """One line per distinct cause, naming its sources (a dead mirror fails them all alike,
+    with one cause per host), and what to do when a host is down."""
     by_cause: dict[str, list[str]] = {}
     for r in failed:
         by_cause.setdefault(r.cause or r.error or "unknown error", []).append(r.source)
-    parts = []
+    lines = [f"{len(failed)} source(s) failed:"]
     for cause, names in by_cause.items():
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        parts.append(f"{cause} ({shown})")
-    return f"{len(failed)} source(s) failed: " + "; ".join(parts)
+        lines.append(f"  {cause} ({shown})")
+    if any(r.host_down for r in failed):
+        lines.append(
+            "  hint: an upstream host is down or refuses: retry later, or fetch from a "
+            "mirror with `obsscale fetch --mirror http://HOST:PORT`"
+        )
+    return "\n".join(lines)
 
 
 def _harmonize(cfg: Config, skip_unchanged: bool = False) -> None:
@@ -113,16 +113,7 @@ def _harmonize(cfg: Config, skip_unchanged: bool = False) -> None:
     if record is None:
         from obsscale.data.harmonize import harmonize_and_write
 
-        result = harmonize_and_write(cfg)
-        m, sev = result.models, result.quality["severity"].value_counts()
-        summary: dict[str, Any] = {
-            "models": len(m),
-            "with_flops": int(m["flops"].notna().sum()),
-            "families": int(m["family"].nunique()),
-            # pairs, most frequent first (the keys of a JSON object would come back sorted)
-            "quality": [[str(k), int(v)] for k, v in sev.items()],
-        }
-        cache.record_build(cfg, key, summary)
+        summary: dict[str, Any] = harmonize_and_write(cfg, key).summary()
         verb = "harmonized"
     else:
         summary = record["summary"]
@@ -140,18 +131,46 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _folder(path: Path) -> None:
-    """Refuse an output path that is an existing file before any work is done."""
+def _folder(path: Path, cfg: Config | None = None) -> None:
+    """Refuse an output path that is an existing file, or a folder obsscale manages (the raw
+    files, the processed tables), before any work is done."""
     if path.exists() and not path.is_dir():
         raise CLIError(f"--out {path} is a file; give a folder for the reports", status=2)
+    out = path.resolve()
+    for managed in (cfg.raw_dir, cfg.processed_dir) if cfg is not None else ():
+        if out == managed.resolve() or managed.resolve() in out.parents:
+            raise CLIError(
+                f"--out {path} is inside {managed}, which obsscale manages; give another folder",
+                status=2,
+            )
+
+
+def _output_file(path: Path | None, cfg: Config, *inputs: Path | None) -> None:
+    """Refuse an ``--out`` file that is an input of this command or lies in the data folder
+    (raw files, the manifest, the processed tables): a result never overwrites them."""
+    if path is None:
+        return
+    out = path.resolve()
+    data = cfg.data_dir.resolve()
+    if out == data or data in out.parents:
+        raise CLIError(
+            f"--out {path} is inside the data folder {cfg.data_dir} (downloads and derived "
+            "tables obsscale manages); write the result elsewhere",
+            status=2,
+        )
+    for given in (p for p in inputs if p is not None):
+        if given.exists() and out.exists() and out.samefile(given):
+            raise CLIError(f"--out {path} is an input of this command; write elsewhere", status=2)
+    if out.is_dir():
+        raise CLIError(f"--out {path} is a folder; give a file name", status=2)
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from obsscale.model.capability_fit import CapabilityFit
+    from obsscale.model.capabilities.fit import CapabilityFit
     from obsscale.pipeline import FitRequest, default_targets, run_fit
 
     cfg = _config(args)
-    _folder(args.out)
+    _folder(args.out, cfg)
     request = FitRequest(
         capabilities=_capability_settings(args, cfg),
         selection=_selection(args),
@@ -165,7 +184,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _split(args: argparse.Namespace, cfg: Config):
-    from obsscale.model.splits import Split
+    from obsscale.model.prediction.splits import Split
 
     kinds = ("cutoff_flops", "cutoff_date", "leave_family_out", "kfold", "cutoff_top_fraction")
     chosen = [k for k in kinds if getattr(args, k) not in (None, False)]
@@ -198,6 +217,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         chance=args.chance,
         downstream=args.downstream,
     )
+    _output_file(args.out, cfg, args.downstream, args.config)
     result = run_predict(cfg, request)
     if args.out:
         result.save(args.out)
@@ -211,8 +231,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_select(args: argparse.Namespace) -> int:
-    from obsscale.model.capability_fit import fit_capabilities
-    from obsscale.model.selection import select_from_fit
+    from obsscale.model.capabilities.fit import fit_capabilities
+    from obsscale.model.design.selection import select_from_fit
     from obsscale.pipeline import selected_models
 
     cfg = _config(args)
@@ -282,6 +302,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         complete=args.complete,
         selection=_selection(args),
     )
+    _output_file(args.out, cfg, args.scores, args.config)
     result = run_forecast(cfg, request)
     if args.out:
         result.save(args.out)

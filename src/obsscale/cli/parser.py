@@ -111,6 +111,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="TOML settings (default: ./obsscale.toml if present)",
     )
+    p.add_argument(
+        "--trust-edited",
+        action="store_true",
+        help="use tables and raw files edited since obsscale wrote or fetched them (by default "
+        "a file whose sha256 differs from the recorded one is refused)",
+    )
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
 
 

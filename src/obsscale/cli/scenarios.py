@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.exceptions import PredictError
-from obsscale.model.forecast import Scenario
+from obsscale.model.forecast.forecast import Scenario
 
 
 def planned_scenario(args: argparse.Namespace) -> Scenario | None:
@@ -40,6 +40,16 @@ def score_scenarios(path: Path | None) -> list[Scenario]:
         raise PredictError(f"{path}: cannot read CSV ({e})") from e
     if "Model" not in frame.columns:
         raise PredictError(f"{path}: needs a 'Model' column; columns are {list(frame.columns)}")
+    names = frame["Model"].str.strip().str.lower()
+    if names.isna().any():
+        raise PredictError(f"{path}: row {int(np.flatnonzero(names.isna())[0]) + 2}: no Model")
+    twice = names.duplicated()
+    if twice.any():
+        i = int(np.flatnonzero(twice)[0])
+        raise PredictError(
+            f"{path}: row {i + 2}: model {frame['Model'].iloc[i]!r} appears twice (two "
+            "forecasts under one name); give each model one row"
+        )
     cols = [c for c in frame.columns if c != "Model"]
     if not cols:
         raise PredictError(f"{path}: no score columns besides 'Model'")

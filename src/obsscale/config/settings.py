@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from obsscale.config.sources import DEFAULT_SOURCES, MIRROR_ENV, Source
+from obsscale.exceptions import UnknownSourceError
 
 # Llama-2-7B's training compute (6 x 7B x 2T): the reference's default FLOPs cutoff
 LLAMA2_7B_FLOPS = 8.4e22
@@ -16,8 +17,12 @@ LLAMA2_7B_FLOPS = 8.4e22
 @dataclass(frozen=True)
 class NetworkConfig:
     """How hard fetch tries: per-request timeout (s) and capped exponential backoff; a total
-    deadline (s) per download; how much smaller (in records) a new copy of an unpinned source
-    may be than the good one it replaces; how long to wait (s) for another run's data lock."""
+    deadline (s) per download, from the first request (headers and retries included); no retry
+    starts later than ``retry_window`` s after the first request, and a ``Retry-After`` longer
+    than ``max_retry_after`` s is cut to it (a dead upstream fails in seconds, not hours); at
+    most ``per_host`` downloads at once from one host; how much smaller (in records) a new copy
+    of an unpinned source may be than the good one it replaces; how long to wait (s) for
+    another run's data lock."""
 
     timeout: float = 30.0
     retries: int = 4
@@ -25,6 +30,9 @@ class NetworkConfig:
     backoff_max: float = 30.0
     chunk_size: int = 1 << 16
     deadline: float = 600.0
+    retry_window: float = 30.0
+    max_retry_after: float = 10.0
+    per_host: int = 4
     shrink_guard: float = 0.5  # refuse a copy with fewer than this fraction of the old records
     lock_timeout: float = 600.0
 
@@ -268,6 +276,8 @@ class Config:
     apply_corrections: bool = True
     # sources harmonize may do without (`--exclude-source`); any other missing raw file is an error
     exclude_sources: tuple[str, ...] = ()
+    # use derived tables and raw files that differ from their recorded sha256 (`--trust-edited`)
+    trust_edited: bool = False
 
     @property
     def upstream_dir(self) -> Path:
@@ -295,7 +305,7 @@ class Config:
             if s.name == name:
                 return s
         known = ", ".join(s.name for s in self.sources)
-        raise KeyError(f"unknown source {name!r}; known sources: {known}")
+        raise UnknownSourceError(f"unknown source {name!r}; known sources: {known}")
 
     def with_overrides(self, **kwargs: object) -> Config:
         return replace(self, **kwargs)  # type: ignore[arg-type]

@@ -262,7 +262,17 @@ DEFAULT_SOURCES: tuple[Source, ...] = (
         min_rows=100,
     ),
     Source(
-        "evalplus", "https://evalplus.github.io/results.json", "evalplus", kind="json", min_rows=10
+        "evalplus",
+        "https://evalplus.github.io/results.json",
+        "evalplus",
+        kind="json",
+        # key paths of the entries (``pass@1.humaneval+``: key humaneval+ of pass@1)
+        required=(
+            "size",
+            "link",
+            *(f"pass@1.{b}" for b in ("humaneval", "humaneval+", "mbpp", "mbpp+")),
+        ),
+        min_rows=10,
     ),
     *EPOCH_HUB_SOURCES,
 )

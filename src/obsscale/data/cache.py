@@ -4,9 +4,12 @@
 code. ``harmonize_key`` hashes all three (sha256 of every raw file, the settings harmonize
 reads, the corrections file in use, and obsscale's version plus the source of the ``data``
 package, which holds the parsers and the curated rules); ``processed/harmonize.json`` records
-the key of the last build with the sha256 of each file it wrote. ``fetch`` rebuilds only
-when the key differs or an output is missing or was edited, so a warm ``obsscale fetch`` with
-nothing new costs hashing ~7 MB instead of parsing and merging every source (3 s).
+the key of the last build with the sha256 of each file it wrote (it is written in the same
+folder swap as the tables, so it always describes them). ``fetch`` rebuilds only when the key
+differs or an output is missing or was edited, so a warm ``obsscale fetch`` with nothing new
+costs hashing ~7 MB instead of parsing and merging every source (3 s). Every stage that reads
+a processed table first compares it with its recorded sha256 (``verify_output``): a table cut
+short or edited by hand is refused, or used with ``--trust-edited`` if the edit was meant.
 
 Kept free of pandas and numpy: the check runs before either is imported.
 """
@@ -90,8 +93,40 @@ def up_to_date(config: Config, key: str) -> dict[str, Any] | None:
     return record
 
 
-def record_build(config: Config, key: str, summary: dict[str, Any]) -> None:
-    """Write the key of the build just written, the hashes of its outputs and its summary."""
-    outputs = {n: store.sha256_file(config.processed_dir / n) for n in OUTPUTS}
+def record_build(folder: Path, key: str | None, summary: dict[str, Any]) -> None:
+    """Write, beside the tables just written to ``folder``, the key of the build (None when
+    built without one: never up to date), the hashes of the tables and their summary."""
+    outputs = {n: store.sha256_file(folder / n) for n in OUTPUTS}
     record = {"format": FORMAT, "key": key, "outputs": outputs, "summary": summary}
-    store.write_text(config.processed_dir / RECORD, json.dumps(record, indent=2, sort_keys=True))
+    store.write_text(folder / RECORD, json.dumps(record, indent=2, sort_keys=True))
+
+
+def verify_output(config: Config, name: str) -> bool:
+    """Refuse a processed table whose bytes differ from what harmonize recorded (cut short
+    by a full disk or a kill, or edited by hand), unless ``config.trust_edited``. A folder
+    without a record holds tables built by hand: nothing to compare with. Returns whether
+    harmonize recorded the table (so that its values must keep the parsers' rules)."""
+    from obsscale.exceptions import HarmonizeError
+
+    path = config.processed_dir / name
+    try:
+        record = json.loads((config.processed_dir / RECORD).read_text(encoding="utf-8"))
+        want = record["outputs"][name]
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise HarmonizeError(
+            f"{config.processed_dir / RECORD}: unreadable ({type(e).__name__}); rebuild the "
+            "tables with `obsscale harmonize`"
+        ) from e
+    got = store.sha256_file(path)
+    if got == want:
+        return True
+    if config.trust_edited:
+        log.warning("%s: edited since `obsscale harmonize` wrote it; used as edited", path)
+        return True
+    raise HarmonizeError(
+        f"{path}: not the table `obsscale harmonize` wrote (sha256 {got[:12]}, recorded "
+        f"{str(want)[:12]} in {RECORD}: cut short or edited); rebuild it with "
+        "`obsscale harmonize`, or pass --trust-edited to use it as edited"
+    )

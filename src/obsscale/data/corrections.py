@@ -3,15 +3,19 @@ cited reason; applied before derived values so that those follow the corrected o
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 
 import pandas as pd
 
 from obsscale.config import Config
-from obsscale.data.errors import HarmonizeError
 from obsscale.data.parsers.common import METADATA_LIMITS
 from obsscale.data.table import NUMERIC_FIELDS
+from obsscale.exceptions import HarmonizeError
 
+log = logging.getLogger(__name__)
+
+PACKAGED = "obsscale/curated/corrections.csv"
 CORRECTABLE = ("family", "params_b", "tokens_t", "flops", "release_date", "is_base")
 
 
@@ -25,7 +29,7 @@ def load_corrections(config: Config) -> pd.DataFrame:
         src = resources.files("obsscale.data.curated").joinpath("corrections.csv")
         with resources.as_file(src) as p:
             frame = pd.read_csv(p, dtype=str, keep_default_na=False)
-        origin = "obsscale/curated/corrections.csv"
+        origin = PACKAGED
     missing = {"model", "field", "value", "reason"} - set(frame.columns)
     if missing:
         raise HarmonizeError(
@@ -62,7 +66,7 @@ def _check_numbers(frame: pd.DataFrame, origin: str) -> None:
             )
 
 
-def _apply_corrections(
+def apply_corrections(
     chosen: pd.DataFrame, corrections: pd.DataFrame, names: pd.Series
 ) -> tuple[pd.DataFrame, list[dict]]:
     events = []
@@ -70,6 +74,15 @@ def _apply_corrections(
     for i, c in corrections.iterrows():
         key = c["model"].lower()
         if key not in names.index:
+            if c["origin"] != PACKAGED:  # the packaged file also covers sources left out
+                log.warning(
+                    "%s: row %d: model %r is in no source; correction of %s not applied "
+                    "(a typo, or an id the upstream renamed?)",
+                    c["origin"],
+                    i + 1,
+                    c["model"],
+                    c["field"],
+                )
             events.append(
                 {
                     "model": c["model"],

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import Config
-from obsscale.data.parsers.common import _event
+from obsscale.data.parsers.common import event
 from obsscale.data.rules import Rules
 
 SOURCE = "release_dates"
@@ -64,7 +64,7 @@ def drop_placeholder_dates(values: pd.DataFrame, config: Config) -> tuple[pd.Dat
             & values["value"].isin(dates)
         ).to_numpy()
     events = [
-        _event(
+        event(
             rec.source,
             rec.model,
             "release_date",

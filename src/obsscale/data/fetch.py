@@ -23,34 +23,16 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import requests
-from tqdm.auto import tqdm
-
 from obsscale.config import Config, Source, resolve_url
 from obsscale.data import store
-from obsscale.data.download import FetchError, download, make_session
+from obsscale.data.concurrent import run_concurrently
+from obsscale.data.download import FetchState, download, host_of, make_session
 from obsscale.data.lock import data_lock
+from obsscale.exceptions import FetchError, FormatError, RefusedError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["FetchError", "FetchResult", "FormatError", "RefusedError", "fetch_all", "validate"]
-
-
-class FormatError(ValueError):
-    """A downloaded file is not what the source should serve (HTML page, truncated, bad JSON)."""
-
-    def __init__(self, source: str, url: str, cause: str) -> None:
-        super().__init__(f"{source}: {url}: not a valid {cause}")
-        self.source, self.url, self.cause = source, url, cause
-
-
-class RefusedError(ValueError):
-    """A well-formed download that must not replace the good copy (wrong pinned sha256, far
-    fewer records than before)."""
-
-    def __init__(self, source: str, url: str, cause: str) -> None:
-        super().__init__(f"{source}: {url}: {cause}")
-        self.source, self.url, self.cause = source, url, cause
 
 
 @dataclass(frozen=True)
@@ -71,6 +53,7 @@ class FetchResult:
     entry: ManifestEntry | None = None
     error: str | None = None
     cause: str | None = None  # the error without the source and URL (to group failures)
+    host_down: bool = False  # the host failed every retry (down, or not a mirror)
 
 
 def load_manifest(path: Path) -> dict[str, dict]:
@@ -113,7 +96,29 @@ def _validate_json(text: str, source: Source, url: str) -> int:
         raise FormatError(
             source.name, url, f"JSON file (expected at least {source.min_rows} entries)"
         )
+    missing = missing_json_keys(obj, source.required)
+    if missing:
+        raise FormatError(
+            source.name,
+            url,
+            f"JSON file (no entry has the keys {missing}; the upstream format changed)",
+        )
     return len(obj)
+
+
+def missing_json_keys(obj: dict | list, required: Iterable[str]) -> list[str]:
+    """The required key paths (``pass@1.humaneval+``: key ``humaneval+`` of key ``pass@1``)
+    that no entry of a JSON table has: a renamed key is a format change, not missing data."""
+    entries = list(obj.values() if isinstance(obj, dict) else obj)
+    return [k for k in required if not any(_has_path(e, k.split(".")) for e in entries)]
+
+
+def _has_path(entry: object, keys: list[str]) -> bool:
+    for key in keys:
+        if not isinstance(entry, dict) or key not in entry:
+            return False
+        entry = entry[key]
+    return True
 
 
 def _validate_csv(text: str, source: Source, url: str) -> int:
@@ -151,20 +156,19 @@ def _validate_csv(text: str, source: Source, url: str) -> int:
 
 
 def fetch_source(
-    session: requests.Session,
     source: Source,
     config: Config,
     manifest: dict[str, dict],
-    refresh: bool = False,
-    progress: bool = True,
-    allow_shrink: bool = False,
+    options: FetchOptions,
+    state: FetchState,
 ) -> FetchResult:
-    """Fetch one source unless a verified copy exists; never replaces a good copy with a bad one."""
+    """Fetch one source unless a verified copy exists; never replaces a good copy with a bad
+    one; a host that failed every retry for another file is not tried again."""
     url = resolve_url(source.url, config.mirror)
     target = config.raw_path(source)
     known = manifest.get(source.name)
     if (
-        not refresh
+        not options.refresh
         and known
         and target.exists()
         and store.sha256_file(target) == known.get("sha256")
@@ -172,17 +176,20 @@ def fetch_source(
     ):
         log.info("%s: cached (%s)", source.name, target)
         return FetchResult(source.name, "cached", ManifestEntry(**known))
+    down = state.down.get(host_of(url))
+    if down is not None:
+        msg = f"{source.name}: {url}: {down} (not tried: that host failed every retry)"
+        return FetchResult(source.name, "failed", error=msg, cause=down, host_down=True)
     try:
         with store.atomic_path(target) as tmp:
-            n, digest, status = download(session, source, url, tmp, config.network, progress)
+            session = make_session(config.network, state)
+            n, digest, status = download(
+                session, source, url, tmp, config.network, options.progress_bytes, state
+            )
             records = validate(tmp, source, url)
-            _check_integrity(source, url, digest, records, target, config, allow_shrink)
+            _check_integrity(source, url, digest, records, target, config, options.allow_shrink)
     except (FetchError, FormatError, RefusedError, UnicodeDecodeError, OSError) as e:
-        ours = (FetchError, FormatError, RefusedError)
-        msg = str(e) if isinstance(e, ours) else f"{source.name}: {url}: {e}"
-        log.error("%s", msg)
-        cause = e.cause if isinstance(e, FetchError) else str(e)
-        return FetchResult(source.name, "failed", error=msg, cause=cause)
+        return _failed(source, url, e, state)
     entry = ManifestEntry(
         source=source.name,
         url=url,
@@ -194,6 +201,19 @@ def fetch_source(
     )
     log.info("%s: downloaded %d bytes from %s", source.name, n, url)
     return FetchResult(source.name, "downloaded", entry)
+
+
+def _failed(source: Source, url: str, e: Exception, state: FetchState) -> FetchResult:
+    ours = (FetchError, FormatError, RefusedError)
+    msg = str(e) if isinstance(e, ours) else f"{source.name}: {url}: {e}"
+    if not state.stop.is_set():
+        log.error("%s", msg)
+    cause = e.cause if isinstance(e, FetchError) else str(e)
+    down = isinstance(e, FetchError) and e.host_down
+    if down:
+        state.mark_down(host_of(url), cause)
+        cause = state.down.get(host_of(url), cause)  # one cause per host, to group by
+    return FetchResult(source.name, "failed", error=msg, cause=cause, host_down=down)
 
 
 def _check_integrity(
@@ -233,6 +253,13 @@ def _check_integrity(
         )
 
 
+@dataclass(frozen=True)
+class FetchOptions:
+    refresh: bool = False
+    allow_shrink: bool = False
+    progress_bytes: bool = False  # a byte bar per file (besides the files bar)
+
+
 def fetch_all(
     config: Config,
     only: Iterable[str] | None = None,
@@ -241,20 +268,28 @@ def fetch_all(
     allow_shrink: bool = False,
 ) -> list[FetchResult]:
     """Fetch every configured source (or those named in ``only``) under the data folder's
-    lock; each new entry is merged into the manifest as it is on disk."""
+    lock, up to ``network.per_host`` at once from each host; each new entry is merged into
+    the manifest as it is on disk. Results are in the order of the sources."""
     sources = [config.source(n) for n in only] if only else list(config.sources)
     for source in sources:
         resolve_url(source.url, config.mirror)  # a bad mirror URL fails before any download
-    results = []
-    with data_lock(config), make_session(config.network) as session:
+    options = FetchOptions(refresh, allow_shrink, progress)
+    with data_lock(config):
         manifest = load_manifest(config.manifest_path)
-        for source in tqdm(sources, desc="fetch", unit="file", disable=not progress):
-            result = fetch_source(
-                session, source, config, manifest, refresh, progress, allow_shrink
-            )
-            results.append(result)
+
+        def record(result: FetchResult) -> None:
             if result.status == "downloaded" and result.entry is not None:
-                manifest = load_manifest(config.manifest_path)
-                manifest[source.name] = asdict(result.entry)
-                store.write_json(config.manifest_path, manifest)
-    return results
+                current = load_manifest(config.manifest_path)
+                current[result.source] = asdict(result.entry)
+                store.write_json(config.manifest_path, current)
+
+        def one(source: Source, state: FetchState) -> FetchResult:
+            return fetch_source(source, config, manifest, options, state)
+
+        try:
+            return run_concurrently(sources, one, config, record, progress)
+        except BaseException:
+            # a download still blocked after the cleanup wait leaves its temporary file: under
+            # the lock every one in raw/ is this run's
+            store.remove_stale_parts(config.raw_dir, older_than=0.0)
+            raise

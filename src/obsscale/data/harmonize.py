@@ -12,21 +12,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from obsscale.config import Config
-from obsscale.data import store
+from obsscale.config import Config, Source
+from obsscale.data import cache, store
 from obsscale.data.audit import audit
-from obsscale.data.corrections import _apply_corrections, load_corrections
+from obsscale.data.corrections import apply_corrections, load_corrections
 from obsscale.data.dates import curated_dates, drop_placeholder_dates
-from obsscale.data.errors import HarmonizeError
+from obsscale.data.fetch import load_manifest
 from obsscale.data.hub import is_hub, join_hub, notable_compute
 from obsscale.data.lock import data_lock
-from obsscale.data.parsers import PARSERS, Parsed, ParseError
-from obsscale.data.rules import Rules, _match_epoch, _rule_families
+from obsscale.data.parsers import PARSERS, Parsed
+from obsscale.data.rules import Rules, match_epoch, rule_families
 from obsscale.data.table import META_FIELDS, NUMERIC_FIELDS, is_score_column
+from obsscale.exceptions import HarmonizeError, ParseError
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +43,24 @@ class Harmonized:
     provenance: pd.DataFrame
     quality: pd.DataFrame
 
-    def write(self, config: Config) -> None:
-        out = config.processed_dir
-        store.write_csv(out / "models.csv", self.models)
-        store.write_csv(out / "provenance.csv", self.provenance)
-        store.write_csv(out / "quality.csv", self.quality)
+    def write(self, config: Config, key: str | None = None) -> None:
+        """Replace the processed tables and their record (``harmonize.json``) as one unit:
+        an interrupted write leaves the previous tables whole."""
+        with store.folder_unit(config.processed_dir) as out:
+            store.write_csv(out / "models.csv", self.models)
+            store.write_csv(out / "provenance.csv", self.provenance)
+            store.write_csv(out / "quality.csv", self.quality)
+            cache.record_build(out, key, self.summary())
+
+    def summary(self) -> dict[str, Any]:
+        m, sev = self.models, self.quality["severity"].value_counts()
+        return {
+            "models": len(m),
+            "with_flops": int(m["flops"].notna().sum()),
+            "families": int(m["family"].nunique()),
+            # pairs, most frequent first (the keys of a JSON object would come back sorted)
+            "quality": [[str(k), int(v)] for k, v in sev.items()],
+        }
 
     def __repr__(self) -> str:
         fam = self.models["family"].nunique()
@@ -58,6 +73,7 @@ class Harmonized:
 def read_sources(config: Config) -> dict[str, Parsed]:
     """Parse every fetched source file (the I/O edge of harmonization)."""
     parsed: dict[str, Parsed] = {}
+    manifest = load_manifest(config.manifest_path)
     for name in config.exclude_sources:
         config.source(name)  # an unknown name is an error that lists the known ones
     for source in config.sources:
@@ -71,6 +87,7 @@ def read_sources(config: Config) -> dict[str, Parsed]:
                 f"`obsscale fetch --only {source.name}`, or build the table without it with "
                 f"`obsscale harmonize --exclude-source {source.name}`"
             )
+        check_raw(config, source, manifest.get(source.name))
         try:
             parsed[source.name] = PARSERS[source.parser](path, source, config)
         except (ParseError, ValueError, KeyError) as e:
@@ -83,11 +100,36 @@ def read_sources(config: Config) -> dict[str, Parsed]:
     return parsed
 
 
-def harmonize_and_write(config: Config) -> Harmonized:
-    """``obsscale harmonize``: read, build and write the tables under the data folder's lock."""
+def check_raw(config: Config, source: Source, entry: dict | None) -> None:
+    """A raw file must be the one fetch checked: a pinned source's its commit's bytes, a live
+    one's those recorded in the manifest. A file edited since is refused (unless
+    ``trust_edited``); a file put there by hand (no manifest entry) is used as it is."""
+    path = config.raw_path(source)
+    if entry is None:
+        if source.sha256 is not None:
+            log.info("%s: %s was not fetched by obsscale; harmonized as it is", source.name, path)
+        return
+    digest = store.sha256_file(path)
+    want = source.sha256 or entry.get("sha256")
+    if digest == want:
+        return
+    what = "the pinned sha256 of its commit" if source.sha256 else "the sha256 fetch recorded"
+    if config.trust_edited:
+        log.warning("%s: %s differs from %s; used as edited", source.name, path, what)
+        return
+    raise HarmonizeError(
+        f"{source.name}: raw file {path} differs from {what} (edited or damaged since "
+        f"download); fetch it again with `obsscale fetch --only {source.name} --refresh`, or "
+        "pass --trust-edited to harmonize it as edited"
+    )
+
+
+def harmonize_and_write(config: Config, key: str | None = None) -> Harmonized:
+    """``obsscale harmonize``: read, build and write the tables under the data folder's lock
+    (``key``: the ``cache.harmonize_key`` of the inputs, recorded with the tables)."""
     with data_lock(config):
         result = harmonize(config)
-        result.write(config)
+        result.write(config, key)
     return result
 
 
@@ -110,10 +152,10 @@ def build(
     values = pd.concat([values, hub.values], ignore_index=True)
     events += hub.events
     names = _display_names(values, config)
-    values = pd.concat([values, _rule_families(names, rules)], ignore_index=True)
+    values = pd.concat([values, rule_families(names, rules)], ignore_index=True)
     for name in epoch_names:
         if name in parsed:
-            matched = _match_epoch(parsed[name].values, values, names, rules)
+            matched = match_epoch(parsed[name].values, values, names, rules)
             hub_matched = notable_compute(parsed[name].values, hub, set(matched["key"]))
             found = [matched.assign(source=name), hub_matched.assign(source=name)]
             values = pd.concat([values, *found], ignore_index=True)
@@ -122,7 +164,7 @@ def build(
     events += dropped
     chosen = _resolve(values, config)
     if corrections is not None:  # first, so that derived values follow the corrected ones
-        chosen, fixes = _apply_corrections(chosen, corrections, names)
+        chosen, fixes = apply_corrections(chosen, corrections, names)
         events.extend(fixes)
     chosen = pd.concat([chosen, _inherited_families(chosen, names, rules)], ignore_index=True)
     chosen = pd.concat([chosen, _six_nd(chosen)], ignore_index=True)

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import Config
-from obsscale.data.parsers.common import VALUE_COLUMNS, Parsed, _event
-from obsscale.data.parsers.epoch_hub import _collapse, _packaged_config
+from obsscale.data.parsers.common import VALUE_COLUMNS, Parsed, event
+from obsscale.data.parsers.epoch_hub import collapse, packaged_config
 from obsscale.data.rules import Rules, epoch_key
 
 log = logging.getLogger(__name__)
@@ -185,9 +185,9 @@ def apply_ids(parsed: Parsed, ids: pd.DataFrame, source: str) -> Parsed:
     values = parsed.values.copy()
     unknown = sorted(set(values["model"]) - set(mapping.index))
     detail = "version id not in model_versions.csv; kept as its own epoch: id"
-    events = [_event(source, v, "model", v, "unknown_version", "info", detail) for v in unknown]
+    events = [event(source, v, "model", v, "unknown_version", "info", detail) for v in unknown]
     values["model"] = values["model"].map(mapping).fillna(EPOCH_ID + values["model"])
-    kept, dup = _collapse(values, ["value", "row"], [False, True], "best score", source)
+    kept, dup = collapse(values, ["value", "row"], [False, True], "best score", source)
     return Parsed(kept, parsed.events + events + dup)
 
 
@@ -252,12 +252,12 @@ def join_hub(parsed: dict[str, Parsed], config: Config, names: pd.Series, rules:
     sources = [s for s in config.sources if is_hub(s.parser) and s.name in parsed]
     versions_source = next((s.name for s in sources if s.parser == VERSIONS_PARSER), None)
     versions = versions_table(parsed.get(versions_source) if versions_source else None)
-    hub_aliases = _packaged_config().get("id_aliases", {})
+    hub_aliases = packaged_config().get("id_aliases", {})
     aliases = {**rules.id_aliases, **{k.lower(): v.lower() for k, v in hub_aliases.items()}}
     ids = resolve_ids(versions, set(names), aliases)
     frames: list[pd.DataFrame] = []
     events = [
-        _event(s.name, "*", s.filename, None, "not_fetched", "warning", "file absent: run fetch")
+        event(s.name, "*", s.filename, None, "not_fetched", "warning", "file absent: run fetch")
         for s in config.sources
         if is_hub(s.parser) and s.name not in parsed
     ]
@@ -313,7 +313,7 @@ def _epoch_names(versions: pd.DataFrame, ids: pd.DataFrame, values: pd.DataFrame
 
 def notable_compute(epoch: pd.DataFrame, hub: HubJoin, skip: Iterable[str]) -> pd.DataFrame:
     """Training compute and parameters from Epoch's notable-models table for hub models that
-    ``rules._match_epoch`` did not match (no family), by Epoch's own model name: the hub and
+    ``rules.match_epoch`` did not match (no family), by Epoch's own model name: the hub and
     the notable-models table are both Epoch's, so their names agree."""
     wanted = hub.epoch_names.drop(list(skip), errors="ignore")
     lookup: dict[str, list[str]] = {}

@@ -16,7 +16,7 @@ from filelock import FileLock, Timeout
 
 from obsscale.config import Config
 from obsscale.data import store
-from obsscale.data.errors import DataLockError
+from obsscale.exceptions import DataLockError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def data_lock(config: Config) -> Iterator[None]:
                 f"more than {wait:g} s); wait for it to finish, or raise [network] lock_timeout"
             ) from e
     try:
+        store.recover_folder(config.processed_dir)  # a harmonize killed mid-swap
         for folder in (config.raw_dir, config.processed_dir):
             store.remove_stale_parts(folder, older_than=0.0)
         yield

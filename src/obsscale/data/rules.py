@@ -46,7 +46,7 @@ class Rules:
         return None
 
 
-def _rule_families(names: pd.Series, rules: Rules) -> pd.DataFrame:
+def rule_families(names: pd.Series, rules: Rules) -> pd.DataFrame:
     rows = []
     for key, model in names.items():
         hit = rules.family_of(model)
@@ -76,7 +76,7 @@ def epoch_key(name: str, is_hf_id: bool) -> str:
     return re.sub(r"[^a-z0-9]", "", name)
 
 
-def _match_epoch(
+def match_epoch(
     epoch: pd.DataFrame, values: pd.DataFrame, names: pd.Series, rules: Rules
 ) -> pd.DataFrame:
     """Attach Epoch rows to models whose family is curated or rule-given (official releases)."""

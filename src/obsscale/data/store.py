@@ -13,11 +13,16 @@ import json
 import logging
 import math
 import os
+import shutil
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from obsscale.exceptions import WriteError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,12 +41,62 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp's 0600 would hide reports from others
         os.replace(tmp_path, target)
     except OSError as e:
+        if e.errno is None:
+            raise
         # "No space left on device" alone names no file: name the one being written
-        if e.errno is not None and e.filename in (None, str(tmp_path)):
-            e.filename = str(target)
-        raise
+        name = str(target) if e.filename in (None, str(tmp_path)) else e.filename
+        raise WriteError(e.errno, e.strerror, name) from e
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def folder_unit(target: str | Path) -> Iterator[Path]:
+    """Yield a fresh folder beside ``target``; if the block succeeds, it replaces ``target``
+    whole. Files that belong together (the processed tables and their record) are then never
+    seen half old, half new: until the swap the previous folder is untouched."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    recover_folder(target)
+    new = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".new"))
+    try:
+        yield new
+        old = target.parent / f".{target.name}.{os.getpid()}.old"
+        with signals_deferred():  # Ctrl-C or SIGTERM between the renames: after them
+            if target.exists():
+                os.rename(target, old)
+            os.rename(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(new, ignore_errors=True)
+
+
+def recover_folder(target: str | Path) -> None:
+    """Undo what a run killed outright (SIGKILL, power loss) left of ``folder_unit``: the
+    previous folder put back if the new one never arrived, leftovers removed. Call it where
+    no other run writes (under the data lock)."""
+    target = Path(target)
+    olds = sorted(target.parent.glob(f".{target.name}.*.old"))
+    if olds and not target.exists():
+        logging.getLogger(__name__).warning("%s: restored the previous copy", target)
+        os.rename(olds[-1], target)
+    for path in [*olds, *target.parent.glob(f".{target.name}.*.new")]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for a few renames that must happen together; a signal
+    that arrives meanwhile is delivered right after."""
+    main = threading.current_thread() is threading.main_thread()
+    main = main and hasattr(signal, "pthread_sigmask")  # POSIX
+    held = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held) if main else None
+    try:
+        yield
+    finally:
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def remove_stale_parts(folder: str | Path, older_than: float = 3600.0) -> list[Path]:

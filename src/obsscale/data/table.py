@@ -3,6 +3,8 @@ which of its columns are scores and which are metadata."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -10,8 +12,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import Config
-from obsscale.data.errors import HarmonizeError
-from obsscale.exceptions import CapabilityDataError
+from obsscale.exceptions import CapabilityDataError, HarmonizeError
 
 META_FIELDS = ("family", "params_b", "tokens_t", "flops", "release_date", "is_base", "base_model")
 NUMERIC_FIELDS = ("params_b", "tokens_t", "flops")
@@ -43,12 +44,20 @@ def processed_models_path(config: Config) -> Path:
 
 
 def load_models(config: Config) -> pd.DataFrame:
-    """Read ``models.csv`` back with its column types (the input of every later stage)."""
+    """Read ``models.csv`` back with its column types (the input of every later stage),
+    refused unless it is the table harmonize wrote (``cache.verify_output``) and its values
+    keep the parsers' rules: complete lines, unique ids, sizes and compute positive and below
+    the parsers' limits, and scores in [0, 1] (a table built by hand, without harmonize's
+    record, may hold a target on another scale: ``predict --scale`` reads it)."""
+    from obsscale.data.cache import verify_output
+
     path = processed_models_path(config)
     if not path.exists():
         raise FileNotFoundError(
             f"{path} not found; run `obsscale fetch` (or `obsscale harmonize`) first"
         )
+    recorded = verify_output(config, "models.csv")
+    _check_lines(path)
     try:
         frame = pd.read_csv(
             path, dtype={"model": str, "family": str, "release_date": str, "base_model": str}
@@ -72,4 +81,59 @@ def load_models(config: Config) -> pd.DataFrame:
     for col in (*NUMERIC_FIELDS, *score_columns(frame)):
         if not pd.api.types.is_numeric_dtype(frame[col]):
             raise HarmonizeError(f"{path}: column {col!r} is not numeric")
+    _check_values(frame, path, scores=recorded)
     return frame
+
+
+def _check_lines(path: Path) -> None:
+    """Every record complete: harmonize ends each with a line break and writes every field,
+    so a missing final break or a short record is a table cut short."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if text and not text.endswith("\n"):
+        raise HarmonizeError(
+            f"{path}: the last line is incomplete (no final line break: cut short?); "
+            "rebuild it with `obsscale harmonize`"
+        )
+    rows = csv.reader(io.StringIO(text))
+    width = len(next(rows, []))
+    for lineno, row in enumerate(rows, start=2):
+        if row and len(row) != width:
+            raise HarmonizeError(
+                f"{path}: record {lineno} has {len(row)} fields, the header {width} (cut short "
+                "or edited?); rebuild it with `obsscale harmonize`"
+            )
+
+
+def _check_values(frame: pd.DataFrame, path: Path, scores: bool) -> None:
+    """The parsers' rules, checked again on the table as read (it may have been edited)."""
+    from obsscale.data.parsers.common import METADATA_LIMITS
+
+    ids = frame["model"].str.lower()
+    if ids.isna().any():
+        raise HarmonizeError(f"{path}: row {int(np.flatnonzero(ids.isna())[0]) + 2}: no model id")
+    dup = ids.duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise HarmonizeError(
+            f"{path}: row {i + 2}: model {frame['model'].iloc[i]!r} appears twice; each model "
+            "has one row (rebuild the table with `obsscale harmonize`)"
+        )
+    rules = [(c, 0.0, 1.0, "a score is a fraction in [0, 1]") for c in score_columns(frame)]
+    rules = rules if scores else []
+    rules += [
+        (c, 0.0, METADATA_LIMITS[c], f"must be > 0 and <= {METADATA_LIMITS[c]:g}")
+        for c in NUMERIC_FIELDS
+    ]
+    for col, low, high, rule in rules:
+        values = frame[col]
+        positive = col in NUMERIC_FIELDS
+        bad = values.notna() & ~(
+            ((values > low) if positive else (values >= low)) & (values <= high)
+        )
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise HarmonizeError(
+                f"{path}: row {i + 2} ({frame['model'].iloc[i]}), column {col}: "
+                f"{values.iloc[i]:g} is out of range ({rule}); rebuild the table with "
+                "`obsscale harmonize`, or correct the value"
+            )

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import CapabilityConfig
-from obsscale.model.factors import CapabilityPCA
+from obsscale.model.capabilities.factors import CapabilityPCA
 
 
 def hide_cells(X: pd.DataFrame, frac: float, rng: np.random.Generator) -> np.ndarray:

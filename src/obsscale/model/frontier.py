@@ -40,7 +40,7 @@ from obsscale.model.hub_matrix import (
     variance_shares,
     years,
 )
-from obsscale.model.intervals import fit_with_bootstrap, prediction_interval
+from obsscale.model.prediction.intervals import fit_with_bootstrap, prediction_interval
 
 FORMAT = "obsscale.frontier/1"
 SOURCE = "Epoch AI Benchmarking Hub (epoch_hub: columns of models.csv)"

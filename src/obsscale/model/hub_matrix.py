@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.special import expit
 
 from obsscale.exceptions import ConvergenceWarning
-from obsscale.model.imputation import PCAImputer
+from obsscale.model.capabilities.imputation import PCAImputer
 
 PREFIX = "epoch_hub:"
 MIN_MODEL_SCORES = 4  # Epoch's own cut-off for the stitched matrix

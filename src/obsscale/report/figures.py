@@ -28,8 +28,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
-from obsscale.model.capability_fit import CapabilityFit
-from obsscale.model.results import PredictionResult
+from obsscale.model.capabilities.fit import CapabilityFit
+from obsscale.model.prediction.results import PredictionResult
 
 
 def _import_seaborn() -> Any:

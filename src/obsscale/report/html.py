@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,14 +29,14 @@ from obsscale import __version__
 from obsscale.config import CapabilityConfig, Config, ReportTarget
 from obsscale.data import store
 from obsscale.data.table import load_models
-from obsscale.model.capability_fit import CapabilityFit
-from obsscale.model.results import PredictionResult
+from obsscale.model.capabilities.fit import CapabilityFit
+from obsscale.model.prediction.results import PredictionResult
 from obsscale.report import figures as plots
 from obsscale.report import frontier, tables, wording
-from obsscale.workers import available_workers
+from obsscale.workers import available_workers, end_with_parent
 
 if TYPE_CHECKING:
-    from obsscale.pipeline import FitRun
+    from obsscale.io.run import FitRun
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,9 @@ def _figures(
         done = {_JOBS[-1][0]: _run_job(len(_JOBS) - 1)}
         rest = range(len(_JOBS) - 1)
         if workers > 1 and len(rest) > 1:
-            with mp.get_context("fork").Pool(workers) as pool:
+            with mp.get_context("fork").Pool(
+                workers, initializer=end_with_parent, initargs=(os.getpid(),)
+            ) as pool:
                 uris = pool.map(_run_job, rest, chunksize=1)
         else:
             uris = [_run_job(i) for i in rest]

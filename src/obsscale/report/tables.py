@@ -12,10 +12,11 @@ import pandas as pd
 
 from obsscale.config import Config
 from obsscale.data import store
+from obsscale.data.cache import verify_output
 from obsscale.data.table import score_columns
 from obsscale.exceptions import ArtifactError
-from obsscale.model.capability_fit import CapabilityFit
-from obsscale.model.results import PredictionResult
+from obsscale.model.capabilities.fit import CapabilityFit
+from obsscale.model.prediction.results import PredictionResult
 
 NEXT = re.compile(r"^(?P<family>.+) next \((?P<times>[0-9.e+]+)x its largest\)$")
 
@@ -178,6 +179,7 @@ def quality(config: Config) -> dict[str, Any]:
     path = config.processed_dir / "quality.csv"
     if not path.exists():
         return {"counts": [], "warnings": [], "n": 0, "n_excluded": 0}
+    verify_output(config, "quality.csv")  # the report's counts come from harmonize's table
     q = pd.read_csv(path, dtype=str, keep_default_na=False)
     counts = (
         q.groupby(["severity", "rule", "source"])

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from obsscale.model.capability_fit import CapabilityFit
-from obsscale.model.results import PREDICTORS, PredictionResult
+from obsscale.model.capabilities.fit import CapabilityFit
+from obsscale.model.prediction.results import PREDICTORS, PredictionResult
 
 INPUTS = {
     "pc1": "the first capability factor",

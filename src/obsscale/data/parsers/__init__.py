@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from obsscale.config import Config, Source
-from obsscale.data.parsers.common import EVENT_COLUMNS, VALUE_COLUMNS, Parsed, ParseError
+from obsscale.data.parsers.common import EVENT_COLUMNS, VALUE_COLUMNS, Parsed
 from obsscale.data.parsers.epoch import parse_epoch
 from obsscale.data.parsers.epoch_hub import (
     parse_epoch_hub_external,
@@ -35,4 +35,4 @@ PARSERS: dict[str, Callable[[Path, Source, Config], Parsed]] = {
     "epoch_hub_versions": parse_epoch_hub_versions,
 }
 
-__all__ = ["EVENT_COLUMNS", "PARSERS", "VALUE_COLUMNS", "ParseError", "Parsed", "parse_epoch"]
+__all__ = ["EVENT_COLUMNS", "PARSERS", "VALUE_COLUMNS", "Parsed", "parse_epoch"]

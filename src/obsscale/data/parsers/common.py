@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from obsscale.exceptions import ParseError
+
 VALUE_COLUMNS = ["model", "field", "value", "row"]
 EVENT_COLUMNS = ["model", "field", "value", "rule", "source", "severity", "detail"]
 HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-class ParseError(ValueError):
-    """A raw file lacks what its parser needs; names the file and what is missing."""
 
 
 @dataclass
@@ -25,7 +23,7 @@ class Parsed:
     events: list[dict] = field(default_factory=list)
 
 
-def _event(
+def event(
     source: str, model: object, fld: str, value: object, rule: str, severity: str, detail: str
 ) -> dict:
     return {
@@ -39,7 +37,7 @@ def _event(
     }
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> None:
+def require(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> None:
     """The columns a parser reads are its source's ``required`` ones (config), so that fetch
     rejects a changed format before it replaces a good copy."""
     missing = [c for c in columns if c not in frame.columns]
@@ -47,13 +45,13 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> None:
         raise ParseError(f"{path}: missing columns {missing} (found {list(frame.columns)[:12]}...)")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def read_csv(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based data record numbers
     return frame
 
 
-def _numeric(
+def numeric(
     frame: pd.DataFrame, column: str, source: str, model_col: str, events: list[dict]
 ) -> pd.Series:
     """Parse a column as numbers; anything present but not a number becomes NaN and an event."""
@@ -61,7 +59,7 @@ def _numeric(
     num = pd.to_numeric(raw, errors="coerce")
     for idx in raw.index[raw.notna() & num.isna()]:
         events.append(
-            _event(
+            event(
                 source,
                 frame.at[idx, model_col],
                 column,
@@ -95,7 +93,7 @@ def to_fraction(
     bad = out.notna() & ((out < 0) | (out > 1))
     for idx in out.index[bad]:
         events.append(
-            _event(
+            event(
                 source,
                 models[idx],
                 fld,
@@ -108,7 +106,7 @@ def to_fraction(
     return out.mask(bad)
 
 
-def _long(frame: pd.DataFrame, model_col: str, fields: dict[str, str]) -> pd.DataFrame:
+def long(frame: pd.DataFrame, model_col: str, fields: dict[str, str]) -> pd.DataFrame:
     """Melt the given columns (column -> field name) into the long value table."""
     parts = []
     for column, name in fields.items():
@@ -129,10 +127,10 @@ def _long(frame: pd.DataFrame, model_col: str, fields: dict[str, str]) -> pd.Dat
 def _scale_event(source: str, fld: str, observed: pd.Series, found: str, read_as: str) -> dict:
     """A column whose values contradict its declared scale, and how it is read instead."""
     detail = f"declared {found}: read as {read_as}"
-    return _event(source, "*", fld, float(observed.max()), "scale_mismatch", "warning", detail)
+    return event(source, "*", fld, float(observed.max()), "scale_mismatch", "warning", detail)
 
 
-def _check_duplicate_ids(
+def check_duplicate_ids(
     frame: pd.DataFrame, model_col: str, source: str, events: list[dict]
 ) -> pd.DataFrame:
     dup = frame[model_col].str.lower().duplicated(keep="first")
@@ -153,7 +151,7 @@ def row_events(
     """One event per row under ``mask``, naming its record and model id: how every parser
     reports the rows it leaves out."""
     return [
-        _event(
+        event(
             source,
             frame.at[i, model_col],
             "model",
@@ -171,7 +169,7 @@ def row_events(
 METADATA_LIMITS = {"params_b": 1e5, "tokens_t": 1e4, "flops": 1e30}
 
 
-def _drop_absurd(
+def drop_absurd(
     values: pd.Series, source: str, fld: str, models: pd.Series, events: list[dict]
 ) -> pd.Series:
     """Sizes and compute must be positive, finite and below ``METADATA_LIMITS``; others are
@@ -183,7 +181,7 @@ def _drop_absurd(
         value = values[idx]
         why = "positive" if value <= 0 else "finite" if not finite[idx] else f"at most {limit:g}"
         events.append(
-            _event(
+            event(
                 source,
                 models[idx],
                 fld,

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from obsscale.config import Config, Source
-from obsscale.data.parsers.common import VALUE_COLUMNS, Parsed, _event
+from obsscale.data.parsers.common import VALUE_COLUMNS, Parsed, event
 
 PREFIX = "epoch_hub:"
 SCALES = ("fraction", "percent", "percent_string", "other")
@@ -60,7 +60,7 @@ def _spec_problem(key: str, spec: dict[str, Any]) -> str:
 
 
 @cache
-def _packaged_config() -> dict[str, Any]:
+def packaged_config() -> dict[str, Any]:
     return load_hub_config()
 
 
@@ -138,13 +138,13 @@ def _score_values(
         if rule == "no_score" and pd.isna(model):
             continue  # an empty row
         if rule:
-            events.append(_event(source, model, fld, raw, rule, severity, f"record {idx}: {why}"))
+            events.append(event(source, model, fld, raw, rule, severity, f"record {idx}: {why}"))
         else:
             rows.append({"model": model, "field": fld, "value": value, "row": idx})
     return pd.DataFrame(rows, columns=VALUE_COLUMNS), events
 
 
-def _collapse(
+def collapse(
     values: pd.DataFrame, by: list[str], ascending: list[bool], rule: str, source: str
 ) -> tuple[pd.DataFrame, list[dict]]:
     """Keep the first record per (model, field) after sorting by ``by``; one info event per
@@ -159,7 +159,7 @@ def _collapse(
             seen = ", ".join(f"record {r}: {v:.4g}" for r, v in pairs)
             detail = f"{len(group)} records ({seen}); kept record {group['row'].iloc[0]} ({rule})"
             value = group["value"].iloc[0]
-            events.append(_event(source, model, fld, value, "duplicate_collapsed", "info", detail))
+            events.append(event(source, model, fld, value, "duplicate_collapsed", "info", detail))
     kept = ordered.drop_duplicates(["model", "field"], keep="first")
     return kept.sort_values("row", kind="stable")[VALUE_COLUMNS].reset_index(drop=True), events
 
@@ -177,7 +177,7 @@ def parse_runs(path: Path, spec: dict, source: str) -> Parsed:
     names: dict[str, str] = spec["benchmarks"]
     tasks = frame[spec["task"]]
     events = [
-        _event(
+        event(
             source,
             "*",
             task,
@@ -203,7 +203,7 @@ def parse_runs(path: Path, spec: dict, source: str) -> Parsed:
         parts.append(part)
         events += evs
     values = _run_order(pd.concat(parts, ignore_index=True), frame, spec)
-    kept, dup = _collapse(
+    kept, dup = collapse(
         values, ["_t", "_v", "row"], [False, False, False], "latest run by started_at", source
     )
     return Parsed(kept, events + dup)
@@ -224,7 +224,7 @@ def _run_order(values: pd.DataFrame, frame: pd.DataFrame, spec: dict) -> pd.Data
 def _unparsed(path: Path, source: str, reason: str, severity: str = "dropped") -> Parsed:
     return Parsed(
         pd.DataFrame(columns=VALUE_COLUMNS),
-        [_event(source, "*", Path(path).name, None, "unparsed_file", severity, reason)],
+        [event(source, "*", Path(path).name, None, "unparsed_file", severity, reason)],
     )
 
 
@@ -249,7 +249,7 @@ def parse_external(path: Path, spec: dict, source: str) -> Parsed:
         frame, spec["model"], spec["score"], spec["scale"], divide_by, fld, source
     )
     checks = _scale_check(values, spec, fld, source) + _size_check(frame, spec, fld, source)
-    kept, dup = _collapse(values, ["value", "row"], [False, True], "best score", source)
+    kept, dup = collapse(values, ["value", "row"], [False, True], "best score", source)
     return Parsed(kept, events + evs + checks + dup)
 
 
@@ -264,7 +264,7 @@ def _drop_records(
     if not drop:
         return frame, []
     ids = frame[id_col] if id_col in frame.columns else pd.Series(dtype=str)
-    ev = partial(_event, source)
+    ev = partial(event, source)
     events = [
         ev(
             frame.at[i, spec["model"]],
@@ -300,7 +300,7 @@ def _size_check(frame: pd.DataFrame, spec: dict, fld: str, source: str) -> list[
                 detail = f"record {idx}: name {name!r} states another size"
                 value = frame.at[idx, spec["score"]]
                 events.append(
-                    _event(source, version, fld, value, "name_version_mismatch", "warning", detail)
+                    event(source, version, fld, value, "name_version_mismatch", "warning", detail)
                 )
     return events
 
@@ -311,7 +311,7 @@ def _scale_check(values: pd.DataFrame, spec: dict, fld: str, source: str) -> lis
     if spec["scale"] not in ("percent", "percent_string") or top is None or top > 0.01:
         return []
     detail = "declared percent but every value is <= 1%: check hub.toml"
-    return [_event(source, "*", fld, top, "scale_mismatch", "warning", detail)]
+    return [event(source, "*", fld, top, "scale_mismatch", "warning", detail)]
 
 
 def parse_versions(path: Path, source: str) -> tuple[pd.DataFrame, list[dict]]:
@@ -322,7 +322,7 @@ def parse_versions(path: Path, source: str) -> tuple[pd.DataFrame, list[dict]]:
     raw = frame["Version release date"]
     dates = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
     events = [
-        _event(
+        event(
             source,
             frame.at[i, "id"],
             "release_date",
@@ -350,14 +350,14 @@ def parse_versions(path: Path, source: str) -> tuple[pd.DataFrame, list[dict]]:
 
 def parse_epoch_hub_runs(path: Path, source: Source, config: Config) -> Parsed:
     """``benchmarks_runs.csv``: Epoch's own runs, read as ``hub.toml`` [runs] declares."""
-    return parse_runs(path, _packaged_config()["runs"], source.name)
+    return parse_runs(path, packaged_config()["runs"], source.name)
 
 
 def parse_epoch_hub_external(path: Path, source: Source, config: Config) -> Parsed:
     """One ``external_benchmark_<table>.csv``, read as ``hub.toml`` [external.<table>] declares;
     a table without an entry is reported (an ``unparsed_file`` event), not guessed."""
     table = Path(source.filename).stem.removeprefix(EXTERNAL_PREFIX)
-    spec = _packaged_config().get("external", {}).get(table)
+    spec = packaged_config().get("external", {}).get(table)
     if spec is None:
         return _unparsed(path, source.name, f"no entry [external.{table}] in hub.toml")
     return parse_external(path, spec, source.name)

@@ -9,16 +9,17 @@ from pathlib import Path
 import pandas as pd
 
 from obsscale.config import Config, Source
+from obsscale.data.fetch import missing_json_keys
 from obsscale.data.parsers.common import (
     HF_ID,
     Parsed,
-    ParseError,
-    _check_duplicate_ids,
-    _drop_absurd,
-    _event,
-    _long,
+    check_duplicate_ids,
+    drop_absurd,
+    event,
+    long,
     to_fraction,
 )
+from obsscale.exceptions import ParseError
 
 EVALPLUS_BENCHMARKS = ("humaneval", "humaneval+", "mbpp", "mbpp+")
 
@@ -31,12 +32,15 @@ def parse_evalplus(path: Path, source: Source, config: Config) -> Parsed:
         raise ParseError(f"{path}: not valid JSON ({e})") from e
     if not isinstance(data, dict):
         raise ParseError(f"{path}: expected a JSON object of models, got {type(data).__name__}")
+    missing = missing_json_keys(data, source.required)
+    if missing:
+        raise ParseError(f"{path}: no entry has the keys {missing}; the upstream format changed")
     events: list[dict] = []
     rows = []
     for i, (name, entry) in enumerate(data.items(), start=1):
         if not isinstance(entry, dict) or not isinstance(entry.get("pass@1"), dict):
             events.append(
-                _event(
+                event(
                     source.name,
                     name,
                     "pass@1",
@@ -56,13 +60,13 @@ def parse_evalplus(path: Path, source: Source, config: Config) -> Parsed:
         rows.append(row)
     frame = pd.DataFrame(rows).set_index("_row")
     frame.index.name = None
-    frame = _check_duplicate_ids(frame, "model", source.name, events)
+    frame = check_duplicate_ids(frame, "model", source.name, events)
     out = pd.DataFrame({"model": frame["model"]}, index=frame.index)
     params = pd.to_numeric(frame["params_b"], errors="coerce")
-    out["params_b"] = _drop_absurd(params, source.name, "params_b", out["model"], events)
+    out["params_b"] = drop_absurd(params, source.name, "params_b", out["model"], events)
     for b in EVALPLUS_BENCHMARKS:
         num = pd.to_numeric(frame[f"evalplus:{b}"], errors="coerce")
         out[f"evalplus:{b}"] = to_fraction(
             num, "percent", source.name, f"evalplus:{b}", out["model"], events
         )
-    return Parsed(_long(out, "model", {c: c for c in out.columns if c != "model"}), events)
+    return Parsed(long(out, "model", {c: c for c in out.columns if c != "model"}), events)

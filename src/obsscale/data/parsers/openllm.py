@@ -12,12 +12,12 @@ from obsscale.config import Config, Source
 from obsscale.config.sources import V2_TASKS
 from obsscale.data.parsers.common import (
     Parsed,
-    _drop_absurd,
-    _event,
-    _long,
-    _numeric,
-    _read_csv,
-    _require,
+    drop_absurd,
+    event,
+    long,
+    numeric,
+    read_csv,
+    require,
     row_events,
     to_fraction,
 )
@@ -57,7 +57,7 @@ def _dedupe(
     for idx, row in ordered[dup].iterrows():
         winner = kept.loc[row["_key"]]
         events.append(
-            _event(
+            event(
                 source,
                 row[model_col],
                 "model",
@@ -95,8 +95,8 @@ def parse_openllm_v1(path: Path, source: Source, config: Config) -> Parsed:
     flagged/merged: 109 rows read FALSE for flagged, and merge-type rows mostly read FALSE for
     merged), and ``params_b`` is truncated to an integer, so it is not used.
     """
-    frame = _read_csv(path)
-    _require(frame, source.required, path)
+    frame = read_csv(path)
+    require(frame, source.required, path)
     events: list[dict] = []
     frame = _v1_policy(frame.dropna(subset=["fullname"]), source, config, events)
     frame = frame.assign(
@@ -117,11 +117,11 @@ def parse_openllm_v1(path: Path, source: Source, config: Config) -> Parsed:
     kind = frame["type"].fillna("")
     out["is_base"] = kind.map(lambda k: ("pretrained" in k) if k else None).astype(object)
     for column, name in V1_BENCHMARKS.items():
-        num = _numeric(frame, column, source.name, "fullname", events)
+        num = numeric(frame, column, source.name, "fullname", events)
         out[f"openllm_v1:{name}"] = to_fraction(
             num, "percent", source.name, f"openllm_v1:{name}", out["model"], events
         )
-    return Parsed(_long(out, "model", {c: c for c in out.columns if c != "model"}), events)
+    return Parsed(long(out, "model", {c: c for c in out.columns if c != "model"}), events)
 
 
 def _v1_policy(
@@ -160,25 +160,25 @@ def _v1_policy(
 def parse_openllm_v2(path: Path, source: Source, config: Config) -> Parsed:
     """Final Open LLM Leaderboard v2 table: the raw ``*_value`` fractions, not the 0-100
     chance-normalised scores. ``features_is_not_available_on_hub`` reads inverted (unused)."""
-    frame = _read_csv(path)
-    _require(frame, source.required, path)
+    frame = read_csv(path)
+    require(frame, source.required, path)
     events: list[dict] = []
     frame = _v2_policy(frame.dropna(subset=["model_name"]), source, config, events)
     frame = _v2_dedupe(frame, source, events)
     out = pd.DataFrame({"model": frame["model_name"].str.strip()}, index=frame.index)
     out["is_base"] = frame["model_type"].fillna("").str.contains("pretrained")
-    params = _numeric(frame, "metadata_params_billions", source.name, "model_name", events)
-    out["params_b"] = _drop_absurd(params, source.name, "params_b", out["model"], events)
+    params = numeric(frame, "metadata_params_billions", source.name, "model_name", events)
+    out["params_b"] = drop_absurd(params, source.name, "params_b", out["model"], events)
     dates = pd.to_datetime(frame["metadata_upload_date"], errors="coerce")
     out["release_date"] = dates.dt.strftime("%Y-%m-%d")
     base = frame["metadata_base_model"].str.strip()
     out["base_model"] = base.where(base.str.lower() != out["model"].str.lower())
     for key, name in V2_BENCHMARKS.items():
-        num = _numeric(frame, f"evaluations_{key}_value", source.name, "model_name", events)
+        num = numeric(frame, f"evaluations_{key}_value", source.name, "model_name", events)
         out[f"openllm_v2:{name}"] = to_fraction(
             num, "fraction", source.name, f"openllm_v2:{name}", out["model"], events
         )
-    return Parsed(_long(out, "model", {c: c for c in out.columns if c != "model"}), events)
+    return Parsed(long(out, "model", {c: c for c in out.columns if c != "model"}), events)
 
 
 def _v2_policy(

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from obsscale.config import PredictConfig
-from obsscale.model.link import FiniteDifferenceSigmoidRegressor, SigmoidRegressor
+from obsscale.model.prediction.sigmoid import FiniteDifferenceSigmoidRegressor, SigmoidRegressor
 
 F = TypeVar("F", bound=Callable[..., Any])
 

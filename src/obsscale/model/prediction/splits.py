@@ -174,7 +174,7 @@ class CutoffRank(Split):
         return f"rank cutoff: test on the top {float(self.fraction):.0%} by PC-1, train below"
 
     def folds(self, models: pd.DataFrame, seed: int, basis: Sequence[str] = ()) -> list[Fold]:
-        from obsscale.model.factors import CapabilityPCA
+        from obsscale.model.capabilities.factors import CapabilityPCA
 
         f = float(self.fraction)
         if not 0 < f < 1:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.exceptions import PredictError
-from obsscale.model.families import GroupedOLS
+from obsscale.model.capabilities.families import GroupedOLS
 
 
 @dataclass(frozen=True)

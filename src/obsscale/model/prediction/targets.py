@@ -102,7 +102,7 @@ def load_downstream(
     return merged, unmatched
 
 
-def _check_target(models: pd.DataFrame, target: str) -> None:
+def check_target(models: pd.DataFrame, target: str) -> None:
     """Only score columns are targets: metadata (sizes, flags, names) is not a metric."""
     if models.empty:
         raise PredictError("no models selected (check --subset / --families / --models)")

@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from obsscale.config import CapabilityConfig
-from obsscale.model.estimator import BaseEstimator, TransformerMixin, check_is_fitted
-from obsscale.model.imputation import (
+from obsscale.model.capabilities.imputation import (
     AllowsMissingScores,
     PCAImputer,
-    _as_matrix,
+    as_matrix,
     check_score_matrix,
 )
+from obsscale.model.estimator import BaseEstimator, TransformerMixin, check_is_fitted
 from obsscale.model.params import Interval, ValidatedParams
 
 # ----------------------------------------------------------------------------- PCA
@@ -72,7 +72,7 @@ class CapabilityPCA(AllowsMissingScores, ValidatedParams, TransformerMixin, Base
     def _fit(self, X: Any) -> np.ndarray:
         """Fit; returns the imputed training scores."""
         self._validate_params()
-        arr, cols, rows = _as_matrix(X)
+        arr, cols, rows = as_matrix(X)
         check_score_matrix(arr, cols, rows, max(self.n_components, self.impute_components))
         self.imputer_ = PCAImputer(
             n_components=self.impute_components,

@@ -40,10 +40,9 @@ import numpy as np
 from scipy.optimize import nnls
 
 from obsscale.config import PredictConfig
-from obsscale.model.tuning import Choice, Ensemble
+from obsscale.model.prediction.conformal import Calibration
+from obsscale.model.prediction.tuning import Choice, Ensemble
 
-#: the error scale's terms, in the order of ``Calibration.coef``
-TERMS = ("const", "d_flops", "d_level")
 MIN_CONST = 0.1  # the scale at the frontier, as a fraction of the median inner error
 
 
@@ -67,49 +66,6 @@ class Frontier:
             d_flops = np.nan_to_num(np.maximum(logf - self.log_flops, 0), posinf=0.0)
         d_level = np.maximum(pred - self.level, 0)
         return np.column_stack([np.ones(len(pred)), d_flops, d_level])
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """The fitted error scale and the conformal quantile of the scores it normalises."""
-
-    coef: np.ndarray  # a, b, c of the scale (``TERMS``)
-    quantile: float  # inf: too few inner scores to calibrate (the interval is the range)
-    n_scores: int
-    level: float
-    shift: float = 0.0  # added to every prediction: the median signed inner error, or 0
-
-    def interval(
-        self, pred: np.ndarray, terms: np.ndarray, low: float, high: float = 1.0
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """prediction ± quantile·scale, clipped to [low, high] (``pred``: shifted)."""
-        if not math.isfinite(self.quantile):
-            return np.full(len(pred), low), np.full(len(pred), high)
-        half = self.quantile * (terms @ self.coef)
-        return np.clip(pred - half, low, high), np.clip(pred + half, low, high)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "rule": "split-conformal on nested FLOPs back-tests",
-            "scale": dict(zip(TERMS, self.coef.tolist(), strict=True)),
-            "quantile": self.quantile if math.isfinite(self.quantile) else None,
-            "n_scores": self.n_scores,
-            "shift": self.shift,
-        }
-
-    def describe(self) -> str:
-        if not math.isfinite(self.quantile):
-            return (
-                f"{self.n_scores} nested back-test errors are too few for a {self.level:.0%} "
-                "conformal interval: the interval is the metric's range"
-            )
-        a, b, c = self.coef
-        shifted = f"shifted by {self.shift:+.3g} (their median error), " if self.shift else ""
-        return (
-            f"split-conformal on {self.n_scores} nested back-test errors, {shifted}"
-            f"±{self.quantile:.3g} x ({a:.3g} + {b:.3g}·log10 FLOPs past the training frontier"
-            f" + {c:.3g}·level past the highest fitted value)"
-        )
 
 
 @dataclass(frozen=True)

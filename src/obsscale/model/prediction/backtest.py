@@ -16,7 +16,7 @@ are on that normalised scale, as in the reference; predictions are reported on b
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -25,16 +25,21 @@ import pandas as pd
 from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
 from obsscale.data.table import require_score_columns
 from obsscale.exceptions import CapabilityDataError, PredictError
-from obsscale.model.basis import resolve_basis
-from obsscale.model.calibration import Calibrated, Calibration, calibrate
-from obsscale.model.curves import baseline_curves, capability_curve
-from obsscale.model.factors import CapabilityPCA
-from obsscale.model.intervals import BootstrapFit, fit_with_bootstrap, prediction_interval
-from obsscale.model.results import PREDICTORS, PredictionResult
-from obsscale.model.scoring import score_predictors, scored_test_models
-from obsscale.model.splits import CutoffFlops, Fold, Split
-from obsscale.model.targets import _check_target, chance_normalize, normalize_scale
-from obsscale.model.tuning import (
+from obsscale.model.capabilities.basis import resolve_basis
+from obsscale.model.capabilities.factors import CapabilityPCA
+from obsscale.model.prediction.calibration import Calibrated, calibrate
+from obsscale.model.prediction.capability_curves import baseline_curves, capability_curve
+from obsscale.model.prediction.conformal import Calibration
+from obsscale.model.prediction.intervals import (
+    fit_with_bootstrap,
+    prediction_interval,
+)
+from obsscale.model.prediction.records import FoldFit, Task
+from obsscale.model.prediction.results import PREDICTORS, PredictionResult
+from obsscale.model.prediction.scoring import score_predictors, scored_test_models
+from obsscale.model.prediction.splits import CutoffFlops, Fold, Split
+from obsscale.model.prediction.targets import chance_normalize, check_target, normalize_scale
+from obsscale.model.prediction.tuning import (
     Choice,
     Ensemble,
     choose,
@@ -45,28 +50,6 @@ from obsscale.model.tuning import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Task:
-    """A target prepared for back-testing: rows in id order, the normalised target, the basis."""
-
-    target: str
-    chance: float
-    data: pd.DataFrame
-    y: pd.Series
-    basis: list[str]
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FoldFit:
-    """The three predictors fitted on one fold's training side."""
-
-    features: dict[str, np.ndarray]
-    fits: dict[str, BootstrapFit]
-    train: dict[str, np.ndarray]  # which rows each predictor was fitted on
-    choices: dict[str, Choice] = field(default_factory=dict)  # the default method's choices
 
 
 def features(models: pd.DataFrame, cap: CapabilityPCA, basis: list[str]) -> dict[str, np.ndarray]:
@@ -155,7 +138,7 @@ def prepare(
     margin: float = CapabilityConfig.basis_margin,
 ) -> Task:
     """Check the target, choose the basis without it, keep the rows that have both."""
-    _check_target(models, target)
+    check_target(models, target)
     for benchmarks in candidates:
         require_score_columns(benchmarks)
     basis, left_out, note = resolve_basis(models, target, candidates, twins, margin)

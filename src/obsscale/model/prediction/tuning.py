@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from obsscale.config import PredictConfig
-from obsscale.model.intervals import make_regressor
-from obsscale.model.link import SigmoidRegressor, search_sample
+from obsscale.model.prediction.intervals import make_regressor
+from obsscale.model.prediction.sigmoid import SigmoidRegressor, search_sample
 
 if TYPE_CHECKING:
-    from obsscale.model.calibration import Calibration
+    from obsscale.model.prediction.conformal import Calibration
 
 #: what each predictor may use, as (inputs, link form): the factor predictor weighs several
 #: (``pcK``: the first K capability factors), the baselines are what they are

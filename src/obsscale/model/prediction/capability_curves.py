@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import PredictConfig
-from obsscale.model.intervals import band
+from obsscale.model.prediction.intervals import band
 
 if TYPE_CHECKING:
-    from obsscale.model.backtest import FoldFit
+    from obsscale.model.prediction.records import FoldFit
 
 
 def capability_curve(

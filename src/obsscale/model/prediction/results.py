@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from obsscale.data import store
-from obsscale.model.predictions_json import (
+from obsscale.model.prediction.predictions_json import (
     HEAD_KEYS,
     VALUE_KEYS,
     column,

@@ -17,9 +17,14 @@ from obsscale.config import CapabilityConfig
 from obsscale.data import store
 from obsscale.data.table import require_score_columns
 from obsscale.exceptions import CapabilityDataError
-from obsscale.model.factors import CapabilityPCA
-from obsscale.model.families import GroupedOLS, ReferenceLine, family_efficiency, family_regressions
-from obsscale.model.imputation import PCAImputer
+from obsscale.model.capabilities.factors import CapabilityPCA
+from obsscale.model.capabilities.families import (
+    GroupedOLS,
+    ReferenceLine,
+    family_efficiency,
+    family_regressions,
+)
+from obsscale.model.capabilities.imputation import PCAImputer
 
 if TYPE_CHECKING:
     from statsmodels.iolib.summary2 import Summary

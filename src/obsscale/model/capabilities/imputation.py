@@ -23,7 +23,7 @@ from obsscale.model.params import Interval, ValidatedParams
 # ----------------------------------------------------------------------------- input checks
 
 
-def _as_matrix(
+def as_matrix(
     X: Any, names: list[str] | None = None
 ) -> tuple[np.ndarray, list[str], Sequence[Any]]:
     """Float matrix plus column and row labels (from a DataFrame when given one; the row
@@ -183,7 +183,7 @@ class PCAImputer(AllowsMissingScores, ValidatedParams, TransformerMixin, BaseEst
 
     def fit(self, X: Any, y: None = None) -> PCAImputer:
         self._validate_params()
-        arr, cols, rows = _as_matrix(X)
+        arr, cols, rows = as_matrix(X)
         check_score_matrix(arr, cols, rows, self.n_components)
         self.n_features_in_ = arr.shape[1]
         if isinstance(X, pd.DataFrame):
@@ -217,7 +217,7 @@ class PCAImputer(AllowsMissingScores, ValidatedParams, TransformerMixin, BaseEst
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "components_")
-        arr, cols, _ = _as_matrix(X)
+        arr, cols, _ = as_matrix(X)
         if arr.shape[1] != self.n_features_in_:
             raise CapabilityDataError(
                 f"X has {arr.shape[1]} features, but {type(self).__name__} is expecting "

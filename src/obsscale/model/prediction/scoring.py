@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from obsscale.model.results import PREDICTORS, PredictorScore
+from obsscale.model.prediction.results import PREDICTORS, PredictorScore
 
 if TYPE_CHECKING:
-    from obsscale.model.backtest import FoldFit
+    from obsscale.model.prediction.records import FoldFit
 
 NAN = float("nan")
 

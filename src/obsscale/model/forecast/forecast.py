@@ -27,12 +27,12 @@ import pandas as pd
 
 from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, Config, PredictConfig
 from obsscale.exceptions import ExtrapolationWarning, PredictError
-from obsscale.model.basis import factor_basis
-from obsscale.model.factors import CapabilityPCA
-from obsscale.model.forecast_result import COLUMNS, ForecastResult
-from obsscale.model.intervals import BootstrapFit, fit_with_bootstrap
-from obsscale.model.lines import FamilyLines, LinePrediction
-from obsscale.model.targets import _check_target, chance_normalize, normalize_scale
+from obsscale.model.capabilities.basis import factor_basis
+from obsscale.model.capabilities.factors import CapabilityPCA
+from obsscale.model.forecast.family_lines import FamilyLines, LinePrediction
+from obsscale.model.forecast.results import COLUMNS, ForecastResult
+from obsscale.model.prediction.intervals import BootstrapFit, fit_with_bootstrap
+from obsscale.model.prediction.targets import chance_normalize, check_target, normalize_scale
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class TargetModel:
         pconf: PredictConfig,
         rng: np.random.Generator,
     ) -> TargetModel:
-        _check_target(models, target.column)
+        check_target(models, target.column)
         basis, _ = factor_basis(settings.benchmarks, target.column, DEFAULT_SCORE_PAIRS)
         has_basis = models[basis].notna().any(axis=1)
         rows = models[has_basis].sort_values("model", kind="stable").reset_index(drop=True)

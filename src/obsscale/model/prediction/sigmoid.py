@@ -30,8 +30,8 @@ from obsscale.model.estimator import (
     check_is_fitted,
     validate_data,
 )
-from obsscale.model.links import LINKS, Link
 from obsscale.model.params import RANDOM_STATE, Interval, Options, ValidatedParams
+from obsscale.model.prediction.link_forms import LINKS, Link
 
 # training rows above which the multi-start search runs on a seeded sample of this many rows
 # and only its best solution is refined on all of them (an optimizer setting, like the bootstrap's

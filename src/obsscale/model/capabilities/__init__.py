@@ -1,0 +1,1 @@
+"""Capabilities: the factors behind public benchmark scores (imputation, PCA, families, fit)."""

@@ -1,0 +1,1 @@
+"""Design: which models to evaluate next (optimal subset selection)."""

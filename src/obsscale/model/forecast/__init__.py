@@ -1,0 +1,1 @@
+"""Forecasts: family lines and planned models pushed through the fitted predictor."""

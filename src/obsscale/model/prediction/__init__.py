@@ -1,0 +1,1 @@
+"""Prediction: from capabilities to a downstream metric (links, fits, intervals, back-tests)."""
