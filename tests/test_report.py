@@ -296,6 +296,14 @@ def test_sections_in_reading_order_numbered_without_gaps(report: tuple[Path, Con
         assert re.search(rf'<details class="appendix" id="{appendix}">', text)
 
 
+def test_readme_lists_the_report_sections_in_order(report: tuple[Path, Config]) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The report", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\d+\. \*\*([^*]+)\*\*", section, re.M)
+    shown = re.findall(r'<h2 id="[^"]+">\d+\. ([^<(]+)', report[0].read_text())
+    assert [s.strip() for s in shown] == [s.split(" (")[0].strip() for s in listed]
+
+
 def test_model_names_on_hover_are_escaped_svg_titles(report: tuple[Path, Config]) -> None:
     text = report[0].read_text()
     titles = re.findall(r"<circle [^>]*><title>([^<]*)</title></circle>", text)

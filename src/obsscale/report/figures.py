@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
@@ -109,9 +110,11 @@ def fixed_layout(
 def _png(fig: Figure, dpi: int) -> bytes:
     """The figure as a PNG of 128 colours (a third of the size of full colour, the same look
     for flat plots)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    img = Image.open(buf).convert("RGB").quantize(128, method=Image.Quantize.MAXCOVERAGE)
+    canvas = FigureCanvasAgg(fig)  # drawn to pixels directly: no full-colour PNG to decode
+    fig.set_dpi(dpi)
+    canvas.draw()
+    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
+    img = rgba.convert("RGB").quantize(128, method=Image.Quantize.MAXCOVERAGE)
     out = io.BytesIO()
     img.save(out, format="png")
     return out.getvalue()
