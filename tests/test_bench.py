@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from obsscale.bench.accuracy import accuracy_tasks
+from obsscale.bench.pool import task_pool
 from obsscale.bench.scale import loglog_slopes, synthetic_table
 from obsscale.bench.summary import markdown_table
 
@@ -34,12 +34,17 @@ def test_loglog_slope_reads_growth_rate() -> None:
     assert slopes["total_s (paper)"] == pytest.approx(1.0)  # each method's rows on their own
 
 
-def test_task_list_is_the_documented_one() -> None:
-    tasks = accuracy_tasks()
-    suites = pd.Series([t["suite"] for t in tasks]).value_counts()
+def test_pool_keeps_the_original_suite() -> None:
+    pool = task_pool()
+    suites = pd.Series([e.suite for e in pool]).value_counts()
     assert suites["held-out curated"] == 8
-    assert suites["leaderboard v2"] == 4
-    assert {t["split"].kind for t in tasks} == {"cutoff_flops", "leave_family_out", "cutoff_date"}
+    assert suites["leave one family out"] == 2 and suites["release date 2024-06-01"] == 3
+    assert {e.split.kind for e in pool} == {
+        "cutoff_flops",
+        "leave_family_out",
+        "cutoff_date",
+        "cutoff_top_fraction",
+    }
 
 
 def test_markdown_table_formats_numbers() -> None:

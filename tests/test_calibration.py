@@ -11,7 +11,7 @@ from scipy.special import expit
 from test_predict import FAST, SETTINGS, world
 
 from obsscale.config import PredictConfig
-from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.calibration import Frontier, calibrate, conformal_quantile
 from obsscale.model.prediction.conformal import Calibration
 from obsscale.model.prediction.splits import CutoffDate, CutoffFlops
@@ -77,7 +77,7 @@ def test_backtest_reports_its_calibration() -> None:
     """The default method's intervals contain its predictions, stay in the chance-normalised
     range and say how they were calibrated; the same seed gives the same JSON."""
     pconf = replace(FAST, method="obsscale", n_bootstrap=20)
-    run = lambda: backtest(  # noqa: E731
+    run = lambda: backtest_target(  # noqa: E731
         world(n_fam=5, per=8),
         "target",
         split=CutoffFlops(10**22.6),
@@ -122,7 +122,11 @@ def test_only_a_flops_cutoff_is_shifted() -> None:
     the former's predictions are shifted (and say by how much)."""
     pconf = replace(FAST, method="obsscale", n_bootstrap=20)
     data = world(n_fam=5, per=8)
-    flops = backtest(data, "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=pconf)
-    date = backtest(data, "target", split=CutoffDate("2022-06-01"), settings=SETTINGS, pconf=pconf)
+    flops = backtest_target(
+        data, "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=pconf
+    )
+    date = backtest_target(
+        data, "target", split=CutoffDate("2022-06-01"), settings=SETTINGS, pconf=pconf
+    )
     assert flops.choices["pc"]["interval"]["shift"] != 0.0
     assert date.choices["pc"]["interval"]["shift"] == 0.0

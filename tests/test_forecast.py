@@ -151,3 +151,46 @@ def test_completion_fills_only_missing_cells_and_covers_hidden_ones() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert done["status"].isin(["observed", "predicted"]).all()
+
+
+def test_intervals_do_not_depend_on_the_other_targets_or_their_order() -> None:
+    models = world(5)
+    models["s:other"] = np.clip(models["s:target"] ** 2 + 0.01 * np.arange(len(models)) % 3, 0, 1)
+    scen = [
+        Scenario("planned", family="F1", flops=3e23),
+        Scenario("own", scores=(("s:b0", 0.6), ("s:b1", 0.55))),
+    ]
+    other = ForecastTarget("s:other")
+
+    def rows(targets: list[ForecastTarget], scenarios: list[Scenario]) -> pd.DataFrame:
+        out = forecast(models, scenarios, targets, settings=SETTINGS, pconf=PCONF).to_frame()
+        return out[out["target"] == "s:target"].set_index("scenario").sort_index()
+
+    alone = rows(TARGET, scen)
+    pd.testing.assert_frame_equal(alone, rows([*TARGET, other], scen))
+    pd.testing.assert_frame_equal(alone, rows([other, *TARGET], scen[::-1]))
+    assert (alone["lower"] < alone["predicted"]).all()
+    assert (alone["predicted"] < alone["upper"]).all()
+
+
+@pytest.mark.parametrize("method", ["obsscale", "paper"])
+def test_fewer_own_scores_give_wider_intervals(method: str) -> None:
+    """The uncertainty of factors imputed from a few scores is carried into the interval."""
+    models = world(6)
+    pconf = PredictConfig(method=method, n_bootstrap=100, n_starts=2)
+    row = models.iloc[len(models) // 2]
+    all_six = tuple((b, float(row[b])) for b in BENCH)
+    scen = [Scenario("six", scores=all_six), Scenario("two", scores=all_six[:2])]
+    rest = models.drop(index=row.name)
+    out = forecast(rest, scen, TARGET, settings=SETTINGS, pconf=pconf).to_frame()
+    width = (out["upper"] - out["lower"]).to_numpy()
+    assert width[1] > width[0]
+
+
+def test_the_configured_score_pairs_leave_a_targets_twin_out_of_its_basis() -> None:
+    from obsscale.model.forecast.forecast import TargetModel
+
+    pairs = (("s:target", "s:b0"),)
+    tm = TargetModel.fit(world(), TARGET[0], SETTINGS, PCONF, pairs)
+    assert "s:b0" not in tm.basis
+    assert "s:b0" in TargetModel.fit(world(), TARGET[0], SETTINGS, PCONF, ()).basis

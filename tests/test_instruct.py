@@ -13,7 +13,7 @@ from obsscale.config import OBSSCALING_BENCHMARKS, CapabilityConfig
 from obsscale.config.settings import INSTRUCT_BENCHMARKS
 from obsscale.exceptions import PredictError
 from obsscale.model.capabilities.basis import resolve_basis
-from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.splits import CutoffRank, Split
 
 
@@ -23,7 +23,7 @@ def _side(res) -> pd.Series:
 
 def test_rank_split_tests_the_strongest_tenth() -> None:
     models = world()
-    res = backtest(models, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(models, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST)
     side = _side(res)
     assert (side == "test").sum() == 8  # int(0.1 * 80), as the reference
     # one latent capability drives every benchmark: the test side is the top of its mean
@@ -38,16 +38,18 @@ def test_rank_split_tests_the_strongest_tenth() -> None:
 def test_rank_split_needs_no_flops_and_never_reads_the_target() -> None:
     models = world()
     models["flops"] = np.where(models["target"] > 0.8, np.nan, models["flops"])
-    res = backtest(models, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(models, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST)
     poisoned = models.assign(target=1 - models["target"])
-    again = backtest(poisoned, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST)
+    again = backtest_target(
+        poisoned, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST
+    )
     assert _side(res).sort_index().equals(_side(again).sort_index())
     assert np.isfinite(res.scores["pc"].mse_test)
     # the strongest models without any compute (frontier-like): the split is the same, the
     # baselines score none of them, so each predictor is scored on its own test models
     top = _side(res)[lambda s: s == "test"].index
     models.loc[models["model"].isin(top), ["flops", "params_b"]] = np.nan
-    dark = backtest(models, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST)
+    dark = backtest_target(models, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST)
     assert set(_side(dark)[lambda s: s == "test"].index) == set(top)
     assert np.isfinite(dark.scores["pc"].mse_test)
     assert np.isnan(dark.scores["log_flops"].mse_test)
@@ -85,7 +87,7 @@ def test_instruct_targets_fall_back_to_the_winogrande_basis() -> None:
         models, "agent", (OBSSCALING_BENCHMARKS, INSTRUCT_BENCHMARKS), (), margin=0.1
     )
     assert chosen.columns == list(INSTRUCT_BENCHMARKS) and "instead of the default" in chosen.note
-    res = backtest(models, "agent", split=CutoffRank(0.2), pconf=FAST)
+    res = backtest_target(models, "agent", split=CutoffRank(0.2), pconf=FAST)
     assert res.basis == list(INSTRUCT_BENCHMARKS)
     assert any("factor basis" in n for n in res.notes)
 
@@ -93,7 +95,7 @@ def test_instruct_targets_fall_back_to_the_winogrande_basis() -> None:
 def test_a_chosen_basis_is_never_replaced() -> None:
     models = _instruct_world()
     mine = tuple(b for b in OBSSCALING_BENCHMARKS if "Winograd" not in b)
-    res = backtest(
+    res = backtest_target(
         models,
         "agent",
         split=CutoffRank(0.2),

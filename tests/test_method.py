@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose
 from scipy.special import expit
 from test_predict import FAST, SETTINGS, world
 
-from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.intervals import make_regressor
 from obsscale.model.prediction.sigmoid import SigmoidRegressor
 from obsscale.model.prediction.splits import CutoffFlops, KFold
@@ -39,7 +39,7 @@ PAPER = replace(FAST, method="paper")
 
 
 def _golden_cutoff():
-    return backtest(
+    return backtest_target(
         world(n_fam=5, per=6),
         "target",
         split=CutoffFlops(10**22.4),
@@ -49,7 +49,7 @@ def _golden_cutoff():
 
 
 def _golden_kfold_floor():
-    return backtest(
+    return backtest_target(
         world(n_fam=4, per=8, noise=0.05, seed=3),
         "target",
         split=KFold(4),
@@ -146,7 +146,7 @@ def test_batched_refit_lands_on_the_same_optimum(form: str, alpha: float) -> Non
     rng = np.random.default_rng(5)
     X = rng.normal(size=(60, 2))
     y = 0.05 + 0.8 * expit(X @ [1.5, -0.5]) + rng.normal(scale=0.02, size=60)
-    reg = SigmoidRegressor(form=form, alpha=alpha).fit(X, y)
+    reg = SigmoidRegressor(form=form, ridge=alpha).fit(X, y)
     thetas = reg.bootstrap_thetas(X, y, np.ones((2, 60), dtype=int))
     assert_allclose(thetas, np.tile(reg.theta_, (2, 1)), atol=1e-4)
 
@@ -156,7 +156,7 @@ def test_ridge_shrinks_the_standardized_weights() -> None:
     X = rng.normal(size=(40, 3))
     y = expit(X @ [2.0, -1.0, 0.5]) + rng.normal(scale=0.02, size=40)
     norms = [
-        np.linalg.norm(SigmoidRegressor(alpha=a).fit(X, y).theta_[1:]) for a in (0, 0.01, 0.1, 1)
+        np.linalg.norm(SigmoidRegressor(ridge=a).fit(X, y).theta_[1:]) for a in (0, 0.01, 0.1, 1)
     ]
     assert norms == sorted(norms, reverse=True)
 

@@ -24,7 +24,7 @@ def models(mirror_data: Path) -> pd.DataFrame:
 
 def test_every_file_matches_the_mirror(mirror_data: Path, upstream: Path) -> None:
     manifest = json.loads((mirror_data / "raw" / "manifest.json").read_text())
-    assert len(manifest) == 7 + 39  # + the Epoch hub: runs, 37 external tables, versions
+    assert len(manifest) == 8 + 39  # + the Epoch hub: runs, 37 external tables, versions
     for entry in manifest.values():
         host_path = entry["url"].split("/", 3)[3]
         original = upstream / host_path
@@ -91,7 +91,7 @@ def test_second_fetch_uses_cache(
     before = (mirror_data / "processed" / "models.csv").read_bytes()
     assert main(["fetch", "--data-dir", str(mirror_data), "--mirror", mirror_url, "-q"]) == 0
     out = capsys.readouterr().out
-    assert out.count("cached") == 46
+    assert out.count("cached") == 47
     assert (mirror_data / "processed" / "models.csv").read_bytes() == before  # deterministic
 
 

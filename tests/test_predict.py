@@ -17,7 +17,7 @@ from obsscale.config import CapabilityConfig, PredictConfig, default_config
 from obsscale.data.table import load_models
 from obsscale.exceptions import PredictError
 from obsscale.model.capabilities.rows import Selection, select_models
-from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.sigmoid import FiniteDifferenceSigmoidRegressor, SigmoidRegressor
 from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, KFold, LeaveFamilyOut
 from obsscale.model.prediction.targets import load_downstream, normalize_scale
@@ -113,14 +113,14 @@ def test_analytic_jacobian_matches_finite_differences(form: str, alpha: float) -
     rng = np.random.default_rng(5)
     X = rng.normal(size=(70, 2))
     y = np.clip(0.1 + 0.7 * expit(X @ [1.2, -0.6]) + rng.normal(scale=0.02, size=70), 0, 1)
-    reg = SigmoidRegressor(form=form, alpha=alpha).fit(X, y)
+    reg = SigmoidRegressor(form=form, ridge=alpha).fit(X, y)
     Z = (X - reg.x_mean_) / reg.x_scale_
     theta = reg.theta_ + rng.normal(scale=0.2, size=reg.theta_.shape)
     if reg.link_.k:  # extras inside their bounds
         theta[-reg.link_.k :] = reg.theta_[-reg.link_.k :] * 0.9 + 0.01
     numeric = approx_derivative(lambda t: reg._residuals(t, Z, y), theta, method="3-point")
     assert_allclose(reg._jacobian(theta, Z), numeric, atol=1e-7)
-    fd = FiniteDifferenceSigmoidRegressor(form=form, alpha=alpha).fit(X, y)
+    fd = FiniteDifferenceSigmoidRegressor(form=form, ridge=alpha).fit(X, y)
     assert_allclose(reg.predict(X), fd.predict(X), atol=1e-6)
 
 
@@ -133,7 +133,9 @@ def test_too_few_training_models_for_the_parameters() -> None:
 
 
 def test_factors_beat_compute_when_families_differ() -> None:
-    res = backtest(world(), "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(
+        world(), "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST
+    )
     assert res.scores["pc"].mse_test < res.scores["log_flops"].mse_test / 2
     assert res.scores["pc"].mse_test < res.scores["log_params"].mse_test / 2
     assert res.n_train + res.n_test == 80
@@ -145,7 +147,7 @@ def test_interval_coverage_on_known_truth() -> None:
     0.80-0.97."""
     covered, total = 0, 0
     for seed in range(4):
-        res = backtest(
+        res = backtest_target(
             world(noise=0.03, per=25, seed=seed),
             "target",
             split=KFold(5),
@@ -162,12 +164,12 @@ def test_interval_coverage_on_known_truth() -> None:
 def test_no_test_row_leaks_into_training() -> None:
     models = world()
     split = CutoffFlops(10**22.6)
-    base = backtest(models, "target", split=split, settings=SETTINGS, pconf=FAST)
+    base = backtest_target(models, "target", split=split, settings=SETTINGS, pconf=FAST)
     poisoned = models.copy()
     test = poisoned["flops"] > 10**22.6
     poisoned.loc[test, BENCH] = np.random.default_rng(9).random((int(test.sum()), 6))
     poisoned.loc[test, "target"] = 1 - poisoned.loc[test, "target"]
-    again = backtest(poisoned, "target", split=split, settings=SETTINGS, pconf=FAST)
+    again = backtest_target(poisoned, "target", split=split, settings=SETTINGS, pconf=FAST)
     for name in ("pc", "log_flops", "log_params"):
         assert_allclose(again.scores[name].coef, base.scores[name].coef, rtol=1e-10)
         assert again.scores[name].mse_train == pytest.approx(base.scores[name].mse_train)
@@ -177,7 +179,9 @@ def test_unknown_split_variable_is_test_only() -> None:
     models = world()
     unknown = models.sample(7, random_state=0).index
     models.loc[unknown, "flops"] = np.nan
-    res = backtest(models, "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(
+        models, "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST
+    )
     assert res.n_unknown == 7
     side = res.predictions.drop_duplicates("model").set_index("model")["split"]
     assert (side.loc[models.loc[unknown, "model"]] == "unknown").all()
@@ -189,14 +193,16 @@ def test_unknown_split_variable_is_test_only() -> None:
 
 
 def test_leave_family_out_predicts_each_model_once() -> None:
-    res = backtest(world(), "target", split=LeaveFamilyOut(), settings=SETTINGS, pconf=PAPER)
+    res = backtest_target(world(), "target", split=LeaveFamilyOut(), settings=SETTINGS, pconf=PAPER)
     pc = res.predictions[res.predictions["predictor"] == "pc"]
     assert len(pc) == 80 and pc["model"].is_unique
     assert set(pc["split"]) == {"test"}
 
 
 def test_date_split() -> None:
-    res = backtest(world(), "target", split=CutoffDate("2022-06-01"), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(
+        world(), "target", split=CutoffDate("2022-06-01"), settings=SETTINGS, pconf=FAST
+    )
     side = res.predictions.drop_duplicates("model")
     dates = world().set_index("model")["release_date"]
     assert (dates[side.loc[side["split"] == "train", "model"]] < "2022-06-01").all()
@@ -206,7 +212,7 @@ def test_date_split() -> None:
 def test_chance_normalisation_and_raw_scale() -> None:
     models = world()
     models["target"] = 0.25 + 0.75 * models["target"].clip(0, 1)
-    res = backtest(
+    res = backtest_target(
         models,
         "target",
         split=CutoffFlops(10**22.6),
@@ -223,7 +229,7 @@ def test_chance_normalisation_and_raw_scale() -> None:
 def test_twin_of_the_target_is_left_out() -> None:
     models = world().assign(other=lambda m: m["b1"])
     twins = (("b1", "other"),)
-    res = backtest(
+    res = backtest_target(
         models,
         "other",
         split=CutoffFlops(10**22.6),
@@ -236,13 +242,15 @@ def test_twin_of_the_target_is_left_out() -> None:
 
 
 def test_target_in_basis_is_left_out() -> None:
-    res = backtest(world(), "b0", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(world(), "b0", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
     assert "b0" not in res.basis
     assert any("left out" in n for n in res.notes)
 
 
 def test_curve_extends_past_the_largest_model() -> None:
-    res = backtest(world(), "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(
+        world(), "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST
+    )
     eq = res.predictions["equivalent_log10_flops"].max()
     assert res.curve["log10_equivalent_flops"].max() >= eq + 1.4
     assert (res.curve["lower"] <= res.curve["predicted"]).all()
@@ -252,8 +260,8 @@ def test_curve_extends_past_the_largest_model() -> None:
 
 def test_json_shape_and_determinism() -> None:
     args = dict(split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
-    a = backtest(world(), "target", **args).to_json()
-    assert a == backtest(world(), "target", **args).to_json()
+    a = backtest_target(world(), "target", **args).to_json()
+    assert a == backtest_target(world(), "target", **args).to_json()
     d = json.loads(a)
     for key in (
         "target",
@@ -279,9 +287,9 @@ def test_json_shape_and_determinism() -> None:
 
 def test_split_without_test_or_train_is_refused() -> None:
     with pytest.raises(PredictError, match="leaves no test models"):
-        backtest(world(), "target", split=CutoffFlops(1e30), settings=SETTINGS, pconf=FAST)
+        backtest_target(world(), "target", split=CutoffFlops(1e30), settings=SETTINGS, pconf=FAST)
     with pytest.raises(PredictError, match="leaves no training models"):
-        backtest(
+        backtest_target(
             world(),
             "target",
             split=CutoffDate("1990-01-01"),
@@ -293,10 +301,12 @@ def test_split_without_test_or_train_is_refused() -> None:
 def test_too_few_training_models() -> None:
     models = world()
     cutoff = models["flops"].sort_values().iloc[3]  # 4 training models, 2 PCs + intercept = 3
-    res = backtest(models, "target", split=CutoffFlops(cutoff), settings=SETTINGS, pconf=FAST)
+    res = backtest_target(
+        models, "target", split=CutoffFlops(cutoff), settings=SETTINGS, pconf=FAST
+    )
     assert res.n_train == 4
     with pytest.raises(PredictError, match="2 training models: too few models: 2"):
-        backtest(
+        backtest_target(
             models,
             "target",
             split=CutoffFlops(models["flops"].sort_values().iloc[1]),
@@ -306,7 +316,7 @@ def test_too_few_training_models() -> None:
     floor = replace(PAPER, form="parametric")
     three = CutoffFlops(models["flops"].sort_values().iloc[2])
     with pytest.raises(PredictError, match=r"pc: 3 training models for 4 parameters"):
-        backtest(models, "target", split=three, settings=SETTINGS, pconf=floor)
+        backtest_target(models, "target", split=three, settings=SETTINGS, pconf=floor)
 
 
 def test_scales() -> None:
@@ -316,7 +326,7 @@ def test_scales() -> None:
     with pytest.raises(PredictError, match="ranges from 0 to 1200"):
         normalize_scale(pd.Series([0.0, 1200.0]), "elo")
     with pytest.raises(PredictError, match="chance must be in"):
-        backtest(world(), "target", chance=1.0, settings=SETTINGS, pconf=FAST)
+        backtest_target(world(), "target", chance=1.0, settings=SETTINGS, pconf=FAST)
 
 
 @pytest.mark.parametrize(
@@ -331,18 +341,18 @@ def test_scales() -> None:
 def test_targets_that_are_not_metrics(target: str, message: str) -> None:
     models = world().assign(flag=True, const=0.5)
     with pytest.raises(PredictError, match=message):
-        backtest(models, target, settings=SETTINGS, pconf=FAST)
+        backtest_target(models, target, settings=SETTINGS, pconf=FAST)
 
 
 def test_empty_selection_is_named() -> None:
     with pytest.raises(PredictError, match="no models selected"):
-        backtest(world().iloc[:0], "target", settings=SETTINGS, pconf=FAST)
+        backtest_target(world().iloc[:0], "target", settings=SETTINGS, pconf=FAST)
 
 
 def test_result_does_not_depend_on_row_order() -> None:
     args = dict(split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST)
-    a = backtest(world(), "target", **args)
-    b = backtest(world().sample(frac=1, random_state=3), "target", **args)
+    a = backtest_target(world(), "target", **args)
+    b = backtest_target(world().sample(frac=1, random_state=3), "target", **args)
     assert a.to_json() == b.to_json()
 
 
@@ -382,7 +392,7 @@ def test_downstream_file_merges_and_reports_unknown_ids(tmp_path: Path) -> None:
     merged, unmatched = load_downstream(path, models)
     assert unmatched == ["nobody/none"]
     assert_allclose(merged["downstream:my_metric"], models["target"].round(4))
-    res = backtest(
+    res = backtest_target(
         merged,
         "downstream:my_metric",
         split=CutoffFlops(10**22.6),
@@ -428,7 +438,7 @@ def real(mirror_data: Path) -> pd.DataFrame:
 @pytest.mark.mirror
 def test_gsm8k_from_other_benchmarks(real: pd.DataFrame) -> None:
     sel = select_models(real, CapabilityConfig().benchmarks)
-    res = backtest(
+    res = backtest_target(
         sel,
         "obsscaling:GSM8K",
         split=CutoffFlops(8.4e22),
@@ -443,7 +453,7 @@ def test_gsm8k_from_other_benchmarks(real: pd.DataFrame) -> None:
 @pytest.mark.parametrize(("target", "cutoff", "chance"), V2_TASKS)
 def test_leaderboard_v2_tasks_beat_compute(real, target, cutoff, chance) -> None:
     sel = select_models(real, CapabilityConfig().benchmarks)
-    res = backtest(
+    res = backtest_target(
         sel,
         target,
         split=CutoffFlops(cutoff),
@@ -468,7 +478,7 @@ def test_matches_reference_on_its_47_models(real, target, cutoff, chance, refere
     nongsm = tuple(b for b in CapabilityConfig().benchmarks if b != "obsscaling:GSM8K")
     settings = CapabilityConfig(benchmarks=nongsm)
     sel = select_models(real, nongsm, selection=Selection(subset="paper_with_flops"))
-    res = backtest(
+    res = backtest_target(
         sel,
         target,
         split=CutoffFlops(cutoff),

@@ -250,7 +250,9 @@ def interval_methods(out: Path) -> tuple[list[str], str]:
             rules |= {c["interval"]["rule"] for c in d["choices"].values()}
         else:
             rules.add("bootstrap")
-    forecast = store.read_json(out / "forecast.json")["settings"]["intervals"]
+    from obsscale.report.wording import FORECAST_INTERVALS
+
+    forecast = FORECAST_INTERVALS[store.read_json(out / "forecast.json")["settings"]["method"]]
     return sorted(rules), forecast
 
 

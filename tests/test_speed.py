@@ -11,7 +11,7 @@ import pytest
 from obsscale.bench.scale import synthetic_table
 from obsscale.config import CapabilityConfig, Config, PredictConfig, default_config
 from obsscale.data import store
-from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.results import PredictionResult
 from obsscale.model.prediction.splits import CutoffFlops, KFold
 
@@ -33,7 +33,7 @@ def _settings(t):
 
 @pytest.mark.parametrize("split", [CutoffFlops(10**23.5), KFold(3)])
 def test_json_written_column_wise_equals_generic_encoder(table, split) -> None:
-    r = backtest(
+    r = backtest_target(
         table, "target", split=split, settings=_settings(table), pconf=PredictConfig(n_bootstrap=8)
     )
     assert r.to_json() == store.dumps(r.to_dict())

@@ -29,6 +29,21 @@ OBS_INSTRUCT = (
     "llama-2-7b-chat,Llama-2-Chat,7.0,2.0,84.0,0.3,0.6,0.45\n"
     "gpt-4-0613,GPT-4,,,,0.92,0.92,0.86\n"
 )
+# the post-training table: names with commas inside quotes, upstream's ",norm" copies (not
+# fractions), an all-zero column (non-CoT strict-match BBH), an empty cell, a
+# model id with stray spaces; no final line break, as upstream
+OBS_POST = (
+    'Model,"gsm8k_5_exact_match,strict-match","gsm8k_5_exact_match,flexible-extract",'
+    '"bbh_fewshot_navigate_3_exact_match,strict-match",'
+    '"bbh_cot_fewshot_navigate_3_exact_match,flexible-extract",'
+    '"bbh_cot_fewshot_navigate_3_exact_match,flexible-extract,norm",'
+    '"gsm8k_cot_self_consistency_8_exact_match,maj@5"\n'
+    "meta-llama/Llama-2-7b-hf,0.14,0.15,0.0,0.55,0.1,0.2\n"
+    " meta-llama/Llama-2-13b-hf ,0.23,0.25,0.0,0.61,0.22,0.3\n"
+    "EleutherAI/pythia-1b-deduped,0.01,0.02,0.0,0.49,-0.02,0.0\n"
+    "mistralai/Mistral-7B-v0.1,0.37,0.4,0.0,0.7,0.4,\n"
+    ",,,,,,"
+)
 V1_HEADER = (
     "t,model,average,arc,hellaswag,mmlu,truthfulqa,winogrande,gsm8k,type,architecture,"
     "weight_type,precision,merged,hub_license,params_b,hub_hearts,available_on_the_hub,"
@@ -199,6 +214,7 @@ FILES = {
     "obsscaling_base": OBS_BASE,
     "obsscaling_sub10b": OBS_SUB10B,
     "obsscaling_instruct": OBS_INSTRUCT,
+    "obsscaling_post": OBS_POST,
     "openllm_v1": OPENLLM_V1,
     "openllm_v2": OPENLLM_V2,
     "epoch": EPOCH,

@@ -77,18 +77,19 @@ def slug(column: str) -> str:
 
 
 def _backtest_target(
-    models: pd.DataFrame, target: ReportTarget, capabilities: CapabilityConfig, pconf: PredictConfig
+    models: pd.DataFrame, target: ReportTarget, capabilities: CapabilityConfig, config: Config
 ) -> tuple[PredictionResult | None, str | None]:
-    from obsscale.model.prediction.backtest import backtest
+    from obsscale.model.prediction.backtest import backtest_target
 
     try:
-        result = backtest(
+        result = backtest_target(
             models,
             target.column,
             split=CutoffFlops(target.cutoff_flops),
             chance=target.chance,
             settings=capabilities,
-            pconf=pconf,
+            pconf=config.predict,
+            twins=config.audit.score_pairs,
         )
     except PredictError as e:
         log.warning("%s skipped: %s", target.column, e)
@@ -102,7 +103,7 @@ def _backtests(
     """Back-test every report target; write each result and return the run's entries."""
     entries = []
     for target in tqdm(request.targets, desc="back-tests", unit="target", disable=not progress):
-        result, error = _backtest_target(models, target, request.capabilities, config.predict)
+        result, error = _backtest_target(models, target, request.capabilities, config)
         entry: dict[str, Any] = {"target": asdict(target), "error": error, "file": None}
         if result is not None:
             name = f"predict-{slug(target.column)}.json"
@@ -196,6 +197,7 @@ def _report_forecasts(
                 settings=request.capabilities,
                 pconf=config.predict,
                 max_decades=config.forecast.max_extrapolation_decades,
+                score_pairs=config.audit.score_pairs,
             )
     except PredictError as e:
         log.warning("forecasts skipped: %s", e)
@@ -231,7 +233,7 @@ class PredictRequest:
 def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
     """Back-test one target; ids of a ``downstream`` file outside the table are listed."""
     from obsscale.data.rules import Rules
-    from obsscale.model.prediction.backtest import backtest
+    from obsscale.model.prediction.backtest import backtest_target
     from obsscale.model.prediction.targets import load_downstream
 
     models, target = load_models(config), request.target
@@ -248,13 +250,14 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
         models, (), selection=request.selection, base_only=request.capabilities.base_only
     )
     _check_selected(models, selected, target)
-    result = backtest(
+    result = backtest_target(
         selected,
         target,
         split=request.split or CutoffFlops(request.predict.cutoff_flops),
         chance=request.chance,
         settings=request.capabilities,
         pconf=request.predict,
+        twins=config.audit.score_pairs,
     )
     if unmatched:
         result.notes.append(
@@ -341,13 +344,15 @@ def run_forecast(config: Config, request: ForecastRequest) -> Any:
             settings=request.capabilities,
             pconf=pconf,
             max_decades=config.forecast.max_extrapolation_decades,
+            score_pairs=config.audit.score_pairs,
         )
     else:
         result = ForecastResult(pd.DataFrame(columns=["scenario", "target"]), pconf.interval)
     if request.complete:
         basis = complete_basis(models, request.capabilities, pconf.interval, pconf.random_state)
+        pairs = config.audit.score_pairs
         result.completion = pd.concat(
-            [basis, complete_targets(models, targets, request.capabilities, pconf)],
+            [basis, complete_targets(models, targets, request.capabilities, pconf, pairs)],
             ignore_index=True,
         )
     return result

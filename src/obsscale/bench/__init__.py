@@ -1,8 +1,10 @@
 """Benchmarks (``make bench``): how well the product does its job, and how fast.
 
-- Accuracy: a fixed, documented set of back-tests on the mirror data, each with the factor
-  predictor and both compute baselines; test MSE, MAE, interval coverage and the baseline /
-  factor MSE ratios. Seeded: the same numbers every run.
+- Accuracy: the task pool (``pool``), 70+ back-tests on the mirror data split by task into a
+  design and a confirmation half, each by the default method and the paper's, with the factor
+  predictor and both compute baselines; test MSE, MAE, interval coverage and width, per half.
+  Seeded: the same numbers every run. ``run_accuracy_bench`` runs it alone (``obsscale bench
+  --only accuracy [--half design]``: the method designer's loop).
 - Scale: time and peak memory of fit + predict (one target, bootstrap intervals) on the real
   table and on synthetic tables of 1,000 / 10,000 / 100,000 models x 8 benchmarks with 20%
   missing scores, each size in a fresh process (so peak memory is its own), with the log-log
@@ -27,9 +29,11 @@ from obsscale.bench.scale import SIZES, fit_predict_timing, loglog_slopes, run_s
 from obsscale.bench.selection import run_selection
 from obsscale.bench.speed import run_speed
 from obsscale.bench.summary import (
+    accuracy_markdown,
     forecast_markdown,
     frontier_markdown,
     markdown_html,
+    pool_summary,
     speed_markdown,
     summary_markdown,
 )
@@ -39,7 +43,24 @@ from obsscale.data.table import load_models
 from obsscale.model.capabilities.rows import select_models
 from obsscale.model.prediction.splits import CutoffFlops
 
-__all__ = ["SIZES", "run_bench"]
+__all__ = ["SIZES", "run_accuracy_bench", "run_bench"]
+
+
+def write_accuracy(out: Path, rows: list[dict], half: str | None) -> None:
+    """``OUT/accuracy.json`` (the whole pool) or ``OUT/accuracy-<half>.json``: the statistics
+    of each half and every entry's row."""
+    name = f"accuracy-{half}.json" if half else "accuracy.json"
+    store.write_json(out / name, {"half": half, "summary": pool_summary(rows), "entries": rows})
+
+
+def run_accuracy_bench(config: Config, out: Path, half: str | None = None) -> str:
+    """The accuracy pool alone (or one half of it): its JSON and a Markdown summary
+    (``OUT/accuracy[-<half>].md``); the rest of the bench is not run."""
+    rows = run_accuracy(load_models(config), config.predict, half)
+    write_accuracy(out, rows, half)
+    md = "# obsscale accuracy bench\n\n" + accuracy_markdown(rows)
+    store.write_text(out / (f"accuracy-{half}.md" if half else "accuracy.md"), md)
+    return md
 
 
 def run_bench(
@@ -49,10 +70,11 @@ def run_bench(
     mirror: str | None,
     upstream: Path | None,
     sizes: tuple[int, ...] = SIZES,
+    half: str | None = None,
 ) -> str:
     models = load_models(config)
     pconf = config.predict
-    acc = run_accuracy(models, pconf)
+    acc = run_accuracy(models, pconf, half)
     sel = run_selection(models, pconf)
     frontier = run_frontier(models, pconf)
     base = select_models(models, CURATED)
@@ -66,7 +88,7 @@ def run_bench(
     slopes = loglog_slopes(scale)
     edges = run_edges(mirror, upstream)
     speed = run_speed(config, scale, slopes)
-    store.write_json(out / "accuracy.json", acc)
+    write_accuracy(out, acc, half)
     store.write_json(out / "selection.json", sel)
     store.write_json(
         out / "scale.json",

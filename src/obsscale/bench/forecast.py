@@ -4,7 +4,9 @@
   largest model is held out entirely (all its scores), everything is refitted on the rest,
   and the held-out model is forecast from its family and FLOPs only; beside it, the pooled
   log-FLOPs baseline (a sigmoid of log10 FLOPs fitted on the rest) and a forecast of the same
-  model from 3 of its own other benchmark scores.
+  model from 3 of its own other benchmark scores. All three go through the same predictor
+  (``DownstreamPredictor``): the forecasts with the configured method (the default's
+  calibrated intervals), the baseline with the paper's.
 - **Matrix completion**: 20% of the observed basis cells hidden (seeded, 10 repeats), refilled
   by the imputer fitted without them; absolute error and the coverage of intervals whose
   half-width comes from a separate hold-out inside the remaining cells.
@@ -27,7 +29,8 @@ from obsscale.config import (
 from obsscale.exceptions import ExtrapolationWarning, PredictError
 from obsscale.model.completion import hide_cells, holdout_errors, impute_hidden
 from obsscale.model.forecast.forecast import ForecastTarget, Scenario, forecast
-from obsscale.model.prediction.intervals import fit_with_bootstrap, prediction_interval
+from obsscale.model.prediction.methods import LogFlops, PaperMethod
+from obsscale.model.prediction.predictor import DownstreamPredictor
 
 TARGETS = [ForecastTarget(b) for b in OBSSCALING_BENCHMARKS] + [
     ForecastTarget(t.column, t.chance) for t in LEADERBOARD_V2_TARGETS
@@ -50,17 +53,24 @@ def _own_scores(row: pd.Series, target: str) -> tuple[tuple[str, float], ...]:
 
 
 def _baseline(
-    rest: pd.DataFrame, row: pd.Series, target: ForecastTarget, pconf: PredictConfig
+    rest: pd.DataFrame,
+    row: pd.Series,
+    target: ForecastTarget,
+    settings: CapabilityConfig,
+    pconf: PredictConfig,
 ) -> tuple[float, float, float]:
-    """The pooled log-FLOPs sigmoid fitted on the rest: prediction and interval (raw scale)."""
-    data = rest[rest[target.column].notna() & rest["flops"].notna()]
-    c = target.chance
-    X, y = np.log10(data[["flops"]].to_numpy(float)), (data[target.column].to_numpy() - c) / (1 - c)
-    fit = fit_with_bootstrap(X, y, pconf, np.random.default_rng(pconf.random_state))
-    x0 = np.log10([[float(row["flops"])]])
-    lo, hi = prediction_interval(fit, x0, pconf.interval, np.random.default_rng(1))
-    raw = [float(v) * (1 - c) + c for v in (fit.reg.predict(x0)[0], lo[0], hi[0])]
-    return raw[0], float(np.clip(raw[1], 0, 1)), float(np.clip(raw[2], 0, 1))
+    """The log-FLOPs baseline fitted on the rest, by the same predictor as the forecasts
+    with the paper's method (as the accuracy suite fits its baselines): prediction and
+    interval (raw scale)."""
+    predictor = DownstreamPredictor(
+        method=PaperMethod(pconf),
+        inputs=LogFlops(),
+        chance=target.chance,
+        capabilities=settings,
+    ).fit(rest, target.column)
+    out = predictor.predict(pd.DataFrame({"flops": [float(row["flops"])]})).iloc[0]
+    pred, lo, hi = (float(np.clip(out[f"{k}_raw"], 0, 1)) for k in ("predicted", "lower", "upper"))
+    return pred, lo, hi
 
 
 def _cases(models: pd.DataFrame, settings: CapabilityConfig, pconf: PredictConfig) -> list[dict]:
@@ -73,7 +83,7 @@ def _cases(models: pd.DataFrame, settings: CapabilityConfig, pconf: PredictConfi
                 continue
             case = {"target": target.column, "model": row["model"], "actual": float(actual)}
             case |= _forecasts(rest, row, target, settings, pconf)
-            base = _baseline(rest, row, target, pconf)
+            base = _baseline(rest, row, target, settings, pconf)
             case |= dict(zip(("flops_pred", "flops_lower", "flops_upper"), base, strict=True))
             out.append(case)
     return out
@@ -126,7 +136,8 @@ def run_forecast_backtest(
     models: pd.DataFrame, settings: CapabilityConfig, pconf: PredictConfig
 ) -> dict[str, Any]:
     cases = pd.DataFrame(_cases(models, settings, pconf))
-    return {"cases": cases, "per_target": summarize_cases(cases)}
+    pooled = summarize_cases(cases.assign(target="all"))[0]  # every held-out case at once
+    return {"cases": cases, "per_target": summarize_cases(cases), "pooled": pooled}
 
 
 def run_completion_backtest(

@@ -32,7 +32,7 @@ from obsscale.model.hub_matrix import (
     matrix_summary,
     years,
 )
-from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.sigmoid import SigmoidRegressor
 from obsscale.model.prediction.splits import CutoffDate
 
@@ -73,7 +73,7 @@ def date_backtest(models: pd.DataFrame, name: str, pconf: PredictConfig) -> dict
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            r = backtest(
+            r = backtest_target(
                 models, target, split=CutoffDate(FRONTIER_CUTOFF), settings=settings, pconf=pconf
             )
     except PredictError as e:

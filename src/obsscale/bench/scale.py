@@ -16,7 +16,7 @@ import pandas as pd
 
 from obsscale.config import CapabilityConfig, PredictConfig
 from obsscale.model.capabilities.fit import fit_capabilities
-from obsscale.model.prediction.backtest import backtest
+from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.splits import CutoffFlops, Split
 
 SIZES = (1_000, 10_000, 100_000)
@@ -71,7 +71,9 @@ def fit_predict_timing(
 ) -> dict[str, float]:
     """Seconds of the capability fit and of one back-test with bootstrap intervals."""
     _, t_fit = timed(lambda: fit_capabilities(models, settings))
-    _, t_pred = timed(lambda: backtest(models, target, split=split, settings=settings, pconf=pconf))
+    _, t_pred = timed(
+        lambda: backtest_target(models, target, split=split, settings=settings, pconf=pconf)
+    )
     return {"fit_s": t_fit, "predict_s": t_pred, "total_s": t_fit + t_pred}
 
 

@@ -111,7 +111,7 @@ def json_share_child(n: int) -> dict[str, Any]:
     from obsscale.bench.scale import synthetic_table
     from obsscale.config import CapabilityConfig, PredictConfig
     from obsscale.model.capabilities.fit import fit_capabilities
-    from obsscale.model.prediction.backtest import backtest
+    from obsscale.model.prediction.backtest import backtest_target
     from obsscale.model.prediction.splits import CutoffFlops
 
     table = synthetic_table(n)
@@ -122,7 +122,7 @@ def json_share_child(n: int) -> dict[str, Any]:
     prof.enable()
     start = time.perf_counter()
     fit_capabilities(table, settings)
-    result = backtest(
+    result = backtest_target(
         table,
         "target",
         split=CutoffFlops(10**23.5),

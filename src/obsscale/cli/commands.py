@@ -263,18 +263,24 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from obsscale.bench import SIZES, run_bench
+    from obsscale.bench import SIZES, run_accuracy_bench, run_bench
 
     cfg = _config(args)
+    acc = f"accuracy-{args.half}" if args.half else "accuracy"
+    if args.only == "accuracy":
+        print(run_accuracy_bench(cfg, args.out, args.half))
+        print(f"wrote {args.out}/{acc}.json, {acc}.md")
+        return 0
     md = run_bench(
         cfg,
         args.out,
         mirror=args.mirror,
         upstream=cfg.upstream_dir,
         sizes=tuple(args.sizes or SIZES),
+        half=args.half,
     )
     print(md)
-    print(f"wrote {args.out}/summary.md, accuracy.json, scale.json, edges.json")
+    print(f"wrote {args.out}/summary.md, {acc}.json, scale.json, edges.json")
     return 0
 
 

@@ -331,6 +331,16 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="synthetic table sizes (default 1000 10000 100000)",
     )
+    p.add_argument(
+        "--only",
+        choices=("accuracy",),
+        help="run only this part: accuracy = the task pool (-> OUT/accuracy[-HALF].json, .md)",
+    )
+    p.add_argument(
+        "--half",
+        choices=("design", "confirmation"),
+        help="only this half of the task pool (default both, and the whole pool)",
+    )
     p.set_defaults(func=commands.cmd_bench)
 
 

@@ -204,6 +204,15 @@ DEFAULT_SOURCES: tuple[Source, ...] = (
         sha256="6a5fe6143b1fd86c2c10368de05e204c89ab6652b0f7e97c4965c37bff360d1d",
     ),
     Source(
+        "obsscaling_post",
+        _OBSSCALING + "base_llm_post_training_eval.csv",
+        "obsscaling_post",
+        required=("Model",),
+        min_rows=10,
+        terminated=False,  # the upstream file ends without a final line break
+        sha256="797e7e50c6ac54960e28447884b78bf9821b297646741b4485152715fe7fdbe5",
+    ),
+    Source(
         "obsscaling_instruct",
         _OBSSCALING + "instruct_llm_benchmark_eval.csv",
         "obsscaling_instruct",

@@ -296,6 +296,9 @@ def _wide(
         out[f"{fld}_source"] = src.reindex(out.index)
     # scores in upstream order: sources as configured, benchmarks as their tables list them
     score_cols = [c for c in pd.unique(values["field"]) if is_score_column(c) and c in wide.columns]
-    for col in score_cols:
-        out[col] = pd.to_numeric(wide[col].reindex(out.index), errors="coerce").astype(float)
+    scores = {
+        col: pd.to_numeric(wide[col].reindex(out.index), errors="coerce").astype(float)
+        for col in score_cols
+    }  # joined at once: one insert per column fragments the frame (100+ score columns)
+    out = pd.concat([out, pd.DataFrame(scores, index=out.index)], axis=1)
     return out.reset_index(drop=True)

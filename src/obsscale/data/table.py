@@ -16,6 +16,10 @@ from obsscale.exceptions import CapabilityDataError, HarmonizeError
 
 META_FIELDS = ("family", "params_b", "tokens_t", "flops", "release_date", "is_base", "base_model")
 NUMERIC_FIELDS = ("params_b", "tokens_t", "flops")
+# which source gave each of these metadata values (harmonize writes them beside the values)
+SOURCE_FIELDS = tuple(
+    f"{f}_source" for f in ("family", "params_b", "tokens_t", "flops", "release_date")
+)
 
 
 def is_score_column(column: str) -> bool:
@@ -59,9 +63,10 @@ def load_models(config: Config) -> pd.DataFrame:
     recorded = verify_output(config, "models.csv")
     _check_lines(path)
     try:
-        frame = pd.read_csv(
-            path, dtype={"model": str, "family": str, "release_date": str, "base_model": str}
-        )
+        # text columns declared: a wide table is read in chunks, and a column empty in the
+        # first chunk would otherwise come back with mixed types (and a DtypeWarning)
+        text = ("model", "family", "release_date", "base_model", *SOURCE_FIELDS)
+        frame = pd.read_csv(path, dtype=dict.fromkeys(text, str))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise HarmonizeError(
             f"{path}: not a readable table ({e}); rerun `obsscale harmonize`"

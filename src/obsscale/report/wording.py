@@ -102,10 +102,24 @@ def _interval_sentence(interval: dict[str, Any], chance: float) -> str:
     return text + "."
 
 
+# how each method makes a forecast's interval (``model.prediction.methods``' predict_draws), by
+# the method name that forecast.json records
+FORECAST_INTERVALS = {
+    "obsscale": "the default method's split-conformal half-widths (nested FLOPs back-tests) "
+    "and the ensemble's spread over draws of the factors (the family line's, or a model's "
+    "imputed ones), added in quadrature",
+    "paper": "bootstrap: the paper predictor's bootstrap refits at draws of the factors (the "
+    "family line's, or a model's imputed ones), plus resampled residuals",
+}
+
+
 def forecast_interval_method(forecast: Any) -> str:
-    """How ``forecast.json``'s intervals were made, as the file records it."""
-    recorded = (forecast.settings or {}).get("intervals") if forecast is not None else None
-    return str(recorded) if recorded else "not recorded in forecast.json (an older run)"
+    """How ``forecast.json``'s intervals were made, from the method the file records."""
+    settings = (forecast.settings or {}) if forecast is not None else {}
+    if settings.get("intervals"):
+        return str(settings["intervals"])
+    method = settings.get("method")
+    return FORECAST_INTERVALS.get(str(method), "not recorded in forecast.json (an older run)")
 
 
 def headlines(fit: CapabilityFit, results: list[PredictionResult]) -> list[str]:

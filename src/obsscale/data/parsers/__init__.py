@@ -21,11 +21,13 @@ from obsscale.data.parsers.epoch_hub import (
 )
 from obsscale.data.parsers.evalplus import parse_evalplus
 from obsscale.data.parsers.obsscaling import parse_obsscaling, parse_obsscaling_instruct
+from obsscale.data.parsers.obsscaling_post import parse_obsscaling_post
 from obsscale.data.parsers.openllm import parse_openllm_v1, parse_openllm_v2
 
 PARSERS: dict[str, Callable[[Path, Source, Config], Parsed]] = {
     "obsscaling": parse_obsscaling,
     "obsscaling_instruct": parse_obsscaling_instruct,
+    "obsscaling_post": parse_obsscaling_post,
     "openllm_v1": parse_openllm_v1,
     "openllm_v2": parse_openllm_v2,
     "epoch": parse_epoch,

@@ -192,3 +192,23 @@ def drop_absurd(
             )
         )
     return values.mask(bad)
+
+
+# a score column is degenerate when at least this share of its models have its most common value
+DEGENERATE_SHARE = 0.9
+
+
+def degenerate(values: pd.Series) -> str | None:
+    """Why a score column gives nothing to predict (no values, or nearly all the same), or
+    None when it is usable."""
+    observed = values.dropna()
+    if observed.empty:
+        return "no numeric values"
+    counts = observed.value_counts()
+    share = counts.iloc[0] / len(observed)
+    if share < DEGENERATE_SHARE:
+        return None
+    return (
+        f"{counts.iloc[0]} of {len(observed)} models score {counts.index[0]:g} "
+        f"(at least {DEGENERATE_SHARE:.0%} the same value): nothing to predict"
+    )

@@ -1,38 +1,42 @@
 """Forecast the scores of a model that is only planned, or only partly evaluated.
 
-Three inputs, one chain (factors -> link -> score):
+Every forecast goes through the same fitted ``DownstreamPredictor`` as the back-tests (the
+configured method: the default's ensemble and calibrated intervals, or the paper's link and
+bootstrap), fitted on every model with the target:
 
 - a **planned model**: family and compute. The family's capability lines (``lines``) give
-  the factors' predictive distribution at that compute; the target's fitted link turns them
-  into a score. The interval carries both uncertainties: draws of the factors from the line's
-  predictive distribution are pushed through every bootstrap fit of the link, plus resampled
-  residuals.
-- an **evaluated model**: some benchmark scores. Its factors come from the fitted imputer
-  (missing basis scores filled the same way as in training); every target is then predicted
-  with the link's bootstrap interval.
-- the **whole table** (``complete``): every missing score of every model filled, marked as
-  predicted and never mixed with observed values.
+  the factors' predictive distribution at that compute; the predictor predicts at the line's
+  mean, and its interval carries the spread of the factor draws as well as its own error.
+- an **evaluated model**: some benchmark scores. Its factors are imputed from them by the
+  fitted capability model; their uncertainty is the imputation's own error, measured on the
+  fit's models with every basis score (their factors from these benchmarks only, against
+  their factors from all), drawn and pushed through the predictor as for a planned model.
+- the **whole table** (``complete_targets``): every missing target score of every model,
+  predicted the same way from its observed basis scores.
 
 Each target gets its own factor basis without the target (and its twins from other
-sources), exactly as in back-tests, so an observed score never predicts itself.
+sources, ``[audit] score_pairs``), exactly as in back-tests, so an observed score never
+predicts itself. Each (scenario, target) draws from its own seeded stream, so a forecast does
+not depend on which other targets or scenarios are asked in the same call, nor on their order.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, Config, PredictConfig
 from obsscale.exceptions import ExtrapolationWarning, PredictError
-from obsscale.model.capabilities.basis import factor_basis
 from obsscale.model.capabilities.factors import CapabilityPCA
 from obsscale.model.forecast.family_lines import FamilyLines, LinePrediction
 from obsscale.model.forecast.results import COLUMNS, ForecastResult
-from obsscale.model.prediction.intervals import BootstrapFit, fit_with_bootstrap
-from obsscale.model.prediction.targets import chance_normalize, check_target, normalize_scale
+from obsscale.model.prediction.methods import method_for
+from obsscale.model.prediction.predictor import DownstreamPredictor, fit_factors
+from obsscale.model.prediction.targets import candidate_bases, prepare
 
 
 @dataclass(frozen=True)
@@ -61,15 +65,18 @@ class ForecastTarget:
 
 @dataclass
 class TargetModel:
-    """Everything needed to forecast one target: its basis, factors, lines and link."""
+    """Everything needed to forecast one target: the fitted predictor, the family lines of
+    its factors, and the basis scores of the fit's fully evaluated models (for the
+    uncertainty of factors imputed from a few scores)."""
 
     target: ForecastTarget
-    basis: list[str]
-    pca: CapabilityPCA
+    predictor: DownstreamPredictor
     lines: FamilyLines
-    link: BootstrapFit
-    n_train: int
-    notes: list[str] = field(default_factory=list)
+    complete: pd.DataFrame  # basis scores of the models that have all of them
+
+    @property
+    def basis(self) -> list[str]:
+        return self.predictor.basis_
 
     @classmethod
     def fit(
@@ -78,58 +85,77 @@ class TargetModel:
         target: ForecastTarget,
         settings: CapabilityConfig,
         pconf: PredictConfig,
-        rng: np.random.Generator,
+        score_pairs: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS,
     ) -> TargetModel:
-        check_target(models, target.column)
-        basis, _ = factor_basis(settings.benchmarks, target.column, DEFAULT_SCORE_PAIRS)
+        """The factors fitted on every model with a basis score, the predictor on those with
+        the target (seeded by the target's name: the same whatever else is forecast)."""
+        basis = prepare(
+            models,
+            target.column,
+            target.chance,
+            candidate_bases(settings),
+            score_pairs,
+            pconf.scale,
+            settings.basis_margin,
+        ).basis
         has_basis = models[basis].notna().any(axis=1)
         rows = models[has_basis].sort_values("model", kind="stable").reset_index(drop=True)
-        pca = CapabilityPCA.from_config(settings).fit(rows[basis])
+        pca = fit_factors(rows[basis], settings)
         factors = pd.DataFrame(pca.transform(rows[basis]), columns=_names(pca))
         with np.errstate(divide="ignore"):
             log_flops = np.log10(rows["flops"].where(rows["flops"] > 0))
         lines = FamilyLines.fit(factors, log_flops, rows["family"])
-        y_raw, note = normalize_scale(rows[target.column], target.column)
-        y = chance_normalize(y_raw, target.chance)
-        has_y = y.notna().to_numpy()
-        link = fit_with_bootstrap(factors.to_numpy()[has_y], y.to_numpy()[has_y], pconf, rng)
-        return cls(target, basis, pca, lines, link, int(has_y.sum()), [note] if note else [])
+        predictor = DownstreamPredictor(
+            method=method_for(pconf, shift=True),  # forecasts ask the FLOPs cutoffs' question
+            chance=target.chance,
+            capabilities=settings,
+            score_pairs=score_pairs,
+            random_state=_seed(pconf.random_state, target.column),
+        ).fit(models, target.column, factors=pca)
+        complete = rows.loc[rows[basis].notna().all(axis=1), basis].reset_index(drop=True)
+        return cls(target, predictor, lines, complete)
 
-    def draws(self, factor_draws: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Raw-scale samples of the target for factor draws (S x k): every bootstrap fit of
-        the link at every draw, plus a resampled residual; clipped to the metric's range."""
-        y = self.link.reg.predict_thetas(self.link.thetas, factor_draws)
-        y = y + rng.choice(self.link.residuals, size=y.shape, replace=True)
-        c = self.target.chance
-        return np.clip(y * (1 - c) + c, 0.0, 1.0)
+    def imputation_draws(
+        self, observed: np.ndarray, n: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """``n`` draws of the error of factors imputed from the ``observed`` basis scores
+        only: the fully evaluated models' factors from all of them minus from those alone."""
+        k = self.predictor.factors_.n_components
+        if observed.all() or self.complete.empty:
+            return np.zeros((n, k))
+        pca = self.predictor.factors_
+        mask = np.broadcast_to(observed, self.complete.shape)
+        errors = pca.transform(self.complete) - pca.transform(self.complete.where(mask))
+        return errors[rng.integers(0, len(errors), size=n)]
 
-    def point(self, factors: np.ndarray) -> np.ndarray:
-        c = self.target.chance
-        return np.clip(self.link.reg.predict(factors) * (1 - c) + c, 0.0, 1.0)
+
+def _seed(random_state: int, *keys: str) -> np.random.SeedSequence:
+    """A stream of its own for each key (a target, a scenario), stable across calls."""
+    return np.random.SeedSequence([random_state, *(zlib.crc32(k.encode()) for k in keys)])
 
 
 def _names(pca: CapabilityPCA) -> list[str]:
     return [str(n) for n in pca.get_feature_names_out()]
 
 
-def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
-    lo, hi = np.quantile(samples, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
+def _prediction(frame: pd.DataFrame) -> dict[str, object]:
+    """The raw-scale prediction and interval of a one-row ``predict`` frame."""
+    r = frame.iloc[0]
+    return {k: float(np.clip(r[f"{k}_raw"], 0.0, 1.0)) for k in ("predicted", "lower", "upper")}
 
 
 def forecast_planned(
     tm: TargetModel, scenario: Scenario, pconf: PredictConfig, rng: np.random.Generator
 ) -> dict[str, object]:
-    """One target of a planned model: factors from the line, score from the link."""
+    """One target of a planned model: factors from the line, score from the predictor."""
     assert scenario.flops is not None
     line = tm.lines.predict(np.log10(scenario.flops), scenario.family, scenario.like)
     draws = line.mean + np.sqrt(line.var) * rng.standard_normal((pconf.n_bootstrap, len(line.mean)))
-    samples = tm.draws(draws, rng)
-    lo, hi = _interval(samples, pconf.interval)
-    return {
-        "predicted": float(tm.point(line.mean[None, :])[0]),
-        "lower": lo,
-        "upper": hi,
+    row = pd.DataFrame({"flops": [scenario.flops]})
+    frame = tm.predictor.predict(
+        row, factors=line.mean[None, :], draws=draws[None], random_state=rng
+    )
+    return _prediction(frame) | {
         "derived_from": _describe(line),
         "source_family": line.source_family,
         "decades_past": line.decades_past,
@@ -148,7 +174,7 @@ def _describe(line: LinePrediction) -> str:
 def forecast_observed(
     tm: TargetModel, scenario: Scenario, pconf: PredictConfig, rng: np.random.Generator
 ) -> dict[str, object]:
-    """One target of an evaluated model: factors from its observed basis scores."""
+    """One target of an evaluated model: factors imputed from its observed basis scores."""
     scores = dict(scenario.scores)
     row = pd.DataFrame([[scores.get(b, np.nan) for b in tm.basis]], columns=tm.basis)
     n_obs = int(row.notna().sum(axis=1).iloc[0])
@@ -157,24 +183,28 @@ def forecast_observed(
             f"{scenario.name}: none of its scores is a basis benchmark of {tm.target.column} "
             f"({', '.join(tm.basis)})"
         )
-    factors = tm.pca.transform(row)
-    lo, hi = _interval(tm.draws(factors, rng), pconf.interval)
-    return {
-        "predicted": float(tm.point(factors)[0]),
-        "lower": lo,
-        "upper": hi,
+    if scenario.flops is not None:
+        row["flops"] = scenario.flops
+    frame = tm.predictor.predict(row, draws=_own_draws(tm, row, pconf, rng), random_state=rng)
+    return _prediction(frame) | {
         "derived_from": f"observed scores ({n_obs} of {len(tm.basis)} basis benchmarks)",
         "source_family": None,
         "decades_past": np.nan,
     }
 
 
-# how forecast_planned/forecast_observed make their intervals, recorded in forecast.json so that
-# the report names the method from the file (keep it true when the method changes)
-INTERVALS = (
-    "Monte Carlo: draws of the factors (the family line's predictive distribution, or a model's "
-    "own imputed factors) through the link's bootstrap refits plus resampled residuals"
-)
+def _own_draws(
+    tm: TargetModel, rows: pd.DataFrame, pconf: PredictConfig, rng: np.random.Generator
+) -> np.ndarray:
+    """Draws (n x S x k) of the factors of rows known by some basis scores."""
+    factors = tm.predictor.factors_.transform(rows[tm.basis])
+    observed = rows[tm.basis].notna().to_numpy()
+    return np.stack(
+        [
+            f + tm.imputation_draws(obs, pconf.n_bootstrap, rng)
+            for f, obs in zip(factors, observed, strict=True)
+        ]
+    )
 
 
 def forecast(
@@ -185,26 +215,26 @@ def forecast(
     settings: CapabilityConfig | None = None,
     pconf: PredictConfig | None = None,
     max_decades: float = 1.5,
+    score_pairs: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS,
 ) -> ForecastResult:
     """Forecast every target for every scenario; ``models`` are the fit's rows (e.g. base
-    models with basis scores). Deterministic for ``pconf.random_state``."""
+    models with basis scores). Deterministic for ``pconf.random_state``; each (scenario,
+    target) is seeded on its own."""
     settings = settings or CapabilityConfig()
     pconf = pconf or PredictConfig()
     if not scenarios or not targets:
         raise PredictError("nothing to forecast: give at least one scenario and one target")
-    seeds = np.random.SeedSequence(pconf.random_state).spawn(len(targets))
     rows, notes = [], []
-    for target, seed in zip(targets, seeds, strict=True):
-        rng = np.random.default_rng(seed)
-        tm = TargetModel.fit(models, target, settings, pconf, rng)
-        notes += [f"{target.column}: {n}" for n in tm.notes]
+    for target in targets:
+        tm = TargetModel.fit(models, target, settings, pconf, score_pairs)
+        notes += [f"{target.column}: {n}" for n in tm.predictor.notes_]
         for sc in scenarios:
+            rng = np.random.default_rng(_seed(pconf.random_state, target.column, repr(sc)))
             rows.append(_one(tm, sc, pconf, rng) | {"scenario": sc.name, "target": target.column})
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     notes += _extrapolation_notes(frame, max_decades)
-    return ForecastResult(
-        frame, pconf.interval, notes, settings={"max_decades": max_decades, "intervals": INTERVALS}
-    )
+    record = {"max_decades": max_decades, "method": pconf.method}  # whose intervals these are
+    return ForecastResult(frame, pconf.interval, notes, settings=record)
 
 
 def _one(
@@ -239,28 +269,28 @@ def complete_targets(
     targets: list[ForecastTarget],
     settings: CapabilityConfig,
     pconf: PredictConfig,
+    score_pairs: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS,
 ) -> pd.DataFrame:
     """Every model's missing target scores, predicted from its observed basis scores."""
     parts = []
-    seeds = np.random.SeedSequence(pconf.random_state).spawn(len(targets))
-    for target, seed in zip(targets, seeds, strict=True):
-        rng = np.random.default_rng(seed)
-        tm = TargetModel.fit(models, target, settings, pconf, rng)
+    for target in targets:
+        tm = TargetModel.fit(models, target, settings, pconf, score_pairs)
         rows = models[models[tm.basis].notna().any(axis=1) & models[target.column].isna()]
         if rows.empty:
             continue
-        factors = tm.pca.transform(rows[tm.basis])
-        samples = tm.draws(factors, rng)  # B x m
-        lo, hi = np.quantile(samples, [(1 - pconf.interval) / 2, (1 + pconf.interval) / 2], axis=0)
+        rng = np.random.default_rng(_seed(pconf.random_state, target.column, "complete"))
+        frame = tm.predictor.predict(
+            rows, draws=_own_draws(tm, rows, pconf, rng), random_state=rng
+        ).clip(0.0, 1.0)
         parts.append(
             pd.DataFrame(
                 {
                     "model": rows["model"].to_numpy(),
                     "column": target.column,
                     "status": "predicted",
-                    "value": tm.point(factors),
-                    "lower": lo,
-                    "upper": hi,
+                    "value": frame["predicted_raw"].to_numpy(),
+                    "lower": frame["lower_raw"].to_numpy(),
+                    "upper": frame["upper_raw"].to_numpy(),
                 }
             )
         )

@@ -1,1 +1,1 @@
-"""Prediction: from capabilities to a downstream metric (links, fits, intervals, back-tests)."""
+"""Downstream prediction: the one predictor, its methods, and the records its harnesses share."""

@@ -32,7 +32,7 @@ def capability_curve(
     draw sigmoid(w_e·log10 F + b_e) past the largest model, with a bootstrap band (each
     bootstrap fit with its own reference line).
     """
-    fit, X = fold.fits["pc"], fold.features["pc"]
+    fit, X = fold.fits["pc"], fold.inputs["pc"]
     ref = (data["family"] == reference).to_numpy() & data["flops"].notna().to_numpy()
     ref &= np.isfinite(X).all(axis=1)
     if ref.sum() < 2:
@@ -91,7 +91,7 @@ def baseline_curves(
     parts = []
     for name in ("log_flops", "log_params"):
         fit = fold.fits[name]
-        x = fold.features[name][:, 0]
+        x = fold.inputs[name][:, 0]
         x = x[np.isfinite(x)]
         grid = np.linspace(x.min() - 0.25, x.max() + pconf.extrapolate_decades, 120)[:, None]
         center = fit.reg.predict(grid)

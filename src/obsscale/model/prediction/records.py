@@ -1,15 +1,19 @@
-"""The records passed between the back-test's helpers: a prepared target and one fold's fits
-(defined here, below the orchestrator, so that its helpers need not import it)."""
+"""Records passed between the back-test harness and the code that scores and draws it: a target
+prepared for back-testing and what one fold fitted. They live here, below the harness
+(``model.backtest``) and its helpers (``model.scoring``, ``model.curves``), so that the
+helpers never import the harness."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from obsscale.model.prediction.intervals import BootstrapFit
-from obsscale.model.prediction.tuning import Choice
+if TYPE_CHECKING:
+    from obsscale.model.prediction.intervals import BootstrapFit
+    from obsscale.model.prediction.tuning import Choice
 
 
 @dataclass
@@ -26,9 +30,14 @@ class Task:
 
 @dataclass
 class FoldFit:
-    """The three predictors fitted on one fold's training side."""
+    """The three predictors fitted on one fold's training side, by predictor name.
 
-    features: dict[str, np.ndarray]
+    ``fits`` is each predictor's reference link (the paper method's only link; the default
+    method's best member, which the curves and coefficients describe), ``inputs`` that link's
+    inputs for every row of the task (e.g. log-FLOPs, when the nested back-tests ranked them
+    first for the factor predictor) and ``train`` the rows it was fitted on."""
+
+    inputs: dict[str, np.ndarray]
     fits: dict[str, BootstrapFit]
-    train: dict[str, np.ndarray]  # which rows each predictor was fitted on
+    train: dict[str, np.ndarray]
     choices: dict[str, Choice] = field(default_factory=dict)  # the default method's choices

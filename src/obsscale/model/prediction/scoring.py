@@ -78,7 +78,7 @@ def _train_mse(mine: pd.DataFrame, fold_fits: list[FoldFit], name: str, y: pd.Se
         np.mean(
             [
                 np.mean(
-                    (f.fits[name].reg.predict(f.features[name][f.train[name]]) - yv[f.train[name]])
+                    (f.fits[name].reg.predict(f.inputs[name][f.train[name]]) - yv[f.train[name]])
                     ** 2
                 )
                 for f in fold_fits

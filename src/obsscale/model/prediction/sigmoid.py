@@ -3,7 +3,7 @@
 ``y = sigmoid(w·x + c)`` (default), ``y = (1 - b)·sigmoid(w·x + c) + b`` with a floor
 ``b`` in [0, floor_max] ("parametric", as in the reference) or ``y = b + (u - b)·sigmoid(..)``
 with a ceiling u in [ceiling_min, 1] ("floor_ceiling"); the forms are classes of ``links``.
-``alpha`` > 0 adds a ridge penalty ``alpha·n·|w|²`` on the standardized weights, which keeps
+``ridge`` > 0 adds a ridge penalty ``ridge·n·|w|²`` on the standardized weights, which keeps
 small training sets from fitting near-step sigmoids. The reference fits these with a
 single start at w = 0.03 and lands in poor optima; here every fit starts from a linear fit on
 the logit scale, from the reference's near-zero start, and from seeded random perturbations,
@@ -63,7 +63,7 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
         "floor_max": [Interval(Real, 0, 1, closed="left")],
         "ceiling_min": [Interval(Real, 0, 1, closed="neither")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "ridge": [Interval(Real, 0, None, closed="left")],
         "n_starts": [Interval(Integral, 0)],
         "random_state": [RANDOM_STATE, None],
     }
@@ -76,7 +76,7 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         huber_delta: float = 0.1,
         floor_max: float = 0.2,
         ceiling_min: float = 0.5,
-        alpha: float = 0.0,
+        ridge: float = 0.0,
         n_starts: int = 8,
         random_state: int | None = 0,
     ) -> None:
@@ -85,7 +85,7 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         self.huber_delta = huber_delta
         self.floor_max = floor_max
         self.ceiling_min = ceiling_min
-        self.alpha = alpha
+        self.ridge = ridge
         self.n_starts = n_starts
         self.random_state = random_state
 
@@ -168,18 +168,18 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
 
     def _residuals(self, theta: np.ndarray, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
         r = self._curve(theta, Z) - y
-        if self.alpha > 0:  # ridge rows: sum r² + alpha·n·|w|²
-            r = np.concatenate([r, np.sqrt(self.alpha * len(y)) * theta[1 : Z.shape[1] + 1]])
+        if self.ridge > 0:  # ridge rows: sum r² + ridge·n·|w|²
+            r = np.concatenate([r, np.sqrt(self.ridge * len(y)) * theta[1 : Z.shape[1] + 1]])
         return r
 
     def _jacobian(self, theta: np.ndarray, Z: np.ndarray) -> np.ndarray:
         """d residuals / d theta in closed form: the curve's derivatives at the design [1, Z],
         then the ridge rows (constant). A fourth of the finite differences' cost."""
         J = self._curve_jacobian(theta, np.column_stack([np.ones(len(Z)), Z]))
-        if self.alpha > 0:
+        if self.ridge > 0:
             p = Z.shape[1]
             ridge = np.zeros((p, len(theta)))
-            ridge[:, 1 : p + 1] = np.sqrt(self.alpha * len(Z)) * np.eye(p)
+            ridge[:, 1 : p + 1] = np.sqrt(self.ridge * len(Z)) * np.eye(p)
             J = np.vstack([J, ridge])
         return J
 
@@ -317,9 +317,9 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
             loss = (counts * rho).sum(axis=1)
         else:  # 0.5 * (counts * r**2).sum(axis=1), in the scratch buffer
             loss = 0.5 * np.multiply(counts, np.multiply(r, r, out=work), out=work).sum(axis=1)
-        if self.alpha > 0:
+        if self.ridge > 0:
             w = theta[:, 1 : theta.shape[1] - self.link_.k]
-            loss = loss + 0.5 * self.alpha * counts.sum(axis=1) * (w**2).sum(axis=1)
+            loss = loss + 0.5 * self.ridge * counts.sum(axis=1) * (w**2).sum(axis=1)
         return loss
 
     def _gn_step(self, theta, terms, A, K, counts, work) -> np.ndarray:
@@ -344,10 +344,10 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
             for j, jj in enumerate(j_e[:i]):
                 H[:, c, k + j] = H[:, k + j, c] = (w * ji * jj).sum(axis=1)
         g[:, :k] = np.multiply(wj, r, out=wj) @ A
-        if self.alpha > 0:
+        if self.ridge > 0:
             n_w = counts.sum(axis=1)[:, None]
-            g[:, 1:k] += self.alpha * n_w * theta[:, 1:k]
-            H[:, 1:k, 1:k] += self.alpha * n_w[:, :, None] * np.eye(k - 1)
+            g[:, 1:k] += self.ridge * n_w * theta[:, 1:k]
+            H[:, 1:k, 1:k] += self.ridge * n_w[:, :, None] * np.eye(k - 1)
         ridge = 1e-10 * np.trace(H, axis1=1, axis2=2)[:, None, None] * np.eye(q) + 1e-12 * np.eye(q)
         return np.linalg.solve(H + ridge, g[:, :, None])[:, :, 0]
 

@@ -1,5 +1,5 @@
-"""What is predicted: checks on the target column, its scale, chance normalisation, the
-user's own downstream files."""
+"""What is predicted: checks on the target column, its scale, chance normalisation, the rows
+and the factor basis of a prediction, the user's own downstream files."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from obsscale.data.table import META_FIELDS
+from obsscale.config import CapabilityConfig
+from obsscale.data.table import META_FIELDS, require_score_columns
 from obsscale.exceptions import PredictError
+from obsscale.model.capabilities.basis import resolve_basis
+from obsscale.model.prediction.records import Task
 
 SCALES = {"fraction": 1.0, "percent": 100.0, "ten": 10.0}
 
@@ -118,3 +121,59 @@ def check_target(models: pd.DataFrame, target: str) -> None:
         raise PredictError(f"target {target!r} is not numeric (dtype {col.dtype})")
     if col.dropna().nunique() < 2:
         raise PredictError(f"target {target!r} has fewer than 2 distinct values: nothing to fit")
+
+
+def candidate_bases(settings: CapabilityConfig) -> tuple[tuple[str, ...], ...]:
+    """The bases to choose from: the configured one, and its fallbacks if it is the default."""
+    if settings.benchmarks != CapabilityConfig.benchmarks:
+        return (settings.benchmarks,)
+    return (settings.benchmarks, *settings.basis_fallbacks)
+
+
+def prepare(
+    models: pd.DataFrame,
+    target: str,
+    chance: float,
+    candidates: tuple[tuple[str, ...], ...],
+    twins: tuple[tuple[str, str], ...],
+    scale: str = "auto",
+    margin: float = CapabilityConfig.basis_margin,
+    basis: list[str] | None = None,
+) -> Task:
+    """Check the target, choose the basis without it (unless ``basis`` is given), keep the
+    rows that have both, in model-id order."""
+    check_target(models, target)
+    notes = []
+    if basis is None:
+        for benchmarks in candidates:
+            require_score_columns(benchmarks)
+        basis, left_out, note = resolve_basis(models, target, candidates, twins, margin)
+        notes += [note] if note else []
+        if left_out:
+            notes.append(
+                f"left out of the factor basis for this prediction: {', '.join(left_out)} "
+                f"(the target {target}, or the same benchmark from another source)"
+            )
+    missing = [b for b in basis if b not in models.columns]
+    if missing:
+        raise PredictError(f"unknown benchmark columns {missing}")
+    y_raw, scale_note = normalize_scale(models[target], target, scale)
+    notes += [scale_note] if scale_note else []
+    keep = y_raw.notna() & models[basis].notna().any(axis=1)
+    if not keep.any():
+        raise PredictError(
+            f"none of the {int(y_raw.notna().sum())} models with {target} has a score on the "
+            f"factor basis ({', '.join(basis)}): choose benchmarks they have with --benchmarks"
+        )
+    # rows in id order: results do not depend on the order of the input table
+    order = models.loc[keep, "model"].sort_values(kind="stable").index
+    y = chance_normalize(y_raw[order].reset_index(drop=True), chance)
+    below = float((y < 0).mean())
+    if chance > 0 and below > 0.2:
+        notes.append(f"{below:.0%} of the models score below the chance level {chance:g}")
+    dropped = int((y_raw.notna() & ~keep).sum())
+    if dropped:
+        notes.append(f"{dropped} models with the target but no basis score were left out")
+    # the target as fractions: a predictor refitted on a subset of the rows reads these values
+    data = models.loc[order].assign(**{target: y_raw[order]}).reset_index(drop=True)
+    return Task(target, chance, data, y, basis, notes)

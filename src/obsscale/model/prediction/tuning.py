@@ -58,7 +58,7 @@ def has_inputs(features: dict[str, np.ndarray], inputs: str) -> bool:
 def regressor_params(form: str, alpha: float, pconf: PredictConfig) -> dict[str, object]:
     """A candidate's regressor settings; its floor form is bounded by ``candidate_floor_max``
     (the paper's ``floor_max`` belongs to ``--form parametric`` of the paper method)."""
-    params: dict[str, object] = {"form": form, "alpha": alpha}
+    params: dict[str, object] = {"form": form, "ridge": alpha}
     if form == "parametric":
         params["floor_max"] = pconf.candidate_floor_max
     return params
