@@ -7,15 +7,25 @@ BIN := $(VENV)/bin
 DATA ?= data
 REPORTS ?= reports
 # Serve ../shared/upstream (or any mirror of the upstream URLs) and point MIRROR at it:
-#   make mirror &   then   make fetch MIRROR=http://127.0.0.1:8765
+#   make mirror   then   make fetch MIRROR=http://127.0.0.1:8765   then   make mirror-stop
 MIRROR ?= $(OBSSCALE_MIRROR)
 MIRROR_DIR ?= ../shared/upstream
 MIRROR_PORT ?= 8765
+MIRROR_PID ?= .mirror.pid
+MIRROR_LOG ?= .mirror.log
+# exit status 0 if the port can be bound (as http.server binds it), else 1
+export MIRROR_PORT_FREE := import socket, sys; s = socket.socket(); \
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))
+# exit status 0 once the port answers (within 10 s)
+export MIRROR_UP := import socket, sys, time; \
+	sys.exit(not any(socket.socket().connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 \
+	or time.sleep(0.1) for _ in range(100)))
 # exact versions of every dependency (make lock refreshes it from pyproject.toml)
 LOCK := requirements.lock
 UV = $(BIN)/uv
 
-.PHONY: help install lock fetch harmonize fit report bench test test-min test-latest readme-examples lint format mirror clean
+.PHONY: help install lock fetch harmonize fit report bench test test-min test-latest readme-examples lint format mirror \
+	mirror-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -83,8 +93,29 @@ format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests
 	$(BIN)/ruff format src tests
 
-mirror: ## serve ../shared/upstream on 127.0.0.1:8765 (Ctrl-C to stop)
-	$(PYTHON) -m http.server $(MIRROR_PORT) --bind 127.0.0.1 --directory $(MIRROR_DIR)
+# The mirror runs in the background: its PID in $(MIRROR_PID), its log in $(MIRROR_LOG), so that
+# `make mirror-stop` stops it from any shell (scripts and CI included).
+mirror: ## serve ../shared/upstream on 127.0.0.1:8765 (MIRROR_PORT) in the background
+	@if [ -f $(MIRROR_PID) ] && kill -0 "$$(cat $(MIRROR_PID))" 2>/dev/null; then \
+		echo "mirror already running (PID $$(cat $(MIRROR_PID))); make mirror-stop stops it"; \
+	elif [ ! -d "$(MIRROR_DIR)" ]; then \
+		echo "make mirror: $(MIRROR_DIR) not found; set MIRROR_DIR=<folder>" >&2; exit 1; \
+	elif ! $(PYTHON) -c "$$MIRROR_PORT_FREE" $(MIRROR_PORT) 2>/dev/null; then \
+		echo "make mirror: port $(MIRROR_PORT) is in use; choose another: MIRROR_PORT=<port> make mirror" >&2; \
+		exit 1; \
+	else \
+		nohup $(PYTHON) -m http.server $(MIRROR_PORT) --bind 127.0.0.1 --directory "$(MIRROR_DIR)" \
+			> $(MIRROR_LOG) 2>&1 & echo $$! > $(MIRROR_PID); \
+		$(PYTHON) -c "$$MIRROR_UP" $(MIRROR_PORT) || { rm -f $(MIRROR_PID); \
+			echo "make mirror: the server did not start, see $(MIRROR_LOG)" >&2; exit 1; }; \
+		echo "mirror: http://127.0.0.1:$(MIRROR_PORT) serves $(MIRROR_DIR) (PID $$(cat $(MIRROR_PID)); make mirror-stop)"; \
+	fi
+
+mirror-stop: ## stop the mirror that make mirror started
+	@if [ ! -f $(MIRROR_PID) ]; then echo "no mirror running ($(MIRROR_PID) not found)"; \
+	elif kill "$$(cat $(MIRROR_PID))" 2>/dev/null; then echo "mirror stopped (PID $$(cat $(MIRROR_PID)))"; \
+	else echo "no mirror running (PID $$(cat $(MIRROR_PID)) had already ended)"; fi
+	@rm -f $(MIRROR_PID)
 
 clean: ## remove derived data and reports (keeps downloads in data/raw)
 	rm -rf $(DATA)/processed $(REPORTS)/*.html $(REPORTS)/*.json $(REPORTS)/bench

@@ -114,7 +114,7 @@ def test_a_chosen_basis_is_never_replaced() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--cutoff-top-fraction", "1.5"], "between 0 and 1"),
+        (["--cutoff-top-fraction", "1.5"], "expected a finite number > 0 and < 1"),
         (["--cutoff-top-fraction", "0.1", "--kfold", "5"], "choose one split"),
     ],
 )

@@ -127,7 +127,7 @@ def test_config_file_sets_report_targets(tmp_path: Path) -> None:
     assert cfg.predict.n_bootstrap == 10
     assert cfg.report.targets == (ReportTarget("a:b", 0.25, 1e23),)
     path.write_text("[predict]\nbootstraps = 10\n")
-    with pytest.raises(ValueError, match=r"\[predict\] has unknown keys \['bootstraps'\]"):
+    with pytest.raises(ValueError, match=r"\[predict\] unknown key 'bootstraps' \(known: method"):
         load_config_file(path, Config())
 
 
@@ -142,7 +142,7 @@ def test_config_file_sets_report_targets(tmp_path: Path) -> None:
         ),
         (
             '[[report.targets]]\ncolumn = "a:b"\nchanse = 0.2\n',
-            r"entry 1 has unknown keys \['chanse'\]",
+            r"entry 1 unknown key 'chanse' \(known: column, chance",
         ),
         ("[plots]\n", r"unknown section \[plots\]"),
     ],

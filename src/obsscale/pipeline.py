@@ -21,7 +21,12 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from obsscale.config import CapabilityConfig, Config, PredictConfig, ReportTarget
+from obsscale.config import (
+    CapabilityConfig,
+    Config,
+    PredictConfig,
+    ReportTarget,
+)
 from obsscale.data import store
 from obsscale.data.table import (
     is_score_column,

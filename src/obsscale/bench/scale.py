@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from obsscale.config import CapabilityConfig, PredictConfig
+from obsscale.config import CapabilityConfig, PredictConfig, build_settings
 from obsscale.model.capabilities.fit import fit_capabilities
 from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.splits import CutoffFlops, Split
@@ -88,7 +88,7 @@ def scale_child(n: int, method: str = "obsscale") -> dict[str, Any]:
     settings = CapabilityConfig(
         benchmarks=tuple(c for c in table.columns if c.startswith("syn:")), reference_family="F0"
     )
-    pconf = PredictConfig(method=method)
+    pconf = build_settings(PredictConfig, {"method": method}, "scale child")  # from argv
     out = fit_predict_timing(table, settings, "target", pconf, CutoffFlops(10**23.5))
     return {"n": n, "method": method, **out, "peak_rss_mb": _rss_mb(), "baseline_rss_mb": base_rss}
 

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 from obsscale.cli.parser import build_parser
-from obsscale.exceptions import CLIError, ObsscaleError
+from obsscale.exceptions import CLIError, ObsscaleError, ObsscaleWarning
 
 __all__ = ["CLIError", "Terminated", "main"]
 
@@ -59,8 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _one_line_warning(
     message: Warning | str, category: type[Warning], *args: object, **kw: object
 ) -> None:
-    """Warnings for people: one line with the class, no source line."""
-    print(f"obsscale: {category.__name__}: {message}", file=sys.stderr)
+    """obsscale's warnings for people: one line with the class, no source line. Libraries'
+    warnings (pandas' PerformanceWarning, ...) say nothing a user can act on: logged, shown
+    with -v."""
+    if issubclass(category, ObsscaleWarning):
+        print(f"obsscale: {category.__name__}: {message}", file=sys.stderr)
+    else:
+        logging.getLogger("obsscale").info("%s: %s", category.__name__, message)
 
 
 if __name__ == "__main__":

@@ -5,46 +5,78 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from obsscale.config import CapabilityConfig, Config, default_config, load_config_file
-from obsscale.exceptions import CLIError
+from obsscale.cli.options import overrides
+from obsscale.config import (
+    DATA_DIR_ENV,
+    CapabilityConfig,
+    Config,
+    PredictConfig,
+    default_config,
+    load_config_file,
+)
+from obsscale.exceptions import CLIError, ExtrapolationWarning
 
 if TYPE_CHECKING:
     from obsscale.model.capabilities.rows import Selection  # pandas: not for fetch
 
 
 def _config(args: argparse.Namespace) -> Config:
-    cfg = default_config(args.data_dir, getattr(args, "mirror", None))
-    config_file = args.config or (Path("obsscale.toml") if Path("obsscale.toml").exists() else None)
+    """The defaults, then ./obsscale.toml or --config, then the settings given as options."""
+    cfg = default_config(getattr(args, "data_dir", None), getattr(args, "mirror", None))
+    given = getattr(args, "config", None)
+    config_file = given or (Path("obsscale.toml") if Path("obsscale.toml").exists() else None)
     if config_file:
         cfg = load_config_file(config_file, cfg)
-    overrides: dict[str, Any] = {
-        key: value
-        for key, flag, value in (
-            ("include_flagged", "include_flagged", True),
-            ("include_merged", "include_merged", True),
-            ("apply_corrections", "no_corrections", False),
-            ("trust_edited", "trust_edited", True),
+    changes = overrides(args, Config)
+    return cfg.with_overrides(**changes) if changes else cfg
+
+
+def _data_config(args: argparse.Namespace) -> Config:
+    """``_config`` for a command that reads models.csv: without it, say where it was looked
+    for and how to point at another data folder (a run outside the repository finds none)."""
+    cfg = _config(args)
+    _require_data(cfg)
+    return cfg
+
+
+def _require_data(cfg: Config) -> None:
+    path = cfg.processed_dir / "models.csv"
+    if not path.exists():
+        raise CLIError(
+            f"no model table in the data folder {cfg.data_dir.resolve()} ({path} not found): "
+            f"run `obsscale fetch` to build it there, or point at a data folder with "
+            f"--data-dir DIR or ${DATA_DIR_ENV}=DIR"
         )
-        if getattr(args, flag, False)
-    }
-    if getattr(args, "exclude_source", None):
-        overrides["exclude_sources"] = tuple(args.exclude_source)
-    return cfg.with_overrides(**overrides) if overrides else cfg
+
+
+def _columns(cfg: Config, names: list[str] | None, what: str, prefer: Any = ()) -> Any:
+    """Names of score columns given on the command line, bare benchmark names resolved."""
+    if not names:
+        return names
+    from obsscale.cli.columns import resolve, table_columns
+
+    columns = table_columns(cfg.processed_dir / "models.csv")
+    return [resolve(n, columns, what, prefer) for n in names]
+
+
+def _largest(cfg: Config) -> Any:
+    from obsscale.cli.scenarios import largest_flops
+    from obsscale.data.table import load_models
+
+    return largest_flops(load_models(cfg))
+
+
+def _report_columns(cfg: Config) -> list[str]:
+    return [t.column for t in cfg.report.targets]
 
 
 def _capability_settings(args: argparse.Namespace, cfg: Config) -> CapabilityConfig:
-    given = {
-        "benchmarks": tuple(args.benchmarks) if args.benchmarks else None,
-        "n_components": args.components,
-        "reference_family": args.reference_family,
-        "base_only": False if args.all_models else None,
-        "standardize": True if args.standardize else None,
-    }
-    return replace(cfg.capabilities, **{k: v for k, v in given.items() if v is not None})
+    return replace(cfg.capabilities, **overrides(args, CapabilityConfig))
 
 
 def _selection(args: argparse.Namespace) -> Selection:
@@ -169,12 +201,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from obsscale.model.capabilities.fit import CapabilityFit
     from obsscale.pipeline import FitRequest, default_targets, run_fit
 
-    cfg = _config(args)
+    cfg = _data_config(args)
     _folder(args.out, cfg)
     request = FitRequest(
         capabilities=_capability_settings(args, cfg),
         selection=_selection(args),
-        targets=() if args.no_targets else default_targets(cfg, args.target),
+        targets=()
+        if args.no_targets
+        else default_targets(cfg, _columns(cfg, args.target, "--target", [_report_columns(cfg)])),
     )
     run_fit(cfg, args.out, request, progress=not args.quiet)
     fit = CapabilityFit.load(args.out / "fit.json")
@@ -193,28 +227,28 @@ def _split(args: argparse.Namespace, cfg: Config):
     if not chosen:
         return Split.of("cutoff_flops", cfg.predict.cutoff_flops)
     kind = chosen[0]
-    return Split.of(kind, None if kind == "leave_family_out" else getattr(args, kind))
+    value = getattr(args, kind)
+    if kind == "cutoff_date":
+        value = value.isoformat()
+    return Split.of(kind, None if kind == "leave_family_out" else value)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from obsscale.pipeline import PredictRequest, run_predict
 
     cfg = _config(args)
-    given = {
-        "form": args.form,
-        "method": args.method,
-        "scale": args.scale,
-        "loss": args.loss,
-        "n_bootstrap": args.bootstrap,
-        "random_state": args.seed,
-    }
+    split = _split(args, cfg)  # a usage error before a data error
+    _require_data(cfg)
+    target = args.target
+    if not args.downstream:
+        (target,) = _columns(cfg, [target], "--target", [_report_columns(cfg)])
     request = PredictRequest(
-        target=args.target,
+        target=target,
         capabilities=_capability_settings(args, cfg),
-        predict=replace(cfg.predict, **{k: v for k, v in given.items() if v is not None}),
+        predict=replace(cfg.predict, **overrides(args, PredictConfig)),
         selection=_selection(args),
-        split=_split(args, cfg),
-        chance=args.chance,
+        split=split,
+        chance=cfg.report.target(target).chance if args.chance is None else args.chance,
         downstream=args.downstream,
     )
     _output_file(args.out, cfg, args.downstream, args.config)
@@ -235,7 +269,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     from obsscale.model.design.selection import select_from_fit
     from obsscale.pipeline import selected_models
 
-    cfg = _config(args)
+    cfg = _data_config(args)
     settings = _capability_settings(args, cfg)
     models, chosen = selected_models(cfg, settings, _selection(args))
     result = select_from_fit(
@@ -257,7 +291,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     start = time.monotonic()
     _folder(args.out)
-    index = run_report(_config(args), args.out)
+    index = run_report(_data_config(args), args.out)
     print(f"report written in {time.monotonic() - start:.0f} s: {index.resolve()}")
     return 0
 
@@ -289,17 +323,27 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from obsscale.pipeline import ForecastRequest, default_targets, run_forecast
 
     cfg = _config(args)
-    targets = default_targets(cfg, args.target)
-    if args.chance is not None:
-        targets = tuple(replace(t, chance=args.chance) for t in targets)
-    planned = planned_scenario(args)
-    scenarios = [*([planned] if planned else []), *score_scenarios(args.scores)]
-    if not (scenarios or args.at_flops or args.complete):
+    planned_flags = (args.family, args.like, args.flops, args.times, args.params_b, args.tokens_t)
+    if not (
+        any(f is not None for f in planned_flags) or args.scores or args.at_flops or args.complete
+    ):
         raise CLIError(
-            "nothing to forecast: give --family/--like with --flops (or --params-b and "
-            "--tokens-t), --scores FILE, --at-flops C..., or --complete",
+            "nothing to forecast: give --family/--like with --flops or --times (or --params-b "
+            "and --tokens-t), --scores FILE, --at-flops C..., or --complete",
             status=2,
         )
+    _require_data(cfg)
+    planned = planned_scenario(args, _largest(cfg) if args.times is not None else None)
+    names = _columns(cfg, args.target, "--target", [_report_columns(cfg)])
+    targets = default_targets(cfg, names)
+    if args.chance is not None:
+        targets = tuple(replace(t, chance=args.chance) for t in targets)
+    basis = [cfg.capabilities.benchmarks, *cfg.capabilities.basis_fallbacks]
+
+    def column(name: str) -> str:
+        return _columns(cfg, [name], f"{args.scores} column", basis)[0]
+
+    scenarios = [*([planned] if planned else []), *score_scenarios(args.scores, column)]
     request = ForecastRequest(
         capabilities=_capability_settings(args, cfg),
         targets=targets,
@@ -309,7 +353,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         selection=_selection(args),
     )
     _output_file(args.out, cfg, args.scores, args.config)
-    result = run_forecast(cfg, request)
+    with warnings.catch_warnings():  # the result's notes say it, on stdout: once
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        result = run_forecast(cfg, request)
     if args.out:
         result.save(args.out)
     if args.json:

@@ -6,32 +6,41 @@ from __future__ import annotations
 import argparse
 import datetime
 from pathlib import Path
+from typing import Any
 
 from obsscale.cli import commands
-from obsscale.config import MIRROR_ENV
+from obsscale.cli.options import add_setting, expected, value_type
+from obsscale.config import (
+    DATA_DIR_ENV,
+    MIRROR_ENV,
+    CapabilityConfig,
+    Config,
+    PredictConfig,
+    ReportTarget,
+)
 
 
 def _add_selection(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("capability model")
-    g.add_argument(
+    add_setting(
+        g,
         "--benchmarks",
-        nargs="+",
+        CapabilityConfig,
+        "benchmarks",
         type=_score_column,
         metavar="COL",
-        help="score columns forming the factor basis (default: the 8 obsscaling: ones)",
+        default_text="the 8 obsscaling: ones",
     )
-    g.add_argument(
-        "--components", type=_positive_int, metavar="K", help="number of PCs (default 3)"
-    )
-    g.add_argument(
-        "--reference-family",
-        metavar="NAME",
-        help="family whose compute scale defines equivalent FLOPs (default Llama-2)",
-    )
-    g.add_argument(
-        "--standardize",
-        action="store_true",
-        help="PCA on standardized scores (default: raw fractions, as the paper)",
+    add_setting(g, "--components", CapabilityConfig, "n_components", metavar="K")
+    add_setting(g, "--reference-family", CapabilityConfig, "reference_family", metavar="NAME")
+    add_setting(g, "--standardize", CapabilityConfig, "standardize")
+    add_setting(
+        g,
+        "--all-models",
+        CapabilityConfig,
+        "base_only",
+        help="include fine-tuned/instruct models",
+        default_text="base models only",
     )
     g.add_argument(
         "--subset",
@@ -46,11 +55,6 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     g.add_argument("--families", nargs="+", metavar="FAMILY", help="only these families")
     g.add_argument("--models", nargs="+", metavar="ID", help="only these model ids")
     g.add_argument("--exclude", nargs="+", metavar="ID", help="leave these model ids out")
-    g.add_argument(
-        "--all-models",
-        action="store_true",
-        help="include fine-tuned/instruct models (default: base models only)",
-    )
 
 
 def _score_column(text: str) -> str:
@@ -62,88 +66,58 @@ def _score_column(text: str) -> str:
     return text
 
 
-def _date(text: str) -> str:
-    try:
-        datetime.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
-    return text
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _nonnegative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _open_fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
-    return value
-
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+def _add_common(p: argparse.ArgumentParser, default: Any = None) -> None:
+    """--data-dir and --config, given before the subcommand or after it (``default``
+    SUPPRESS in the subcommand's parser, so it keeps a value given before it)."""
+    add_setting(
+        p,
         "--data-dir",
-        type=Path,
-        default=Path("data"),
-        help="folder for downloads and derived tables (default: data/)",
-    )
+        Config,
+        "data_dir",
+        dest="data_dir",
+        metavar="DIR",
+        default_text=f"${DATA_DIR_ENV}, else data/",
+    ).default = default
     p.add_argument(
         "--config",
         type=Path,
         metavar="FILE",
+        default=default,
         help="TOML settings (default: ./obsscale.toml if present)",
     )
-    p.add_argument(
+
+
+def _add_subcommand_common(p: argparse.ArgumentParser) -> None:
+    _add_common(p, argparse.SUPPRESS)
+    add_setting(
+        p,
         "--trust-edited",
-        action="store_true",
-        help="use tables and raw files edited since obsscale wrote or fetched them (by default "
-        "a file whose sha256 differs from the recorded one is refused)",
+        Config,
+        "trust_edited",
+        help="use tables and raw files edited since obsscale wrote or fetched them",
+        default_text="a file whose sha256 differs from the recorded one is refused",
     )
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
 
 
 def _add_harmonize_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--include-flagged",
-        action="store_true",
-        help="keep leaderboard models flagged by the leaderboard",
-    )
-    p.add_argument("--include-merged", action="store_true", help="keep merged models")
-    p.add_argument(
+    add_setting(p, "--include-flagged", Config, "include_flagged")
+    add_setting(p, "--include-merged", Config, "include_merged")
+    add_setting(
+        p,
         "--no-corrections",
-        action="store_true",
-        help="use upstream metadata as published (skip curated corrections)",
+        Config,
+        "apply_corrections",
+        help="use upstream metadata as published (skip the curated corrections)",
+        default_text="apply them",
     )
-    p.add_argument(
-        "--exclude-source",
-        nargs="+",
-        metavar="NAME",
-        help="build the table without these sources (by default a missing raw file is an error)",
-    )
+    add_setting(p, "--exclude-source", Config, "exclude_sources", metavar="NAME")
 
 
 def _fetch_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fetch", help="download the sources, then harmonize them")
-    _add_common(p)
-    p.add_argument("--mirror", help=f"rewrite https://H/P to MIRROR/H/P (env {MIRROR_ENV})")
+    _add_subcommand_common(p)
+    add_setting(p, "--mirror", Config, "mirror", default_text=f"${MIRROR_ENV}")
     p.add_argument("--refresh", action="store_true", help="download even if a good copy exists")
     p.add_argument("--only", nargs="+", metavar="NAME", help="fetch only these sources")
     p.add_argument("--no-harmonize", action="store_true", help="download only")
@@ -159,7 +133,7 @@ def _fetch_parser(sub: argparse._SubParsersAction) -> None:
 
 def _harmonize_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("harmonize", help="rebuild processed/models.csv from the raw files")
-    _add_common(p)
+    _add_subcommand_common(p)
     _add_harmonize_options(p)
     p.set_defaults(func=commands.cmd_harmonize)
 
@@ -168,7 +142,7 @@ def _fit_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fit", help="fit capability factors and family lines, back-test the targets -> OUT/*.json"
     )
-    _add_common(p)
+    _add_subcommand_common(p)
     p.add_argument(
         "--out",
         type=Path,
@@ -189,7 +163,7 @@ def _fit_parser(sub: argparse._SubParsersAction) -> None:
 
 def _predict_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="back-test a downstream prediction from capabilities")
-    _add_common(p)
+    _add_subcommand_common(p)
     p.add_argument(
         "--target",
         required=True,
@@ -202,75 +176,66 @@ def _predict_parser(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="your own CSV: a 'Model' column of Hugging Face ids + metric columns",
     )
-    p.add_argument(
-        "--chance", type=float, default=0.0, help="chance level: fit (y - c) / (1 - c) (default 0)"
-    )
+    _add_chance(p)
     _add_predictor_options(p)
     _add_split_options(p)
-    p.add_argument("--bootstrap", type=_positive_int, metavar="B", help="bootstrap resamples (200)")
-    p.add_argument("--seed", type=_nonnegative_int, help="random seed (0)")
+    add_setting(p, "--bootstrap", PredictConfig, "n_bootstrap", metavar="B")
+    add_setting(p, "--seed", PredictConfig, "random_state", metavar="SEED")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON to FILE")
     _add_selection(p)
     p.set_defaults(func=commands.cmd_predict)
 
 
+def _add_chance(p: argparse.ArgumentParser, of: str = "the target") -> None:
+    add_setting(
+        p,
+        "--chance",
+        ReportTarget,
+        "chance",
+        dest="chance",
+        metavar="C",
+        default_text=f"the configured chance level of {of} ([[report.targets]]), else 0",
+    )
+
+
 def _add_predictor_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--form",
-        choices=("sigmoid", "parametric"),
-        help="sigmoid, or with a floor b in [0, 0.2] (default sigmoid)",
-    )
-    p.add_argument("--loss", choices=("squared", "huber"), help="default squared")
-    p.add_argument(
-        "--method",
-        choices=("obsscale", "paper"),
-        help="obsscale (default): inputs and link chosen and weighted by nested back-tests, "
-        "intervals calibrated on them; paper: the paper's factor predictor with bootstrap "
-        "intervals, exactly as the reference",
-    )
-    p.add_argument(
-        "--scale",
-        choices=("auto", "fraction", "percent", "ten"),
-        help="scale of the target: fraction (0-1), percent (0-100), ten (0-10), or auto "
-        "(default: fraction if at most 1, percent if in (10, 100]; (1, 10] is refused)",
-    )
+    for flag in ("method", "form", "loss", "scale"):
+        add_setting(p, f"--{flag}", PredictConfig, flag)
 
 
 def _add_split_options(p: argparse.ArgumentParser) -> None:
-    s = p.add_argument_group("split (one of; default --cutoff-flops 8.4e22)")
-    s.add_argument(
-        "--cutoff-flops",
-        type=_positive_float,
-        metavar="F",
-        help="train on models with FLOPs <= F, test above",
+    """One split of the models into training and test rows (``commands._split``)."""
+    s = p.add_argument_group("split (one of; default --cutoff-flops from [predict])")
+    add_setting(
+        s, "--cutoff-flops", PredictConfig, "cutoff_flops", dest="cutoff_flops", metavar="F"
     )
     s.add_argument(
         "--cutoff-date",
-        type=_date,
+        type=value_type(datetime.date),
         metavar="YYYY-MM-DD",
         help="train on models released before the date, test on later ones",
     )
     s.add_argument("--leave-family-out", action="store_true", help="each family in turn")
-    s.add_argument("--kfold", type=_positive_int, metavar="K", help="random K-fold")
+    add_setting(s, "--kfold", PredictConfig, "kfold", dest="kfold", metavar="K")
     s.add_argument(
         "--cutoff-top-fraction",
-        type=_open_fraction,
+        type=value_type(float, gt=0, lt=1),
         metavar="Q",
         help="test on the strongest Q of the models by the first factor (e.g. 0.1), train on "
-        "the rest; needs no FLOPs (instruct and agent targets)",
+        f"the rest; needs no FLOPs (instruct and agent targets); {expected(float, gt=0, lt=1)}",
     )
 
 
 def _select_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("select", help="choose which models to evaluate (optimal design)")
-    _add_common(p)
+    _add_subcommand_common(p)
     p.add_argument(
         "--budget",
-        type=_positive_int,
+        type=value_type(int, ge=1),
         required=True,
         metavar="K",
-        help="how many models you can evaluate",
+        help=f"how many models you can evaluate ({expected(int, ge=1)})",
     )
     p.add_argument(
         "--criterion",
@@ -280,13 +245,13 @@ def _select_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--max-params-b",
-        type=_positive_float,
+        type=value_type(float, gt=0),
         metavar="B",
         help="only models with at most B billion parameters",
     )
     p.add_argument(
         "--max-flops",
-        type=_positive_float,
+        type=value_type(float, gt=0),
         metavar="F",
         help="only models trained with at most F FLOPs",
     )
@@ -305,7 +270,7 @@ def _select_parser(sub: argparse._SubParsersAction) -> None:
 
 def _report_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="render OUT/index.html from the artifacts of `obsscale fit`")
-    _add_common(p)
+    _add_subcommand_common(p)
     p.add_argument(
         "--out",
         type=Path,
@@ -317,7 +282,7 @@ def _report_parser(sub: argparse._SubParsersAction) -> None:
 
 def _bench_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="accuracy suite, speed and scale -> OUT/*.json, summary")
-    _add_common(p)
+    _add_subcommand_common(p)
     p.add_argument("--out", type=Path, default=Path("reports/bench"))
     p.add_argument(
         "--mirror",
@@ -327,7 +292,7 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sizes",
         nargs="+",
-        type=_positive_int,
+        type=value_type(int, ge=1),
         metavar="N",
         help="synthetic table sizes (default 1000 10000 100000)",
     )
@@ -348,13 +313,20 @@ def _forecast_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "forecast", help="scores of a model not yet trained or not yet evaluated, with intervals"
     )
-    _add_common(p)
+    _add_subcommand_common(p)
     g = p.add_argument_group("a planned model (family + compute)")
     g.add_argument("--family", metavar="F", help="its family (its capability lines are used)")
     g.add_argument("--like", metavar="F", help="a new family: use family F's line, widened")
-    g.add_argument("--params-b", type=_positive_float, metavar="N", help="parameters, billions")
-    g.add_argument("--tokens-t", type=_positive_float, metavar="D", help="tokens, trillions")
-    g.add_argument("--flops", type=_positive_float, metavar="C", help="training FLOPs (or 6ND)")
+    positive = value_type(float, gt=0)
+    g.add_argument("--params-b", type=positive, metavar="N", help="parameters, billions")
+    g.add_argument("--tokens-t", type=positive, metavar="D", help="tokens, trillions")
+    g.add_argument("--flops", type=positive, metavar="C", help="training FLOPs (or 6ND)")
+    g.add_argument(
+        "--times",
+        type=positive,
+        metavar="N",
+        help="training FLOPs N times those of the family's largest model (e.g. 10)",
+    )
     g.add_argument("--name", help="a label for the planned model (default: derived)")
     p.add_argument(
         "--scores",
@@ -365,7 +337,7 @@ def _forecast_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--at-flops",
         nargs="+",
-        type=_positive_float,
+        type=positive,
         metavar="C",
         help="forecast along the reference family's line at these (equivalent) FLOPs",
     )
@@ -373,7 +345,7 @@ def _forecast_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--target", nargs="+", metavar="COL", help="targets (default: the report's targets)"
     )
-    p.add_argument("--chance", type=float, help="chance level of the --target columns")
+    _add_chance(p, of="each target")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON to FILE")
     _add_selection(p)
@@ -384,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="obsscale", description="Observational scaling laws for language-model benchmarks."
     )
+    _add_common(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     _fetch_parser(sub)
     _harmonize_parser(sub)

@@ -1,13 +1,20 @@
 """The one place where obsscale's settings live.
 
-Sources (``sources``), the settings of every stage (``settings``) and reading them from TOML
-(``loading``). Nothing else in the package hard-codes a URL, a path or a threshold; this
-package imports nothing else of obsscale's.
+Sources (``sources``), the settings of every stage (``settings``) and of a whole run (``run``),
+each declared once in the schema (``schema``: type, default, range, help), and reading them
+from TOML (``loading``). Nothing else in the package hard-codes a URL, a path or a threshold;
+this package imports nothing else of obsscale's.
 """
 
 from obsscale.config.loading import load_config_file
-from obsscale.config.settings import (
+from obsscale.config.run import (
+    DATA_DIR_ENV,
     DEFAULT_PRECEDENCE,
+    Config,
+    default_config,
+)
+from obsscale.config.schema import build_settings
+from obsscale.config.settings import (
     DEFAULT_REPORT_TARGETS,
     DEFAULT_SCORE_PAIRS,
     LEADERBOARD_V2_TARGETS,
@@ -15,14 +22,13 @@ from obsscale.config.settings import (
     OBSSCALING_BENCHMARKS,
     AuditConfig,
     CapabilityConfig,
-    Config,
     ForecastConfig,
     FrontierConfig,
     NetworkConfig,
     PredictConfig,
     ReportConfig,
     ReportTarget,
-    default_config,
+    default_target,
 )
 from obsscale.config.sources import (
     DEFAULT_SOURCES,
@@ -34,6 +40,7 @@ from obsscale.config.sources import (
 )
 
 __all__ = [
+    "DATA_DIR_ENV",
     "DEFAULT_PRECEDENCE",
     "DEFAULT_REPORT_TARGETS",
     "DEFAULT_SCORE_PAIRS",
@@ -54,7 +61,9 @@ __all__ = [
     "ReportConfig",
     "ReportTarget",
     "Source",
+    "build_settings",
     "default_config",
+    "default_target",
     "load_config_file",
     "resolve_url",
 ]

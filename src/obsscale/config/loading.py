@@ -1,6 +1,6 @@
-"""Settings from a TOML file, checked up front against the dataclasses' own fields and types
-and against the ranges declared in ``constraints``: every problem of the file is reported at
-once, each naming the file, the section, the key and what was expected."""
+"""Settings from a TOML file, each table checked against the schema (``schema.check``, the same
+check as building the settings in Python): every problem of the file is reported at once, each
+naming the file, the section, the key and what was expected."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from obsscale.config.constraints import violations
-from obsscale.config.settings import Config, ReportTarget
+from obsscale.config.run import Config
+from obsscale.config.schema import check, defaults
+from obsscale.config.settings import ReportConfig, ReportTarget
 from obsscale.exceptions import ConfigError
 
 SECTIONS = ("capabilities", "predict", "audit", "network", "forecast", "frontier", "report")
@@ -35,7 +36,8 @@ def load_config_file(path: str | Path, config: Config) -> Config:
         elif name == "report":
             changes[name] = _report(config, table, errors)
         else:
-            changes[name] = _section(getattr(config, name), table, f"[{name}]", errors)
+            current = getattr(config, name)
+            changes[name] = _section(type(current), _values(current), table, f"[{name}]", errors)
     if errors:
         raise ConfigError(f"{path}: " + f"\n{path}: ".join(errors))
     return replace(config, **changes)
@@ -54,66 +56,22 @@ def _report(config: Config, table: dict[str, Any], errors: list[str]) -> Any:
                 f"{where} must be a table with column, chance, cutoff_flops; got {entry!r}"
             )
             continue
-        if not isinstance(entry.get("column"), str) or not entry["column"]:
-            errors.append(f"{where}: column must be a score column name such as 'obsscaling:MMLU'")
-            continue
-        targets.append(_section(ReportTarget(column=""), entry, where, errors))
+        targets.append(_section(ReportTarget, {}, entry, where, errors))
     extra = {k: v for k, v in table.items() if k != "targets"}
-    report = _section(config.report, extra, "[report]", errors)
-    return replace(report, targets=tuple(targets)) if targets else report
+    given = {"targets": tuple(targets)} if targets and None not in targets else {}
+    values = {**_values(config.report), **given}
+    return _section(ReportConfig, values, extra, "[report]", errors)
 
 
-def _section(current: Any, table: dict[str, Any], where: str, errors: list[str]) -> Any:
-    """``current`` with the table's values, each checked against its default's type and its
-    declared range; problems are appended to ``errors`` (``current`` is returned then)."""
-    known = {f.name: getattr(current, f.name) for f in fields(current)}
-    unknown = sorted(set(table) - set(known))
-    if unknown:
-        errors.append(f"{where} has unknown keys {unknown}; known: {sorted(known)}")
-    values = {}
-    for key, value in table.items():
-        if key in known:
-            problem = _type_problem(known[key], value)
-            if problem:
-                errors.append(f"{where} {key} = {value!r}: expected {problem}")
-            else:
-                values[key] = _as_tuple(value) if isinstance(known[key], tuple) else value
-    if len(values) < len(table):
-        return current
-    updated = replace(current, **values)
-    errors.extend(f"{where} {v}" for v in violations(updated) if v.split(" ")[0] in values)
-    return updated
+def _section(
+    cls: type, current: dict[str, Any], table: dict[str, Any], where: str, errors: list[str]
+) -> Any:
+    """``cls`` from the ``current`` values updated by the table's, checked by the schema;
+    problems are appended to ``errors`` (and None returned then)."""
+    clean, problems = check(cls, {**defaults(cls), **current, **table})
+    errors.extend(f"{where} {p}" for p in problems)
+    return None if problems else cls(**clean)
 
 
-def _as_tuple(value: list[Any]) -> tuple[Any, ...]:
-    return tuple(_as_tuple(v) if isinstance(v, list) else v for v in value)
-
-
-def _type_problem(default: Any, value: Any) -> str | None:
-    """What ``value`` should have been, judged by the type of the setting's default."""
-    if isinstance(default, bool):
-        return None if isinstance(value, bool) else "true or false"
-    if isinstance(default, int):
-        return None if isinstance(value, int) and not isinstance(value, bool) else "a whole number"
-    if isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return None if ok else "a number"
-    if isinstance(default, str):
-        return None if isinstance(value, str) else "a string"
-    if isinstance(default, tuple):
-        if not isinstance(value, list):
-            return "a list"
-        if default and all(isinstance(d, tuple) for d in default):  # pairs of names
-            ok = all(isinstance(v, list) and len(v) == 2 for v in value) and all(
-                isinstance(x, str) for v in value for x in v
-            )
-            return None if ok else "a list of [name, name] pairs"
-        if default and all(isinstance(d, str) for d in default):
-            ok = all(isinstance(v, str) for v in value)
-            return None if ok else "a list of strings"
-        if default and all(isinstance(d, float) for d in default):
-            ok = len(value) == len(default) and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
-            )
-            return None if ok else f"a list of {len(default)} numbers"
-    return None
+def _values(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}

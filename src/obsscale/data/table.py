@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from obsscale.config import Config
-from obsscale.exceptions import CapabilityDataError, HarmonizeError
+from obsscale.config import Config, default_config
+from obsscale.exceptions import ArtifactError, CapabilityDataError, HarmonizeError
 
 META_FIELDS = ("family", "params_b", "tokens_t", "flops", "release_date", "is_base", "base_model")
 NUMERIC_FIELDS = ("params_b", "tokens_t", "flops")
@@ -47,20 +47,36 @@ def processed_models_path(config: Config) -> Path:
     return config.processed_dir / "models.csv"
 
 
-def load_models(config: Config) -> pd.DataFrame:
+def _table_source(source: Config | str | Path) -> tuple[Config | None, Path]:
+    """The configuration whose record vouches for the table (if any), and the table's path."""
+    if isinstance(source, Config):
+        return source, processed_models_path(source)
+    path = Path(source)
+    if path.is_dir():
+        config = default_config(path)
+        return config, processed_models_path(config)
+    config = default_config(path.parent.parent)
+    return (config if processed_models_path(config) == path else None), path
+
+
+def load_models(source: Config | str | Path) -> pd.DataFrame:
     """Read ``models.csv`` back with its column types (the input of every later stage),
     refused unless it is the table harmonize wrote (``cache.verify_output``) and its values
     keep the parsers' rules: complete lines, unique ids, sizes and compute positive and below
     the parsers' limits, and scores in [0, 1] (a table built by hand, without harmonize's
-    record, may hold a target on another scale: ``predict --scale`` reads it)."""
+    record, may hold a target on another scale: ``predict --scale`` reads it).
+
+    ``source``: a configuration, a data folder (its ``processed/models.csv``) or the path of
+    a table with the same columns (checked against harmonize's record when it is a data
+    folder's ``processed/models.csv``)."""
     from obsscale.data.cache import verify_output
 
-    path = processed_models_path(config)
-    if not path.exists():
-        raise FileNotFoundError(
+    config, path = _table_source(source)
+    if not path.is_file():
+        raise ArtifactError(
             f"{path} not found; run `obsscale fetch` (or `obsscale harmonize`) first"
         )
-    recorded = verify_output(config, "models.csv")
+    recorded = verify_output(config, "models.csv") if config else False
     _check_lines(path)
     try:
         # text columns declared: a wide table is read in chunks, and a column empty in the

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from obsscale.config import PredictConfig, ReportTarget
+from obsscale.config import PredictConfig, ReportTarget, build_settings
 from obsscale.data import store
 from obsscale.exceptions import ArtifactError
 from obsscale.model.capabilities.fit import CapabilityFit
@@ -112,7 +112,7 @@ def _read_run(out_dir: Path, run: dict[str, Any]) -> FitRun:
         )
     targets = []
     for entry in run["targets"]:
-        target = ReportTarget(**entry["target"])
+        target = build_settings(ReportTarget, entry["target"], f"{out_dir / 'run.json'} target")
         result = None
         if entry["file"]:
             _check_hash(out_dir, entry)
@@ -130,12 +130,8 @@ def _read_run(out_dir: Path, run: dict[str, Any]) -> FitRun:
     if run.get("frontier"):
         _check_hash(out_dir, run["frontier"])
         frontier = store.read_json(out_dir / run["frontier"]["file"], "frontier analysis")
-    predict = PredictConfig(**_tuples(run["predict"]))
+    predict = build_settings(PredictConfig, run["predict"], f"{out_dir / 'run.json'} [predict]")
     return FitRun(fit, targets, predict, run["models_sha256"], forecast, frontier)
-
-
-def _tuples(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
 def _check_hash(out_dir: Path, entry: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from obsscale import __version__
-from obsscale.config import CapabilityConfig, Config, ReportTarget
+from obsscale.config import CapabilityConfig, Config, ReportTarget, build_settings
 from obsscale.data import store
 from obsscale.data.table import load_models
 from obsscale.model.capabilities.fit import CapabilityFit
@@ -219,7 +219,8 @@ def render_report(config: Config, out_dir: str | Path, run: FitRun) -> Path:
             generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             snapshot=tables.snapshot(config, all_models),
             settings=SimpleNamespace(
-                capabilities=CapabilityConfig(**_tuples(fit.settings)), predict=run.predict
+                capabilities=build_settings(CapabilityConfig, fit.settings, "fit.json settings"),
+                predict=run.predict,
             ),
             pct=round(run.predict.interval * 100),
             conf=round((1 - float(fit.settings["alpha"])) * 100),
@@ -244,10 +245,6 @@ def render_report(config: Config, out_dir: str | Path, run: FitRun) -> Path:
     index = out_dir / "index.html"
     store.write_text(index, html)
     return index
-
-
-def _tuples(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
 def _bench_link(out_dir: Path) -> str | None:

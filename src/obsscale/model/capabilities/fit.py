@@ -108,11 +108,11 @@ class CapabilityFit:
         s.add_df(self.loadings.round(3))
         pc1 = self.families[self.families["component"] == "PC-1"] if len(self.families) else None
         if pc1 is not None and len(pc1):
-            s.add_df(
-                pc1.set_index("family")[["n", "slope", "slope_low", "slope_high", "r2"]].round(3)
-            )
+            lines = pc1.set_index("family")[["n", "slope", "slope_low", "slope_high", "r2"]]
+            s.add_df(_for_display(lines))
         if len(self.efficiency):
-            s.add_df(self.efficiency.set_index("family").round(3))
+            order = [c for c in _EFFICIENCY_ORDER if c in self.efficiency.columns]
+            s.add_df(_for_display(self.efficiency.set_index("family")[order]))
         for note in self.notes:
             s.add_text(note)
         return s
@@ -157,6 +157,13 @@ class CapabilityFit:
                 "notes": self.notes,
             }
         )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per model used (id, family, FLOPs, factors, equivalent FLOPs): a copy."""
+        return self.models.copy()
+
+    def to_json(self) -> str:
+        return store.dumps(self.to_dict())
 
     def save(self, path: str | Path) -> None:
         store.write_json(path, self.to_dict())
@@ -334,3 +341,31 @@ def _reference_line(
 def _nan_for_none(d: dict[str, Any]) -> dict[str, Any]:
     """JSON's null back to NaN (a two-model reference line has no residual variance)."""
     return {k: np.nan if v is None else v for k, v in d.items()}
+
+
+# the efficiency table as families.efficiency builds it (fit.json stores columns sorted by name)
+_EFFICIENCY_ORDER = (
+    "n",
+    "at_log10_flops",
+    "pc1_offset",
+    "pc1_offset_low",
+    "pc1_offset_high",
+    "compute_multiplier",
+    "significant",
+    "extrapolated",
+)
+
+
+def _for_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells as people read them: counts as integers, booleans yes/no, numbers to 3 decimals,
+    a dash where there is none."""
+    out = frame.astype(object)
+    for c in frame.columns:
+        col = frame[c]
+        if pd.api.types.is_bool_dtype(col):
+            out[c] = col.map({True: "yes", False: "no"})
+        elif pd.api.types.is_integer_dtype(col) or c == "n":
+            out[c] = col.map(lambda v: "-" if pd.isna(v) else str(int(v)))
+        elif pd.api.types.is_float_dtype(col):
+            out[c] = col.map(lambda v: "-" if pd.isna(v) else f"{v:.3f}")
+    return out

@@ -22,6 +22,7 @@ not depend on which other targets or scenarios are asked in the same call, nor o
 
 from __future__ import annotations
 
+import math
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -29,9 +30,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, Config, PredictConfig
+from obsscale.config import (
+    DEFAULT_SCORE_PAIRS,
+    CapabilityConfig,
+    Config,
+    PredictConfig,
+    default_target,
+)
 from obsscale.exceptions import ExtrapolationWarning, PredictError
 from obsscale.model.capabilities.factors import CapabilityPCA
+from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.forecast.family_lines import FamilyLines, LinePrediction
 from obsscale.model.forecast.results import COLUMNS, ForecastResult
 from obsscale.model.prediction.methods import method_for
@@ -59,8 +67,15 @@ class Scenario:
 
 @dataclass(frozen=True)
 class ForecastTarget:
+    """A column to forecast and its chance level; left out (NaN), the chance is the configured
+    one of that column (``config.default_target``), the same default the CLI uses."""
+
     column: str
-    chance: float = 0.0
+    chance: float = math.nan
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.chance):
+            object.__setattr__(self, "chance", default_target(self.column).chance)
 
 
 @dataclass
@@ -86,9 +101,11 @@ class TargetModel:
         settings: CapabilityConfig,
         pconf: PredictConfig,
         score_pairs: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS,
+        fixed: CapabilityFit | None = None,
     ) -> TargetModel:
-        """The factors fitted on every model with a basis score, the predictor on those with
-        the target (seeded by the target's name: the same whatever else is forecast)."""
+        """The factors fitted on every model with a basis score (or ``fixed``'s, as they
+        are), the predictor on those with the target (seeded by the target's name: the same
+        whatever else is forecast)."""
         basis = prepare(
             models,
             target.column,
@@ -97,10 +114,11 @@ class TargetModel:
             score_pairs,
             pconf.scale,
             settings.basis_margin,
+            basis=None if fixed is None else list(fixed.benchmarks),
         ).basis
         has_basis = models[basis].notna().any(axis=1)
         rows = models[has_basis].sort_values("model", kind="stable").reset_index(drop=True)
-        pca = fit_factors(rows[basis], settings)
+        pca = fixed.pca if fixed else fit_factors(rows[basis], settings)
         factors = pd.DataFrame(pca.transform(rows[basis]), columns=_names(pca))
         with np.errstate(divide="ignore"):
             log_flops = np.log10(rows["flops"].where(rows["flops"] > 0))
@@ -216,17 +234,19 @@ def forecast(
     pconf: PredictConfig | None = None,
     max_decades: float = 1.5,
     score_pairs: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS,
+    factors: CapabilityFit | None = None,
 ) -> ForecastResult:
     """Forecast every target for every scenario; ``models`` are the fit's rows (e.g. base
-    models with basis scores). Deterministic for ``pconf.random_state``; each (scenario,
-    target) is seeded on its own."""
+    models with basis scores). ``factors``: a ``fit_capabilities`` result whose factors are
+    used as they are (its benchmarks are the basis), instead of fitting them on ``models``.
+    Deterministic for ``pconf.random_state``; each (scenario, target) is seeded on its own."""
     settings = settings or CapabilityConfig()
     pconf = pconf or PredictConfig()
     if not scenarios or not targets:
         raise PredictError("nothing to forecast: give at least one scenario and one target")
     rows, notes = [], []
     for target in targets:
-        tm = TargetModel.fit(models, target, settings, pconf, score_pairs)
+        tm = TargetModel.fit(models, target, settings, pconf, score_pairs, factors)
         notes += [f"{target.column}: {n}" for n in tm.predictor.notes_]
         for sc in scenarios:
             rng = np.random.default_rng(_seed(pconf.random_state, target.column, repr(sc)))

@@ -90,6 +90,11 @@ class ForecastResult:
         store.write_text(path, self.to_json() + "\n")
 
     @classmethod
+    def load(cls, path: str | Path) -> ForecastResult:
+        """The result ``save`` wrote."""
+        return cls.from_dict(store.read_json(path))
+
+    @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ForecastResult:
         rows = pd.DataFrame(d["forecasts"], columns=COLUMNS)
         for col in ("observed", "predicted", "lower", "upper", "decades_past"):

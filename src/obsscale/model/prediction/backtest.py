@@ -26,6 +26,7 @@ import pandas as pd
 
 from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
 from obsscale.exceptions import PredictError
+from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.prediction.capability_curves import baseline_curves, capability_curve
 from obsscale.model.prediction.methods import PREDICTOR_INPUTS, DefaultMethod
 from obsscale.model.prediction.predictor import DownstreamPredictor, fit_factors
@@ -46,13 +47,18 @@ def backtest(
     split: Split | None = None,
     *,
     reference_family: str | None = None,
+    factors: CapabilityFit | None = None,
 ) -> PredictionResult:
     """Back-test ``predictor`` on ``target``: for every fold of ``split`` (default: the
     method's FLOPs cutoff), a clone of it and of its two compute-only baselines is fitted on
     the training side and predicts the rest (as scikit-learn's ``cross_validate`` does).
 
     ``models`` must hold the target column and the basis benchmarks; select rows first
-    (e.g. base models only) with ``subsets.select_models``.
+    (e.g. base models only) with ``select_models``. ``factors``: a ``fit_capabilities``
+    result whose factors every fold uses as they are (its benchmarks are the basis). Its
+    PCA saw the scores of the models it was fitted on, test models included (unsupervised:
+    the target is never used); by default each fold refits the factors on
+    its training side only.
     """
     method = predictor.resolved_method()
     pconf, settings = method.settings, predictor.capabilities or CapabilityConfig()
@@ -67,6 +73,7 @@ def backtest(
         predictor.score_pairs,
         pconf.scale,
         settings.basis_margin,
+        basis=None if factors is None else list(factors.benchmarks),
     )
     # the refits read the task's fractions (``prepare``), whatever scale the table had
     refit = replace(method, settings=replace(pconf, scale="fraction"))
@@ -78,7 +85,7 @@ def backtest(
     rows, fold_fits = [], []
     for fold, seed in zip(folds, fold_seeds, strict=True):
         _check_fold(task, fold, split)
-        fold_rows, fitted = run_fold(task, fold, template, seed)
+        fold_rows, fitted = run_fold(task, fold, template, seed, factors)
         rows.append(fold_rows)
         fold_fits.append(fitted)
     pred = pd.concat(rows, ignore_index=True)
@@ -115,12 +122,18 @@ def _check_fold(task: Task, fold: Fold, split: Split) -> None:
 
 
 def run_fold(
-    task: Task, fold: Fold, template: DownstreamPredictor, seed: np.random.SeedSequence
+    task: Task,
+    fold: Fold,
+    template: DownstreamPredictor,
+    seed: np.random.SeedSequence,
+    fixed: CapabilityFit | None = None,
 ) -> tuple[pd.DataFrame, FoldFit]:
-    """Refit the capability model on the fold's training side, then a clone of ``template``
-    for every predictor's inputs; predict every row that has a side."""
+    """Refit the capability model on the fold's training side (unless ``fixed`` gives it),
+    then a clone of ``template`` for every predictor's inputs; predict every row that has a
+    side."""
     train_rows = task.data.loc[fold.train]
-    factors = fit_factors(train_rows[task.basis], template.capabilities or CapabilityConfig())
+    settings = template.capabilities or CapabilityConfig()
+    factors = fixed.pca if fixed else fit_factors(train_rows[task.basis], settings)
     role = pd.Series("none", index=task.data.index)
     role[fold.train], role[fold.test], role[fold.unknown] = "train", "test", "unknown"
     fitted = FoldFit({}, {}, {})

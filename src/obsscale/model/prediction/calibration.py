@@ -40,7 +40,13 @@ import numpy as np
 from scipy.optimize import nnls
 
 from obsscale.config import PredictConfig
-from obsscale.model.prediction.conformal import Calibration
+from obsscale.model.prediction import interval_prior
+from obsscale.model.prediction.conformal import (
+    CROSS_TASK,
+    CROSS_TASK_FLAT,
+    Calibration,
+)
+from obsscale.model.prediction.evidence import supported_shift
 from obsscale.model.prediction.tuning import Choice, Ensemble
 
 MIN_CONST = 0.1  # the scale at the frontier, as a fraction of the median inner error
@@ -102,9 +108,44 @@ def calibrate(
 ) -> Calibration:
     """The chosen ensemble refitted on each nested cutoff's training side (single-start fits,
     as in the selection, which already made them); its errors on the cutoff's test side
-    calibrate the interval, and with ``shift`` their median corrects the predictions."""
+    calibrate the interval (through the cross-task model ``interval_prior`` in force), and
+    with ``shift`` their median corrects the predictions as far as the evidence supports."""
+    signed, Z, rows = _inner_errors(choice, features, y, folds, pconf)
+    prior = interval_prior.active()
+    if not len(signed) and prior is None:
+        return Calibration(np.array([1.0, 0.0, 0.0]), math.inf, 0, pconf.interval)
+    use_shift = shift and not choice.flat and len(signed) > 0
+    bias = supported_shift(signed, rows, pconf.random_state) if use_shift else 0.0
+    err = np.abs(signed - bias)
+    if prior is None:  # each task's own errors alone
+        coef = fit_scale(err, Z)
+        q = conformal_quantile(err / (Z @ coef), pconf.interval)
+        return Calibration(coef, q, len(err), pconf.interval, bias)
+    train = folds[0][0] | folds[0][1] if folds else np.isfinite(y)
+    spread = float(np.std(y[train])) if train.any() else 0.0
+    m = len(np.unique(rows))
+    rec = interval_prior.InnerRecord(err, Z, m, spread, choice.flat, choice.predictor)
+    interval_prior.record(rec)
+    q, q_flat = prior.multipliers(pconf.interval)
+    if choice.flat:
+        return Calibration(
+            prior.coefficients(1.0), q_flat, len(err), pconf.interval, rule=CROSS_TASK_FLAT
+        )
+    coef = prior.coefficients(prior.sigma(err, Z, m, spread))
+    return Calibration(coef, q, len(err), pconf.interval, bias, rule=CROSS_TASK)
+
+
+def _inner_errors(
+    choice: Choice,
+    features: dict[str, np.ndarray],
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    pconf: PredictConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signed errors of the ensemble on every nested cutoff's test side, their scale terms
+    and the row of each (a model above several cutoffs errs once per cutoff)."""
     logf = features["log_flops"][:, 0]
-    errors, terms = [], []
+    errors, terms, rows_of = [], [], []
     for k, (tr, te) in enumerate(folds):
         try:
             ens = Ensemble.of_fold(choice, features, k) or Ensemble.fit(
@@ -116,14 +157,10 @@ def calibrate(
         pred = ens.predict(rows)
         errors.append(y[rows] - pred)
         terms.append(Frontier.of(ens, logf, tr).terms(pred, logf[rows]))
+        rows_of.append(np.flatnonzero(rows))
     if not errors:
-        return Calibration(np.array([1.0, 0.0, 0.0]), math.inf, 0, pconf.interval)
-    signed, Z = np.concatenate(errors), np.vstack(terms)
-    bias = float(np.median(signed)) if shift else 0.0
-    err = np.abs(signed - bias)
-    coef = fit_scale(err, Z)
-    q = conformal_quantile(err / (Z @ coef), pconf.interval)
-    return Calibration(coef, q, len(err), pconf.interval, bias)
+        return np.empty(0), np.empty((0, 3)), np.empty(0, int)
+    return np.concatenate(errors), np.vstack(terms), np.concatenate(rows_of)
 
 
 def fit_scale(err: np.ndarray, Z: np.ndarray) -> np.ndarray:

@@ -10,6 +10,11 @@ import numpy as np
 
 #: the error scale's terms, in the order of ``Calibration.coef``
 TERMS = ("const", "d_flops", "d_level")
+#: the calibration rules: each task's own nested errors (split-conformal), the cross-task
+#: interval model shrunk toward them, and its rule for a flat training side
+OWN_ERRORS = "split-conformal on nested FLOPs back-tests"
+CROSS_TASK = "cross-task interval model, scale shrunk toward the nested back-tests' errors"
+CROSS_TASK_FLAT = "cross-task interval model for a flat training side"
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,8 @@ class Calibration:
     quantile: float  # inf: too few inner scores to calibrate (the interval is the range)
     n_scores: int
     level: float
-    shift: float = 0.0  # added to every prediction: the median signed inner error, or 0
+    shift: float = 0.0  # added to every prediction: the supported median inner error, or 0
+    rule: str = OWN_ERRORS  # how the scale was calibrated
 
     def interval(
         self, pred: np.ndarray, terms: np.ndarray, low: float, high: float = 1.0
@@ -33,7 +39,7 @@ class Calibration:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "rule": "split-conformal on nested FLOPs back-tests",
+            "rule": self.rule,
             "scale": dict(zip(TERMS, self.coef.tolist(), strict=True)),
             "quantile": self.quantile if math.isfinite(self.quantile) else None,
             "n_scores": self.n_scores,
@@ -47,9 +53,16 @@ class Calibration:
                 "conformal interval: the interval is the metric's range"
             )
         a, b, c = self.coef
-        shifted = f"shifted by {self.shift:+.3g} (their median error), " if self.shift else ""
+        shifted = (
+            f"shifted by {self.shift:+.3g} (their supported median error), " if self.shift else ""
+        )
+        head = (
+            f"split-conformal on {self.n_scores} nested back-test errors"
+            if self.rule == OWN_ERRORS
+            else f"{self.rule} ({self.n_scores} nested back-test errors)"
+        )
         return (
-            f"split-conformal on {self.n_scores} nested back-test errors, {shifted}"
+            f"{head}, {shifted}"
             f"±{self.quantile:.3g} x ({a:.3g} + {b:.3g}·log10 FLOPs past the training frontier"
             f" + {c:.3g}·level past the highest fitted value)"
         )

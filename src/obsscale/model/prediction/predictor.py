@@ -20,6 +20,7 @@ import pandas as pd
 from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
 from obsscale.exceptions import CapabilityDataError, PredictError
 from obsscale.model.capabilities.factors import CapabilityPCA
+from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.estimator import BaseEstimator, check_is_fitted
 from obsscale.model.prediction.link_forms import Link
 from obsscale.model.prediction.methods import (
@@ -111,12 +112,19 @@ class DownstreamPredictor(BaseEstimator):
         return _replace(method, settings=settings)
 
     def fit(
-        self, models: pd.DataFrame, target: str, *, factors: CapabilityPCA | None = None
+        self,
+        models: pd.DataFrame,
+        target: str,
+        *,
+        factors: CapabilityPCA | CapabilityFit | None = None,
     ) -> DownstreamPredictor:
         """Fit on the rows of ``models`` that have the target and a basis score.
 
-        ``factors``: a capability model already fitted (its benchmarks are the basis); by
-        default one is fitted on these rows, on a basis chosen without the target."""
+        ``factors``: a capability model already fitted, or the ``CapabilityFit`` that holds
+        one (its benchmarks are the basis); by default one is fitted on these rows, on a basis
+        chosen without the target."""
+        if isinstance(factors, CapabilityFit):
+            factors = factors.pca
         method, cfg = self.resolved_method(), self.capabilities or CapabilityConfig()
         basis = None if factors is None else [str(b) for b in factors.feature_names_in_]
         task = prepare(

@@ -117,6 +117,16 @@ class PredictionResult:
     def save(self, path: str | Path) -> None:
         store.write_text(path, self.to_json() + "\n")
 
+    @classmethod
+    def load(cls, path: str | Path) -> PredictionResult:
+        """The result ``save`` wrote (without the figures' extras, which ``fit`` keeps in its
+        run manifest)."""
+        return cls.from_dict(store.read_json(path))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every prediction, one row per (model, predictor): a copy."""
+        return self.predictions.copy()
+
     @property
     def interval(self) -> float:
         """The nominal coverage of the prediction intervals (e.g. 0.9)."""

@@ -157,6 +157,12 @@ def prepare(
     missing = [b for b in basis if b not in models.columns]
     if missing:
         raise PredictError(f"unknown benchmark columns {missing}")
+    leaked = [b for b in basis if b == target or (b, target) in twins or (target, b) in twins]
+    if leaked:
+        raise PredictError(
+            f"{target}: its factor basis holds {', '.join(leaked)} (the target, or the same "
+            "benchmark from another source); fit the capabilities without it"
+        )
     y_raw, scale_note = normalize_scale(models[target], target, scale)
     notes += [scale_note] if scale_note else []
     keep = y_raw.notna() & models[basis].notna().any(axis=1)

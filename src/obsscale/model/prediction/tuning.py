@@ -9,9 +9,11 @@ inner extrapolations choose what the outer fit uses, and how wide its intervals 
   ``candidate_floor_max`` for metrics whose chance level was not given).
 - Weights: the best ``n_members`` candidates by inner MSE (the geometric mean over the
   cutoffs, so that every cutoff has an equal say: the arithmetic mean is dominated by the
-  cutoff with the largest errors), weighted 1/inner MSE; ``anchor_weight`` of the total stays
-  on the paper's predictor (the factors, sigmoid), because the inner back-tests are noisy
-  (16-40 inner test models) and the paper's predictor is the prior they update.
+  cutoff with the largest errors), weighted 1/inner MSE, blended with the paper's predictor
+  (the factors, sigmoid) only as far as a paired bootstrap of the inner test models supports
+  (``evidence``): the inner back-tests are noisy (12-40 inner test models) and the paper's
+  predictor is the prior they update. At least ``anchor_weight`` stays on it, and all of it
+  where fewer than ``evidence.MIN_EVIDENCE`` inner test models speak.
 - Intervals: calibrated on the same nested cutoffs (``calibration``).
 
 Models without FLOPs are never on an inner test side; they train wherever their inputs allow.
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from obsscale.config import PredictConfig
+from obsscale.model.prediction.evidence import departure, inner_r2, is_flat
 from obsscale.model.prediction.intervals import make_regressor
 from obsscale.model.prediction.sigmoid import SigmoidRegressor, search_sample
 
@@ -89,13 +92,18 @@ class Inner:
 @dataclass
 class Choice:
     """What the nested back-tests chose for one predictor, and why: the best candidates,
-    weighted by inverse inner MSE, and the paper's predictor with at least ``anchor_weight``."""
+    weighted by inverse inner MSE, blended with the paper's predictor as far as the
+    evidence supports (``departure``), which keeps ``anchor`` of the weight."""
 
     members: list[tuple[Inner, float]]  # (candidate, weight), best first
     inner_mse: dict[str, float]  # every candidate's inner MSE
     y_inner: np.ndarray = field(repr=False)
     calibration: Calibration | None = None  # of the intervals, on the same nested cutoffs
     anchor: float = 0.0  # weight kept on the paper's predictor
+    departure: float = 1.0  # how far from the paper's predictor (0: it alone)
+    flat: bool = False  # the nested back-tests see no signal: no shift, the flat interval rule
+    inner_r2: float = math.nan  # share of the inner test spread the best candidate explains
+    predictor: str = ""  # which predictor chose (pc, log_flops, log_params)
 
     @property
     def inputs(self) -> str:
@@ -112,9 +120,13 @@ class Choice:
     def reason(self, name: str) -> str:
         used = ", ".join(f"{_label(m)} x{w:.2f}" for m, w in self.members)
         ranked = ", ".join(f"{k} {v:.3g}" for k, v in sorted(self.inner_mse.items(), key=_key))
+        why = (
+            f"weights 1/inner MSE, {self.departure:.2f} of the way from the paper's "
+            f"predictor, as far as a paired bootstrap supports; {self.anchor:.2f} kept on it"
+            + ("; the inner back-tests see no signal (flat)" if self.flat else "")
+        )
         return (
-            f"{name}: {used} (weights 1/inner MSE; {self.anchor:g} of the weight kept on "
-            f"the paper's predictor), chosen by "
+            f"{name}: {used} ({why}), chosen by "
             f"nested FLOPs back-tests on the training side ({len(self.y_inner)} inner test "
             f"predictions; inner MSE {ranked})"
             + (f"; intervals: {self.calibration.describe()}" if self.calibration else "")
@@ -131,6 +143,9 @@ class Choice:
             ],
             "inner_mse": self.inner_mse,
             "anchor_weight": self.anchor,
+            "departure": self.departure,
+            "flat_training_side": self.flat,
+            "inner_r2": self.inner_r2 if math.isfinite(self.inner_r2) else None,
             "n_inner_test": len(self.y_inner),
             "interval": self.calibration.to_dict() if self.calibration else None,
         }
@@ -177,8 +192,8 @@ def choose(
     pconf: PredictConfig,
 ) -> Choice:
     """Every candidate (inputs, form, alpha) through the nested back-tests; the best
-    ``pconf.n_members`` weighted by inverse inner MSE, and the anchor (the paper's
-    predictor: these inputs, sigmoid, the first alpha) with ``pconf.anchor_weight`` more."""
+    ``pconf.n_members`` weighted by inverse inner MSE, blended with the anchor (the paper's
+    predictor: these inputs, sigmoid, the first alpha) as far as the evidence supports."""
     specs = [(i, f) for i, f in SPECS[name] if has_inputs(features, i)]
     test = np.zeros(len(y), bool)
     for _, te in folds:
@@ -191,31 +206,59 @@ def choose(
         for alpha in pconf.alphas:
             results.append(_inner(X, y, folds, test, pconf, inputs, form, alpha))
     ok = sorted((r for r in results if math.isfinite(r.mse)), key=lambda r: r.mse)
-    if not ok:  # no usable nested back-test: the first candidate, unweighted
-        inputs, form = specs[0]
+    if not ok:  # no usable nested back-test: the paper's predictor (else the first), alone
+        inputs, form = (name, "sigmoid") if (name, "sigmoid") in specs else specs[0]
         ok = [Inner(inputs, form, pconf.alphas[0], math.inf, np.empty(0))]
-    members, anchor = _weights(ok, name, pconf)
+    r2 = inner_r2(
+        y[_training_side(folds, len(y)) & ~test], y[test], [r.pred for r in ok if r.pred.size]
+    )
+    flat = is_flat(r2)
+    members, anchor, lam = _weights(ok, name, pconf, y[test])
     inner_mse = {f"{_label(r)}@{r.alpha:g}": r.mse for r in results}
-    return Choice(members, inner_mse, y[test] if ok[0].pred.size else np.empty(0), anchor=anchor)
+    y_inner = y[test] if ok[0].pred.size else np.empty(0)
+    return Choice(
+        members,
+        inner_mse,
+        y_inner,
+        anchor=anchor,
+        departure=lam,
+        flat=flat,
+        inner_r2=r2,
+        predictor=name,
+    )
 
 
-def _weights(ok: list[Inner], name: str, pconf: PredictConfig) -> tuple[list, float]:
-    """(candidate, weight) of the best ``n_members`` (weights 1/inner MSE, summing to
-    1 - anchor_weight) and of the anchor (+ anchor_weight; appended if not among them)."""
+def _training_side(folds: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    """The rows the nested cutoffs divide (every fold covers the same training side)."""
+    return folds[0][0] | folds[0][1] if folds else np.zeros(n, bool)
+
+
+def _weights(
+    ok: list[Inner], name: str, pconf: PredictConfig, y_test: np.ndarray
+) -> tuple[list, float, float]:
+    """(candidate, weight) of the members, the weight kept on the anchor (the paper's
+    predictor) and the departure λ: the best ``n_members`` weighted 1/inner MSE, times λ,
+    plus 1 - λ on the anchor; λ is what the paired bootstrap supports, at most
+    1 - ``anchor_weight``. Zero weights are dropped."""
     top = ok[: pconf.n_members]
     w = np.array([1 / max(r.mse, 1e-12) if math.isfinite(r.mse) else 1.0 for r in top])
+    w /= w.sum()
     anchor = next(
         (r for r in ok if (r.inputs, r.form, r.alpha) == (name, "sigmoid", pconf.alphas[0])),
         None,
     )
     if anchor is None or len(ok) == 1:
-        return list(zip(top, (w / w.sum()).tolist(), strict=True)), 0.0
-    a = pconf.anchor_weight
-    weights = ((1 - a) * w / w.sum()).tolist()
+        return list(zip(top, w.tolist(), strict=True)), 0.0, 1.0
+    lam = 0.0
+    if anchor.pred.size:
+        blend = np.sum([wi * r.pred for wi, r in zip(w, top, strict=True)], axis=0)
+        lam = departure(y_test, anchor.pred, blend, pconf.random_state, 1 - pconf.anchor_weight)
+    weights = (lam * w).tolist()
     if anchor not in top:
         top, weights = [*top, anchor], [*weights, 0.0]
-    weights[top.index(anchor)] += a
-    return list(zip(top, weights, strict=True)), a
+    weights[top.index(anchor)] += 1 - lam
+    kept = [(m, wt) for m, wt in zip(top, weights, strict=True) if wt > 0]
+    return kept, 1 - lam, lam
 
 
 def _inner(
