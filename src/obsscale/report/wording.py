@@ -105,7 +105,7 @@ def _interval_sentence(interval: dict[str, Any], chance: float) -> str:
 # how each method makes a forecast's interval (``model.prediction.methods``' predict_draws), by
 # the method name that forecast.json records
 FORECAST_INTERVALS = {
-    "obsscale": "the default method's split-conformal half-widths (nested FLOPs back-tests) "
+    "obsscale": "the default method's calibrated half-widths (those of its back-tests) "
     "and the ensemble's spread over draws of the factors (the family line's, or a model's "
     "imputed ones), added in quadrature",
     "paper": "bootstrap: the paper predictor's bootstrap refits at draws of the factors (the "
