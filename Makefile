@@ -24,7 +24,7 @@ export MIRROR_UP := import socket, sys, time; \
 LOCK := requirements.lock
 UV = $(BIN)/uv
 
-.PHONY: help install lock fetch harmonize fit report bench test test-min test-latest lint format mirror \
+.PHONY: help install lock fetch harmonize fit report bench test test-min test-latest readme-examples lint format mirror \
 	mirror-stop clean
 
 help: ## list the targets
@@ -62,6 +62,9 @@ bench: install ## accuracy suite, speed and scale -> reports/bench/ (after make 
 
 test: install ## run the test suite (mirror tests skip when ../shared is absent)
 	$(BIN)/pytest
+
+readme-examples: install ## rerun README.md's console examples on $(DATA) and write their outputs
+	$(BIN)/python tests/test_readme.py --data-dir $(DATA)
 
 # the same suite in a scratch environment: $(1) its folder, $(2) uv's resolution flags
 define scratch_test

@@ -250,7 +250,7 @@ def test_ctrl_c_during_report_leaves_the_previous_report(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(html.plots, "figure_b64", interrupted, raising=False)
-    monkeypatch.setattr(html, "_snapshot", interrupted)
+    monkeypatch.setattr(html.tables, "snapshot", interrupted)
     rc, err = run(capsys, "report", "--data-dir", str(data), "--out", str(fitted))
     assert rc == 130
     assert err.strip().splitlines() == ["obsscale report: interrupted"]

@@ -162,12 +162,33 @@ def _browser() -> str | None:
     return None
 
 
-def test_renders_in_headless_chromium(report: tuple[Path, Config]) -> None:
+# what the Chromium test measures on the page, at 1,400 x 900 px
+PAGE_PROBE = """() => {
+  const top = s => document.querySelector(s).getBoundingClientRect().top + window.scrollY;
+  const headline = document.querySelector("ul.headline").getBoundingClientRect().bottom;
+  const fc = document.querySelector("#forecasts ~ figure, #forecasts ~ table");
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+    images: Array.from(document.images).map(i => i.complete && i.naturalWidth > 0),
+    // [text, in the frontier section?] (its intervals are its own bootstrap's)
+    captions: Array.from(document.querySelectorAll("figcaption")).map(c => [c.textContent,
+      !!(document.querySelector("#frontier").compareDocumentPosition(c) & 4)]),
+    headlineBottom: headline + window.scrollY,
+    forecastsTop: top("#forecasts"),
+    forecastBodyTop: fc ? fc.getBoundingClientRect().top + window.scrollY : null,
+    screen: window.innerHeight,
+  };
+}"""
+
+
+def browse(index: Path) -> tuple[dict[str, object], list[str]]:
+    """Open the report in headless Chromium at 1,400 px; what ``PAGE_PROBE`` measured there, and
+    every console error, page error or dialog (an injected script that ran)."""
     browser = _browser()
     if browser is None:
         pytest.skip("no Chromium found (apt-get install chromium); .ci/run installs it")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    index = report[0]
     errors: list[str] = []
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(
@@ -181,20 +202,67 @@ def test_renders_in_headless_chromium(report: tuple[Path, Config]) -> None:
                 "--no-first-run",
             ],
         )
-        page = b.new_page(viewport={"width": 1366, "height": 900})
+        page = b.new_page(viewport={"width": 1400, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("dialog", lambda d: errors.append(f"dialog opened: {d.message}"))
         page.goto(index.as_uri())
-        loaded = page.evaluate(
-            "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
-        )
+        # unfold the appendices: the audit table must not scroll the page sideways either
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        probe = page.evaluate(PAGE_PROBE)
         shot = index.parent / "screenshot-test-report.png"  # a temporary folder, not the checkout
         page.screenshot(path=str(shot), full_page=False)
         b.close()
-    assert errors == []  # no console errors, and the injected alert() never ran
-    assert loaded and all(loaded)
     assert shot.stat().st_size > 10_000
+    return probe, errors
+
+
+def check_page(index: Path, methods: list[str]) -> None:
+    """What a reader sees: no horizontal scroll, every image loaded, the forecasts within the
+    first screen after the headline findings, and every caption that shows intervals naming
+    the method the run used (``methods``: read from the run's artifacts)."""
+    probe, errors = browse(index)
+    assert errors == []  # no console errors, and the injected alert() never ran
+    assert probe["scrollWidth"] <= probe["clientWidth"] <= 1400
+    images = probe["images"]
+    assert isinstance(images, list) and images and all(images)
+    body, screen = probe["forecastBodyTop"], probe["screen"]
+    assert isinstance(body, float | int) and isinstance(screen, int)
+    assert probe["forecastsTop"] < screen  # type: ignore[operator]
+    assert body < probe["headlineBottom"] + screen  # type: ignore[operator]
+    captions = probe["captions"]
+    assert isinstance(captions, list)
+    shown = [(" ".join(c.split()), f) for c, f in captions if "interval" in c or "band" in c]
+    main = [c for c, frontier in shown if not frontier and not c.startswith("Forecasts")]
+    assert main
+    for caption in main:
+        assert any(m in caption for m in methods), caption
+    for caption in (c for c, frontier in shown if frontier):
+        assert "bootstrap" in caption, caption
+
+
+def interval_methods(out: Path) -> tuple[list[str], str]:
+    """The back-tests' interval rules and the forecasts' method, as the artifacts record them."""
+    rules = set()
+    for path in out.glob("predict-*.json"):
+        d = store.read_json(path)
+        if d.get("choices"):
+            rules |= {c["interval"]["rule"] for c in d["choices"].values()}
+        else:
+            rules.add("bootstrap")
+    from obsscale.report.wording import FORECAST_INTERVALS
+
+    forecast = FORECAST_INTERVALS[store.read_json(out / "forecast.json")["settings"]["method"]]
+    return sorted(rules), forecast
+
+
+def test_renders_in_headless_chromium(report: tuple[Path, Config]) -> None:
+    index = report[0]
+    rules, forecast = interval_methods(index.parent)
+    assert len(rules) == 1 and "bootstrap" not in rules  # the default method's own rule
+    check_page(index, rules)
+    text = " ".join(html.unescape(index.read_text()).split())
+    assert f"Intervals: {forecast}" in text  # the forecasts' caption names theirs
 
 
 def test_figures_drawn_in_forked_workers_equal_serial(report: tuple[Path, Config]) -> None:
@@ -213,3 +281,66 @@ def test_figures_drawn_in_forked_workers_equal_serial(report: tuple[Path, Config
     assert out[0] == out[1]
     assert set(out[0][0]) == {"scree", "loadings", "families"}
     assert all(png for pair in out[0][1] for png in pair)
+
+
+def section_numbers(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<h2 id="[^"]+">(\d+)\. ', text)]
+
+
+def test_sections_in_reading_order_numbered_without_gaps(report: tuple[Path, Config]) -> None:
+    text = report[0].read_text()
+    order = [text.index(f'id="{a}"') for a in ("summary", "forecasts", "trust", "factors")]
+    assert order == sorted(order)
+    numbers = section_numbers(text)
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert "Forecasts with 90% prediction intervals" in text  # the figure, not only a table
+    for appendix in ("sources", "settings", "quality", "models"):  # folded
+        assert re.search(rf'<details class="appendix" id="{appendix}">', text)
+
+
+def test_readme_lists_the_report_sections_in_order(report: tuple[Path, Config]) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The report", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\d+\. \*\*([^*]+)\*\*", section, re.M)
+    shown = re.findall(r'<h2 id="[^"]+">\d+\. ([^<(]+)', report[0].read_text())
+    assert [s.strip() for s in shown] == [s.split(" (")[0].strip() for s in listed]
+
+
+def test_model_names_on_hover_are_escaped_svg_titles(report: tuple[Path, Config]) -> None:
+    text = report[0].read_text()
+    titles = re.findall(r"<circle [^>]*><title>([^<]*)</title></circle>", text)
+    assert "org0/m3" in titles or any(t.startswith("org") for t in titles)
+    assert html.escape(EVIL) in titles  # the attack's name, as text
+    assert not re.search(r"\d\.\d{9,}", text)  # no raw floats such as 0.16399999999999998
+
+
+def test_paper_method_captions_say_bootstrap(report: tuple[Path, Config]) -> None:
+    from obsscale.pipeline import load_run
+    from obsscale.report import wording
+
+    run = load_run(report[0].parent)
+    result = run.targets[0][1]
+    assert result is not None and result.choices
+    assert wording.interval_method(result).startswith(result.choices["pc"]["interval"]["rule"])
+    result.choices = None
+    result.settings["predict"] = result.settings["predict"] | {"method": "paper"}
+    assert wording.interval_method(result).startswith("bootstrap (40 resamples")
+    assert wording.method_name(result) == "the paper's method"
+    assert "paper's predictor" in wording.curve_band(result)
+
+
+@pytest.mark.mirror
+def test_real_report_reads_as_forwarded(mirror_data: Path, tmp_path: Path) -> None:
+    """The report of the mirror's data: small enough to mail, numbered sections, and (with
+    Chromium) no sideways scroll with every appendix open, at 1,400 px."""
+    cfg = Config(data_dir=mirror_data)
+    index = build_report(cfg, tmp_path, progress=False)
+    text = index.read_text()
+    assert index.stat().st_size < 1_500_000
+    assert not re.search(r"\d\.\d{9,}", text)
+    numbers = section_numbers(text)
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 7
+    assert "past (decades)" not in text and "within range" in text
+    rules, forecast = interval_methods(tmp_path)
+    assert f"Intervals: {forecast}" in " ".join(html.unescape(text).split())
+    check_page(index, rules)

@@ -1,58 +1,56 @@
-"""Figures of the report, drawn with matplotlib on given axes.
+"""Figures of the report, drawn with matplotlib and seaborn on given axes.
 
 Each function takes what it draws plus ``ax`` (or a ``Figure`` for multi-panel plots), sets
-labels with units, and returns what it drew on; styles can be overridden through ``**kwargs``.
-Nothing here touches pyplot's global state: figures are plain ``matplotlib.figure.Figure``
-objects, rendered to PNG by ``to_data_uri``. Colours are seaborn's colour-blind palette (its
-values: seaborn itself cost 0.7 s of import for a palette and a heatmap), and markers differ
-by role (train/test/unknown) so no information rests on colour alone.
+labels with units, and returns what it drew on. Nothing here touches pyplot's global state:
+figures are plain ``matplotlib.figure.Figure`` objects drawn inside ``theme()`` (seaborn's
+style and colour-blind palette as an rc context, never set at import) and rendered by
+``image`` to a PNG plus the positions of its model markers, which the page turns into hover
+titles. Markers differ by role (train/test/unknown) so no information rests on colour alone.
 
-Layouts are fixed (margins in inches, ``fixed_layout``) rather than constrained: the
-constrained layout engine re-ran on every draw and was half of the report's time.
+seaborn is imported here, and this module only by the report's process, so that the other
+commands do not pay for it. Layouts are fixed (margins in inches, ``fixed_layout``) rather than
+constrained: the constrained layout engine re-ran on every draw and was half of the report's time.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from PIL import Image
 
 from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.prediction.results import PredictionResult
 
-# seaborn's "colorblind" palette and its "vlag" diverging map (sampled at 9 points)
-PALETTE = [
-    "#0173b2",
-    "#de8f05",
-    "#029e73",
-    "#d55e00",
-    "#cc78bc",
-    "#ca9161",
-    "#fbafe4",
-    "#949494",
-    "#ece133",
-    "#56b4e9",
-]
-VLAG = LinearSegmentedColormap.from_list(
-    "vlag",
-    [
-        "#2369bd",
-        "#678bbe",
-        "#9baecb",
-        "#cfd4e0",
-        "#faf5f4",
-        "#e7c8c6",
-        "#d39794",
-        "#bf6765",
-        "#a9373b",
-    ],
-)
+
+def _import_seaborn() -> Any:
+    """seaborn, without the 1.5 s (CPU) of scipy.stats and scipy.cluster it imports at load
+    time for its KDE and its clustermap, neither of which the report draws: where they are not
+    loaded yet they are hidden during the import (seaborn then keeps its bundled KDE) and
+    importable again after it."""
+    hidden = [m for m in ("scipy.stats", "scipy.cluster") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]  # None: "cannot be imported"
+    try:
+        import seaborn
+    finally:
+        for m in hidden:
+            del sys.modules[m]
+    return seaborn
+
+
+sns = _import_seaborn()
+PALETTE = [str(c) for c in sns.color_palette("colorblind").as_hex()]
 ROLE_STYLE = {
     "train": {"marker": "o", "color": PALETTE[0], "label": "train (fitted)"},
     "test": {"marker": "^", "color": PALETTE[3], "label": "test (held out)"},
@@ -63,6 +61,17 @@ PREDICTOR_LABEL = {
     "log_flops": "log10 FLOPs",
     "log_params": "log10 parameters",
 }
+# display smoothing of Monte-Carlo band edges: a running mean over this many grid points
+SMOOTH_POINTS = 9
+
+Hover = list[tuple[Axes, np.ndarray, np.ndarray, list[str]]]
+
+
+@contextmanager
+def theme() -> Iterator[None]:
+    """seaborn's whitegrid style at a compact scale, as an rc context around one figure."""
+    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.8):
+        yield
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -98,11 +107,67 @@ def fixed_layout(
     return fig
 
 
+def _png(fig: Figure, dpi: int) -> bytes:
+    """The figure as a PNG of 128 colours (a third of the size of full colour, the same look
+    for flat plots)."""
+    canvas = FigureCanvasAgg(fig)  # drawn to pixels directly: no full-colour PNG to decode
+    fig.set_dpi(dpi)
+    canvas.draw()
+    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
+    img = rgba.convert("RGB").quantize(128, method=Image.Quantize.MAXCOVERAGE)
+    out = io.BytesIO()
+    img.save(out, format="png")
+    return out.getvalue()
+
+
 def to_data_uri(fig: Figure, dpi: int = 110) -> str:
     """PNG of the figure as a data: URI, so the report is one self-contained file."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(_png(fig, dpi)).decode("ascii")
+
+
+def image(fig: Figure, dpi: int, hover: Hover | None = None) -> dict[str, Any]:
+    """The figure as a data URI plus its hover points: (x, y) as fractions of the image from its
+    top left, and the label (a model's name) the page shows on hover."""
+    src = to_data_uri(fig, dpi)  # draws the figure: the axes' limits are final after it
+    width, height = fig.get_size_inches()
+    points = []
+    for ax, x, y, labels in hover or []:
+        xy = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+        frac = fig.transFigure.inverted().transform(ax.transData.transform(xy))
+        shown = np.isfinite(frac).all(axis=1) & (frac >= 0).all(axis=1) & (frac <= 1).all(axis=1)
+        for i in np.flatnonzero(shown):
+            fx, fy = frac[i]
+            points.append((round(float(fx) * 1000, 1), round((1 - float(fy)) * 1000, 1), labels[i]))
+    return {"src": src, "aspect": round(float(height / width) * 1000, 1), "points": points}
+
+
+def smooth(values: Any, points: int = SMOOTH_POINTS) -> np.ndarray:
+    """A centred running mean (edges padded with the end values): Monte-Carlo noise off band
+    edges drawn on a fine grid, for display only."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < points:
+        return v
+    pad = points // 2
+    padded = np.concatenate([np.full(pad, v[0]), v, np.full(pad, v[-1])])
+    return np.convolve(padded, np.ones(points) / points, mode="valid")
+
+
+def band(ax: Axes, x: Any, lower: Any, upper: Any, color: Any, label: str | None = None) -> None:
+    """A prediction band with smoothed edges (see ``smooth``)."""
+    x = np.asarray(x, dtype=float)
+    ax.fill_between(x, smooth(lower), smooth(upper), color=color, alpha=0.2, lw=0, label=label)
+
+
+def fit_limits(ax: Axes, values: Sequence[Any], axis: str = "y", pad: float = 0.08) -> None:
+    """Axis limits fitted to the data (padded), within the fraction scale [0, 1]."""
+    v = np.concatenate([np.asarray(a, dtype=float).ravel() for a in values])
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return
+    lo, hi = float(v.min()), float(v.max())
+    span = max(hi - lo, 0.02)
+    lims = (max(lo - pad * span, -0.03), min(hi + pad * span, 1.03))
+    (ax.set_ylim if axis == "y" else ax.set_xlim)(*lims)
 
 
 def scree(ratios: np.ndarray, ax: Axes, **kwargs: Any) -> Axes:
@@ -125,27 +190,28 @@ def scree(ratios: np.ndarray, ax: Axes, **kwargs: Any) -> Axes:
 
 
 def loadings(table: pd.DataFrame, ax: Axes, **kwargs: Any) -> Axes:
-    """Benchmark x component weights as an annotated diverging heatmap."""
-    values = table.to_numpy(dtype=float)
-    lim = float(np.abs(values).max())
-    cmap = kwargs.pop("cmap", VLAG)
-    image = ax.imshow(values, cmap=cmap, vmin=-lim, vmax=lim, aspect="auto", **kwargs)
-    for (i, j), v in np.ndenumerate(values):
-        # dark text on light cells, as seaborn's annotated heatmap
-        r, g, b, _ = image.cmap(image.norm(v))
-        light = 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.408
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="#000" if light else "#fff")
-    ax.set_xticks(range(values.shape[1]), [str(c) for c in table.columns])
-    ax.set_yticks(range(values.shape[0]), [str(r) for r in table.index])
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    ax.figure.colorbar(image, ax=ax, label="loading (weight on the score)")
+    """Benchmark x component weights as an annotated diverging heatmap (seaborn's)."""
+    lim = float(np.abs(table.to_numpy(dtype=float)).max())
+    sns.heatmap(
+        table.astype(float),
+        ax=ax,
+        cmap=kwargs.pop("cmap", "vlag"),
+        vmin=-lim,
+        vmax=lim,
+        annot=True,
+        fmt=".2f",
+        linewidths=0.5,
+        cbar_kws={"label": "loading (weight on the score)"},
+        **kwargs,
+    )
     ax.set(xlabel="principal component", ylabel="benchmark")
+    ax.tick_params(axis="y", rotation=0)
     return ax
 
 
-def family_scaling(fit: CapabilityFit, fig: Figure, ncols: int = 6) -> Figure:
+def family_scaling(
+    fit: CapabilityFit, fig: Figure, ncols: int = 6, hover: Hover | None = None
+) -> Figure:
     """PC-1 against log10 FLOPs: one small panel per family with its OLS line, all other models
     in grey behind it. Small multiples keep 40+ families legible without a crowded legend."""
     pc1 = fit.families[fit.families["component"] == "PC-1"].sort_values(
@@ -164,6 +230,8 @@ def family_scaling(fit: CapabilityFit, fig: Figure, ncols: int = 6) -> Figure:
         ax.plot(
             mine["log10_flops"], mine["PC-1"], "o", ms=18**0.5, mew=0, color=PALETTE[0], zorder=3
         )
+        if hover is not None:
+            hover.append((ax, mine["log10_flops"], mine["PC-1"], list(mine["model"])))
         xs = np.linspace(row["log10_flops_min"], row["log10_flops_max"], 10)
         ax.plot(xs, row["intercept"] + row["slope"] * xs, color=PALETTE[3], lw=1.5, zorder=2)
         ax.set_title(f"{row['family']}\nn={row['n']}, R²={row['r2']:.2f}", fontsize=8)
@@ -175,26 +243,7 @@ def family_scaling(fit: CapabilityFit, fig: Figure, ncols: int = 6) -> Figure:
     return fig
 
 
-def _sigmoid_with_band(
-    ax: Axes, x: pd.Series, curve: pd.DataFrame, color: Any, level: float
-) -> None:
-    # as floats: a curve read back from JSON can hold object columns (pandas < 2.1)
-    x, lower, upper = (
-        np.asarray(v, dtype=float) for v in (x, curve["lower_raw"], curve["upper_raw"])
-    )
-    ax.fill_between(
-        x,
-        lower,
-        upper,
-        color=color,
-        alpha=0.18,
-        lw=0,
-        label=f"{level:.0%} prediction band",
-    )
-    ax.plot(x, curve["predicted_raw"], color=color, lw=2, label="fitted sigmoid")
-
-
-def _models_by_role(ax: Axes, pts: pd.DataFrame, x: np.ndarray) -> None:
+def _models_by_role(ax: Axes, pts: pd.DataFrame, x: np.ndarray, hover: Hover | None = None) -> None:
     """Actual scores of the models, one marker per role (train / test / no FLOPs)."""
     for role, style in ROLE_STYLE.items():
         mask = (pts["split"] == role).to_numpy()
@@ -208,17 +257,27 @@ def _models_by_role(ax: Axes, pts: pd.DataFrame, x: np.ndarray) -> None:
                 zorder=3,
                 **style,  # type: ignore[arg-type]
             )
+    if hover is not None:
+        hover.append((ax, x, pts["actual_raw"].to_numpy(), list(pts["model"])))
 
 
-def capability_curve(result: PredictionResult, ax: Axes, ylabel: str) -> Axes:
-    """The factor predictor's sigmoid against reference-equivalent FLOPs with its prediction
-    band, models marked by role, extrapolated past the largest model."""
+def _curve_limits(ax: Axes, pts: pd.DataFrame, curve: pd.DataFrame, chance: float) -> None:
+    fit_limits(ax, [pts["actual_raw"], curve["predicted_raw"], [chance] if chance > 0 else []])
+
+
+def capability_curve(
+    result: PredictionResult, ax: Axes, ylabel: str, hover: Hover | None = None
+) -> Axes:
+    """The factor predictor's sigmoid against reference-equivalent FLOPs with its band, models
+    marked by role, extrapolated past the largest model."""
     curve = result.curve
     assert curve is not None, "draw the capability curve only for results that have one"
     ref = curve["reference_family"].iloc[0]
-    _sigmoid_with_band(ax, curve["log10_equivalent_flops"], curve, PALETTE[0], result.interval)
+    x = curve["log10_equivalent_flops"]
+    band(ax, x, curve["lower_raw"], curve["upper_raw"], PALETTE[0], f"{result.interval:.0%} band")
+    ax.plot(x, curve["predicted_raw"], color=PALETTE[0], lw=2, label="fitted sigmoid")
     pts = result.predictions[result.predictions["predictor"] == "pc"]
-    _models_by_role(ax, pts, pts["equivalent_log10_flops"].to_numpy())
+    _models_by_role(ax, pts, pts["equivalent_log10_flops"].to_numpy(), hover)
     largest = pts["equivalent_log10_flops"].max()
     ax.axvline(largest, color="0.4", ls=":", lw=1)
     ax.annotate(
@@ -232,6 +291,7 @@ def capability_curve(result: PredictionResult, ax: Axes, ylabel: str) -> Axes:
     )
     if result.chance > 0:
         ax.axhline(result.chance, color="0.5", ls="--", lw=0.8, label="chance")
+    _curve_limits(ax, pts, curve, result.chance)
     ax.set(
         xlabel=f"{ref}-equivalent training compute (log10 FLOPs)",
         ylabel=ylabel,
@@ -242,18 +302,24 @@ def capability_curve(result: PredictionResult, ax: Axes, ylabel: str) -> Axes:
 
 
 def baseline_curve(
-    result: PredictionResult, models: pd.DataFrame, predictor: str, ax: Axes, ylabel: str
+    result: PredictionResult,
+    models: pd.DataFrame,
+    predictor: str,
+    ax: Axes,
+    ylabel: str,
+    hover: Hover | None = None,
 ) -> Axes:
     """A compute-only baseline's sigmoid over its own axis, with the same markers."""
     curves = result.baseline_curves
     assert curves is not None, "draw baselines only for single-fold results"
     curve = curves[curves["predictor"] == predictor]
-    _sigmoid_with_band(ax, curve["x"], curve, PALETTE[2], result.interval)
+    band(ax, curve["x"], curve["lower_raw"], curve["upper_raw"], PALETTE[2], "band")
+    ax.plot(curve["x"], curve["predicted_raw"], color=PALETTE[2], lw=2, label="fitted sigmoid")
     column = "flops" if predictor == "log_flops" else "params_b"
     scale = 1.0 if predictor == "log_flops" else 1e9
     x_of = pd.Series(np.log10(models[column].to_numpy() * scale), index=models["model"])
     pts = result.predictions[result.predictions["predictor"] == predictor]
-    _models_by_role(ax, pts, x_of.reindex(pts["model"]).to_numpy())
+    _models_by_role(ax, pts, x_of.reindex(pts["model"]).to_numpy(), hover)
     if result.chance > 0:
         ax.axhline(result.chance, color="0.5", ls="--", lw=0.8, label="chance")
     what = (
@@ -264,12 +330,14 @@ def baseline_curve(
     return ax
 
 
-def backtest(result: PredictionResult, fig: Figure, label: str) -> Figure:
-    """Predicted against actual for the held-out models, one panel per predictor."""
+def backtest(
+    result: PredictionResult, fig: Figure, label: str, hover: Hover | None = None
+) -> Figure:
+    """Predicted against actual for the held-out models, one panel per predictor; both axes
+    fitted to the points (interval bars may run past them)."""
     axes = fig.subplots(1, 3, sharex=True, sharey=True)
     test = result.predictions[result.predictions["split"] == "test"]
-    lo = float(min(test["actual_raw"].min(), test["lower_raw"].min()))
-    hi = float(max(test["actual_raw"].max(), test["upper_raw"].max()))
+    lims = [test["actual_raw"], test["predicted_raw"]]
     for ax, name in zip(axes, ("pc", "log_flops", "log_params"), strict=True):
         sub = test[test["predictor"] == name]
         ax.errorbar(
@@ -283,15 +351,58 @@ def backtest(result: PredictionResult, fig: Figure, label: str) -> Figure:
             elinewidth=0.8,
             markeredgecolor="black",
             markeredgewidth=0.4,
-            label=f"test model, {result.interval:.0%} PI",
+            label=f"test model, {result.interval:.0%} interval",
         )
-        ax.plot([lo, hi], [lo, hi], color="0.3", lw=1, ls="--", label="perfect prediction")
+        if hover is not None:
+            hover.append((ax, sub["actual_raw"], sub["predicted_raw"], list(sub["model"])))
+        ends = [float(pd.concat(lims).min()), float(pd.concat(lims).max())]
+        ax.plot(ends, ends, color="0.3", lw=1, ls="--", label="perfect prediction")
         s = result.scores[name]
         ax.set_title(
             f"{PREDICTOR_LABEL[name]}\nMSE {s.mse_test:.2g}, coverage {s.coverage:.0%}",
             fontsize=9,
         )
         ax.set_xlabel(f"actual {label}")
+    fit_limits(axes[0], lims, "x")
+    fit_limits(axes[0], lims, "y")
     axes[0].set_ylabel(f"predicted {label}")
     axes[0].legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def forecasts(table: dict[str, Any], fig: Figure, hover: Hover | None = None) -> Figure:
+    """Each scenario's forecast with its interval, one panel per target (forest plot): the
+    reference line's compute grid as circles, families' next models as diamonds."""
+    targets, rows = table["targets"], table["scenarios"]
+    axes = np.atleast_1d(fig.subplots(1, len(targets), sharey=True))
+    y = np.arange(len(rows))
+    for j, (ax, target) in enumerate(zip(axes, targets, strict=True)):
+        cells = [r["cells"][j] for r in rows]
+        mid, lo, hi = (
+            np.array([c[k] for c in cells], dtype=float) for k in ("predicted", "lower", "upper")
+        )
+        grid = np.array([r["kind"] == "grid" for r in rows])
+        for mask, marker, color in ((grid, "o", PALETTE[0]), (~grid, "D", PALETTE[1])):
+            ax.errorbar(
+                mid[mask],
+                y[mask],
+                xerr=[mid[mask] - lo[mask], hi[mask] - mid[mask]],
+                fmt=marker,
+                ms=5,
+                color=color,
+                ecolor=color,
+                elinewidth=1.2,
+                capsize=2,
+            )
+        if hover is not None:
+            names = [
+                f"{r['label']}: {target} {c['text']}" for r, c in zip(rows, cells, strict=True)
+            ]
+            hover.append((ax, mid, y, names))
+        ax.set_title(target, fontsize=9)
+        ax.set_xlabel("forecast score (fraction)")
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        fit_limits(ax, [lo, hi], "x", pad=0.06)
+    axes[0].set_yticks(y, [r["label"] for r in rows], fontsize=8)
+    axes[0].invert_yaxis()
     return fig

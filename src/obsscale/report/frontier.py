@@ -87,7 +87,7 @@ def loadings_png(frontier: dict[str, Any], dpi: int) -> str:
 def curves_png(frontier: dict[str, Any], dpi: int) -> str:
     curves = frontier["curves"]
     fig = plots.new_figure(12, 3.1 * len(curves) + 0.6)
-    plots.fixed_layout(fig, (len(curves), 2), bottom=0.6, top=0.75, wspace=0.4, hspace=0.75)
+    plots.fixed_layout(fig, (len(curves), 2), bottom=0.6, top=0.75, wspace=1.0, hspace=0.75)
     axes = fig.subplots(len(curves), 2, squeeze=False)
     for (a_date, a_flops), curve in zip(axes, curves, strict=True):
         _date_panel(a_date, curve, frontier["interval"])
@@ -102,7 +102,7 @@ def _date_panel(ax: Axes, curve: dict[str, Any], level: float) -> None:
     t = EPOCH + np.array(curve["years"], dtype=float)
     trend = curve["trend"]
     x = EPOCH + np.array(trend["years"], dtype=float)
-    ax.fill_between(x, trend["lower"], trend["upper"], color=plots.PALETTE[0], alpha=0.15, lw=0)
+    plots.band(ax, x, trend["lower"], trend["upper"], plots.PALETTE[0])
     ax.plot(x, trend["predicted"], color=plots.PALETTE[0], lw=2, label="sigmoid trend in date")
     ax.plot(t, curve["scores"], "o", ms=3.5, color="0.35", mew=0, label="model")
     ax.step(t, curve["best_so_far"], where="post", color=plots.PALETTE[1], lw=1.2, label="best")
@@ -125,9 +125,7 @@ def _compute_panel(ax: Axes, curve: dict[str, Any], level: float) -> None:
     comp = curve["compute"]
     if comp["trend"] is not None:
         tr = comp["trend"]
-        ax.fill_between(
-            tr["log10_flops"], tr["lower"], tr["upper"], color=plots.PALETTE[2], alpha=0.15, lw=0
-        )
+        plots.band(ax, tr["log10_flops"], tr["lower"], tr["upper"], plots.PALETTE[2])
         ax.plot(tr["log10_flops"], tr["predicted"], color=plots.PALETTE[2], lw=2)
         ax.plot([], [], color=plots.PALETTE[2], label=f"sigmoid in compute, {level:.0%} band")
     else:
