@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from obsscale.cli import main
-from obsscale.cli.commands import _config
-from obsscale.cli.options import _shown, overrides
+from obsscale.cli.options import _shown, config_from_args, overrides
 from obsscale.cli.parser import build_parser
 from obsscale.config import DATA_DIR_ENV, CapabilityConfig, Config, PredictConfig
 from obsscale.config.schema import schema
@@ -92,14 +91,14 @@ def test_data_dir_before_or_after_the_subcommand_or_from_the_environment(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no ./obsscale.toml
     parse = build_parser().parse_args
-    before = _config(parse(["--data-dir", "x", "harmonize"]))
-    after = _config(parse(["harmonize", "--data-dir", "x"]))
+    before = config_from_args(parse(["--data-dir", "x", "harmonize"]))
+    after = config_from_args(parse(["harmonize", "--data-dir", "x"]))
     assert before.data_dir == after.data_dir == Path("x")
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "env"))
-    assert _config(parse(["harmonize"])).data_dir == tmp_path / "env"
-    assert _config(parse(["harmonize", "--data-dir", "y"])).data_dir == Path("y")
+    assert config_from_args(parse(["harmonize"])).data_dir == tmp_path / "env"
+    assert config_from_args(parse(["harmonize", "--data-dir", "y"])).data_dir == Path("y")
     monkeypatch.delenv(DATA_DIR_ENV)
-    assert _config(parse(["harmonize"])).data_dir == Path("data")
+    assert config_from_args(parse(["harmonize"])).data_dir == Path("data")
 
 
 def test_no_data_folder_says_how_to_point_at_one(

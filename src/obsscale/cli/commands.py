@@ -10,14 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from obsscale.cli.options import overrides
+from obsscale.cli.options import config_from_args, overrides
 from obsscale.config import (
     DATA_DIR_ENV,
     CapabilityConfig,
     Config,
     PredictConfig,
-    default_config,
-    load_config_file,
 )
 from obsscale.exceptions import CLIError, ExtrapolationWarning
 
@@ -25,21 +23,10 @@ if TYPE_CHECKING:
     from obsscale.model.capabilities.rows import Selection  # pandas: not for fetch
 
 
-def _config(args: argparse.Namespace) -> Config:
-    """The defaults, then ./obsscale.toml or --config, then the settings given as options."""
-    cfg = default_config(getattr(args, "data_dir", None), getattr(args, "mirror", None))
-    given = getattr(args, "config", None)
-    config_file = given or (Path("obsscale.toml") if Path("obsscale.toml").exists() else None)
-    if config_file:
-        cfg = load_config_file(config_file, cfg)
-    changes = overrides(args, Config)
-    return cfg.with_overrides(**changes) if changes else cfg
-
-
 def _data_config(args: argparse.Namespace) -> Config:
     """``_config`` for a command that reads models.csv: without it, say where it was looked
     for and how to point at another data folder (a run outside the repository finds none)."""
-    cfg = _config(args)
+    cfg = config_from_args(args)
     _require_data(cfg)
     return cfg
 
@@ -94,7 +81,7 @@ def _selection(args: argparse.Namespace) -> Selection:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from obsscale.data.fetch import fetch_all
 
-    cfg = _config(args)
+    cfg = config_from_args(args)
     only = args.only or [s.name for s in cfg.sources if s.name not in cfg.exclude_sources]
     results = fetch_all(
         cfg,
@@ -159,7 +146,7 @@ def _harmonize(cfg: Config, skip_unchanged: bool = False) -> None:
 
 
 def cmd_harmonize(args: argparse.Namespace) -> int:
-    _harmonize(_config(args))
+    _harmonize(config_from_args(args))
     return 0
 
 
@@ -236,7 +223,7 @@ def _split(args: argparse.Namespace, cfg: Config):
 def cmd_predict(args: argparse.Namespace) -> int:
     from obsscale.pipeline import PredictRequest, run_predict
 
-    cfg = _config(args)
+    cfg = config_from_args(args)
     split = _split(args, cfg)  # a usage error before a data error
     _require_data(cfg)
     target = args.target
@@ -299,7 +286,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from obsscale.bench import SIZES, run_accuracy_bench, run_bench
 
-    cfg = _config(args)
+    cfg = config_from_args(args)
     acc = f"accuracy-{args.half}" if args.half else "accuracy"
     if args.only == "accuracy":
         print(run_accuracy_bench(cfg, args.out, args.half))
@@ -318,13 +305,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _forecast_targets(args: argparse.Namespace, cfg: Config) -> tuple[Any, ...]:
+    """--target (bare names resolved) or the report's targets, with --chance if given."""
+    from obsscale.pipeline import default_targets
+
+    names = _columns(cfg, args.target, "--target", [_report_columns(cfg)])
+    targets = default_targets(cfg, names)
+    if args.chance is not None:
+        targets = tuple(replace(t, chance=args.chance) for t in targets)
+    return targets
+
+
 def cmd_forecast(args: argparse.Namespace) -> int:
     from obsscale.cli.scenarios import planned_scenario, score_scenarios
-    from obsscale.pipeline import ForecastRequest, default_targets, run_forecast
+    from obsscale.pipeline import ForecastRequest, run_forecast
 
     if args.released:
-        return _forecast_released(args)
-    cfg = _config(args)
+        from obsscale.cli.frontier import forecast_released
+
+        return forecast_released(args)
+    cfg = config_from_args(args)
     planned_flags = (args.family, args.like, args.flops, args.times, args.params_b, args.tokens_t)
     if not (
         any(f is not None for f in planned_flags) or args.scores or args.at_flops or args.complete
@@ -336,10 +336,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         )
     _require_data(cfg)
     planned = planned_scenario(args, _largest(cfg) if args.times is not None else None)
-    names = _columns(cfg, args.target, "--target", [_report_columns(cfg)])
-    targets = default_targets(cfg, names)
-    if args.chance is not None:
-        targets = tuple(replace(t, chance=args.chance) for t in targets)
+    targets = _forecast_targets(args, cfg)
     basis = [cfg.capabilities.benchmarks, *cfg.capabilities.basis_fallbacks]
 
     def column(name: str) -> str:
@@ -368,61 +365,4 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         done = result.completion
         n = int((done["status"] == "predicted").sum()) if done is not None else 0
         print(f"completion: {n} missing scores predicted" + (f" -> {args.out}" if args.out else ""))
-    return 0
-
-
-def cmd_index(args: argparse.Namespace) -> int:
-    """Fit the capability index on the hub scores; print the top models, write the tables."""
-    import pandas as pd
-
-    from obsscale.data import store
-    from obsscale.data.table import load_models
-    from obsscale.model.index.tables import benchmark_table, fit_index, model_table
-
-    cfg = _config(args)
-    models = load_models(cfg)
-    if not any(c.startswith("epoch_hub:") for c in models.columns):
-        raise CLIError("models.csv has no epoch_hub: scores; fetch the Epoch hub sources first")
-    prov_path = cfg.processed_dir / "provenance.csv"
-    provenance = pd.read_csv(prov_path, dtype=str) if prov_path.exists() else None
-    index = fit_index(models, args.anchor)
-    table = model_table(models, index, provenance, args.interval)
-    benchmarks = benchmark_table(index, args.interval)
-    if args.out:
-        store.write_csv(args.out, table)
-    if args.benchmarks_out:
-        store.write_csv(args.benchmarks_out, benchmarks)
-    print(
-        f"{index!r}; C in logits of {index.anchor_} (difficulty 0, slope 1); "
-        f"{len(table) - len(index.models_)} more models folded in"
-    )
-    shown = ["model", "release_date", "capability", "lower", "upper", "n_benchmarks"]
-    if args.top:
-        print(table[shown].head(args.top).to_string(index=False, float_format="%.2f"))
-    return 0
-
-
-def _forecast_released(args: argparse.Namespace) -> int:
-    """``forecast --released DATE``: the index's frontier line at DATE, then its scores."""
-    from obsscale.data import store
-    from obsscale.data.table import load_models
-    from obsscale.model.index.trend import forecast_released
-
-    models = load_models(_config(args))
-    if not any(c.startswith("epoch_hub:") for c in models.columns):
-        raise CLIError("models.csv has no epoch_hub: scores; fetch the Epoch hub sources first")
-    result = forecast_released(models, args.released.isoformat(), args.target)
-    if args.out:
-        store.write_json(args.out, result)
-    if args.json:
-        print(store.dumps(result))
-        return 0
-    c = result["capability"]
-    print(
-        f"frontier model released {args.released}: C {c['predicted']:.2f} "
-        f"[{c['lower']:.2f}, {c['upper']:.2f}] (90%; {result['scale']}; trend "
-        f"{result['per_year']:.2f}/year over {result['n_points']} frontier models)"
-    )
-    for r in result["scores"]:
-        print(f"  {r['benchmark']}: {r['predicted']:.3f} [{r['lower']:.3f}, {r['upper']:.3f}]")
     return 0

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, get_args, get_origin
 
+from obsscale.config import Config, default_config, load_config_file
 from obsscale.config.schema import Bounds, FieldInfo, describe, parse_text, schema
 
 _PREFIX = "setting:"
@@ -128,3 +130,14 @@ def _shown(value: Any) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("%", "%%")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The defaults, then ./obsscale.toml or --config, then the settings given as options."""
+    cfg = default_config(getattr(args, "data_dir", None), getattr(args, "mirror", None))
+    given = getattr(args, "config", None)
+    config_file = given or (Path("obsscale.toml") if Path("obsscale.toml").exists() else None)
+    if config_file:
+        cfg = load_config_file(config_file, cfg)
+    changes = overrides(args, Config)
+    return cfg.with_overrides(**changes) if changes else cfg

@@ -8,7 +8,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from obsscale.cli import commands
+from obsscale.cli import commands, frontier
 from obsscale.cli.options import add_setting, expected, value_type
 from obsscale.config import (
     DATA_DIR_ENV,
@@ -376,7 +376,7 @@ def _index_parser(sub: argparse._SubParsersAction) -> None:
         "--benchmarks-out", type=Path, metavar="FILE", help="write the per-benchmark table (CSV)"
     )
     p.add_argument("--top", type=value_type(int, ge=0), default=20, help="models printed (0: none)")
-    p.set_defaults(func=commands.cmd_index)
+    p.set_defaults(func=frontier.cmd_index)
 
 
 def build_parser() -> argparse.ArgumentParser:

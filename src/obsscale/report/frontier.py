@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 
-from obsscale.report import figures as plots
+from obsscale.report import canvas
 
 EPOCH = 2020.0  # frontier.json counts dates in years since 2020-01-01
 
@@ -39,11 +39,11 @@ def figure_jobs(frontier: dict[str, Any] | None, dpi: int) -> list[tuple[str, Ca
 
 def matrix_png(frontier: dict[str, Any], dpi: int) -> str:
     m = frontier["matrix"]
-    fig = plots.new_figure(9, 5.6)
-    plots.fixed_layout(fig, left=0.8, right=0.2, bottom=2.0, top=0.45)
+    fig = canvas.new_figure(9, 5.6)
+    canvas.fixed_layout(fig, left=0.8, right=0.2, bottom=2.0, top=0.45)
     ax = fig.add_subplot()
     mask = np.array([[c == "1" for c in row] for row in m["mask_rows"]], dtype=float)
-    cmap = ListedColormap(["#f4f4f6", plots.PALETTE[0]])
+    cmap = ListedColormap(["#f4f4f6", canvas.PALETTE[0]])
     ax.imshow(mask, aspect="auto", cmap=cmap, interpolation="nearest")
     ax.set_xticks(range(len(m["mask_benchmarks"])), m["mask_benchmarks"], rotation=90, fontsize=7)
     ax.set(
@@ -52,14 +52,14 @@ def matrix_png(frontier: dict[str, Any], dpi: int) -> str:
         f"{m['observed']:.1%} observed. Data: {frontier['source']}",
     )
     ax.title.set_fontsize(8)
-    return plots.to_data_uri(fig, dpi)
+    return canvas.to_data_uri(fig, dpi)
 
 
 def loadings_png(frontier: dict[str, Any], dpi: int) -> str:
     f = frontier["factors"]
     names, comps = f["benchmarks"], f["components"]
-    fig = plots.new_figure(9, 0.2 * len(names) + 1.5)
-    plots.fixed_layout(fig, (1, len(comps)), left=2.3, right=0.2, bottom=0.55, top=0.5)
+    fig = canvas.new_figure(9, 0.2 * len(names) + 1.5)
+    canvas.fixed_layout(fig, (1, len(comps)), left=2.3, right=0.2, bottom=0.55, top=0.5)
     axes = np.atleast_1d(fig.subplots(1, len(comps), sharey=True))
     load, lo, hi = (np.array(f[k], dtype=float) for k in ("loadings", "lower", "upper"))
     y = np.arange(len(names))
@@ -68,7 +68,7 @@ def loadings_png(frontier: dict[str, Any], dpi: int) -> str:
         # a bootstrap interval need not contain the whole-matrix loading: bars from it to the
         # interval's far end only
         bars = np.clip(np.nan_to_num(err), 0, None)
-        ax.errorbar(load[:, k], y, xerr=bars, fmt="o", ms=4, color=plots.PALETTE[0])
+        ax.errorbar(load[:, k], y, xerr=bars, fmt="o", ms=4, color=canvas.PALETTE[0])
         ax.axvline(0, color="0.5", lw=0.8)
         share = f["variance_share"][k]
         ax.set(xlabel="loading (weight on the standardized score)")
@@ -81,19 +81,19 @@ def loadings_png(frontier: dict[str, Any], dpi: int) -> str:
         f"the {frontier['matrix']['models']} models. Data: {frontier['source']}",
         fontsize=8,
     )
-    return plots.to_data_uri(fig, dpi)
+    return canvas.to_data_uri(fig, dpi)
 
 
 def curves_png(frontier: dict[str, Any], dpi: int) -> str:
     curves = frontier["curves"]
-    fig = plots.new_figure(12, 3.1 * len(curves) + 0.6)
-    plots.fixed_layout(fig, (len(curves), 2), bottom=0.6, top=0.75, wspace=1.0, hspace=0.75)
+    fig = canvas.new_figure(12, 3.1 * len(curves) + 0.6)
+    canvas.fixed_layout(fig, (len(curves), 2), bottom=0.6, top=0.75, wspace=1.0, hspace=0.75)
     axes = fig.subplots(len(curves), 2, squeeze=False)
     for (a_date, a_flops), curve in zip(axes, curves, strict=True):
         _date_panel(a_date, curve, frontier["interval"])
         _compute_panel(a_flops, curve, frontier["interval"])
     fig.suptitle(f"Frontier benchmarks. Data: {frontier['source']}", fontsize=9)
-    return plots.to_data_uri(fig, dpi)
+    return canvas.to_data_uri(fig, dpi)
 
 
 def _date_panel(ax: Axes, curve: dict[str, Any], level: float) -> None:
@@ -102,17 +102,17 @@ def _date_panel(ax: Axes, curve: dict[str, Any], level: float) -> None:
     t = EPOCH + np.array(curve["years"], dtype=float)
     trend = curve["trend"]
     x = EPOCH + np.array(trend["years"], dtype=float)
-    plots.band(ax, x, trend["lower"], trend["upper"], plots.PALETTE[0])
-    ax.plot(x, trend["predicted"], color=plots.PALETTE[0], lw=2, label="sigmoid trend in date")
+    canvas.band(ax, x, trend["lower"], trend["upper"], canvas.PALETTE[0])
+    ax.plot(x, trend["predicted"], color=canvas.PALETTE[0], lw=2, label="sigmoid trend in date")
     ax.plot(t, curve["scores"], "o", ms=3.5, color="0.35", mew=0, label="model")
-    ax.step(t, curve["best_so_far"], where="post", color=plots.PALETTE[1], lw=1.2, label="best")
+    ax.step(t, curve["best_so_far"], where="post", color=canvas.PALETTE[1], lw=1.2, label="best")
     fc = curve["forecasts"]
     if fc:
         fx = EPOCH + np.array([f["years"] for f in fc])
         fy = np.array([f["predicted"] for f in fc])
         err = np.clip([fy - [f["lower"] for f in fc], [f["upper"] for f in fc] - fy], 0, None)
-        ax.errorbar(fx, fy, yerr=err, fmt="D", ms=5, color=plots.PALETTE[3], capsize=3)
-        ax.plot([], [], "D", color=plots.PALETTE[3], label=f"forecast, {level:.0%} PI")
+        ax.errorbar(fx, fy, yerr=err, fmt="D", ms=5, color=canvas.PALETTE[3], capsize=3)
+        ax.plot([], [], "D", color=canvas.PALETTE[3], label=f"forecast, {level:.0%} PI")
     ax.axvline(t.max(), color="0.5", ls=":", lw=1)
     title = f"{curve['benchmark']}: {curve['n']} dated models (newest {curve['newest']})"
     _label(ax, "release date (year)", curve["benchmark"], title)
@@ -125,9 +125,9 @@ def _compute_panel(ax: Axes, curve: dict[str, Any], level: float) -> None:
     comp = curve["compute"]
     if comp["trend"] is not None:
         tr = comp["trend"]
-        plots.band(ax, tr["log10_flops"], tr["lower"], tr["upper"], plots.PALETTE[2])
-        ax.plot(tr["log10_flops"], tr["predicted"], color=plots.PALETTE[2], lw=2)
-        ax.plot([], [], color=plots.PALETTE[2], label=f"sigmoid in compute, {level:.0%} band")
+        canvas.band(ax, tr["log10_flops"], tr["lower"], tr["upper"], canvas.PALETTE[2])
+        ax.plot(tr["log10_flops"], tr["predicted"], color=canvas.PALETTE[2], lw=2)
+        ax.plot([], [], color=canvas.PALETTE[2], label=f"sigmoid in compute, {level:.0%} band")
     else:
         note = "too few models of known compute\nfor a trend"
         ax.text(0.5, 0.5, note, ha="center", transform=ax.transAxes, fontsize=8, color="0.4")

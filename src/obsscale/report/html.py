@@ -31,8 +31,8 @@ from obsscale.data import store
 from obsscale.data.table import load_models
 from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.prediction.results import PredictionResult
+from obsscale.report import canvas, frontier, tables, wording
 from obsscale.report import figures as plots
-from obsscale.report import frontier, tables, wording
 from obsscale.workers import available_workers, end_with_parent
 
 if TYPE_CHECKING:
@@ -51,53 +51,53 @@ class TargetSection:
 
 
 def _scree_png(scree_ratios: np.ndarray, dpi: int) -> dict[str, Any]:
-    fig = plots.fixed_layout(plots.new_figure(5.5, 3.6), left=0.6, bottom=0.5, top=0.1)
+    fig = canvas.fixed_layout(canvas.new_figure(5.5, 3.6), left=0.6, bottom=0.5, top=0.1)
     plots.scree(scree_ratios, fig.add_subplot())
-    return plots.image(fig, dpi)
+    return canvas.image(fig, dpi)
 
 
 def _loadings_png(fit: CapabilityFit, dpi: int) -> dict[str, Any]:
-    fig = plots.new_figure(5.8, 0.45 * len(fit.benchmarks) + 1.4)
-    plots.fixed_layout(fig, left=2.1, right=0.95, bottom=0.55, top=0.15)
+    fig = canvas.new_figure(5.8, 0.45 * len(fit.benchmarks) + 1.4)
+    canvas.fixed_layout(fig, left=2.1, right=0.95, bottom=0.55, top=0.15)
     plots.loadings(fit.loadings, fig.add_subplot())
-    return plots.image(fig, dpi)
+    return canvas.image(fig, dpi)
 
 
 def _families_png(fit: CapabilityFit, n_fam: int, dpi: int) -> dict[str, Any]:
     rows = int(np.ceil(n_fam / 6))
-    fig = plots.new_figure(12, 1.9 * rows + 0.8)
-    plots.fixed_layout(fig, (rows, 6), left=0.7, bottom=0.6, top=0.4, wspace=0.12, hspace=0.42)
-    hover: plots.Hover = []
+    fig = canvas.new_figure(12, 1.9 * rows + 0.8)
+    canvas.fixed_layout(fig, (rows, 6), left=0.7, bottom=0.6, top=0.4, wspace=0.12, hspace=0.42)
+    hover: canvas.Hover = []
     plots.family_scaling(fit, fig, hover=hover)
-    return plots.image(fig, dpi, hover)
+    return canvas.image(fig, dpi, hover)
 
 
 def _curve_png(r: PredictionResult, models: pd.DataFrame, label: str, dpi: int) -> dict[str, Any]:
-    fig = plots.new_figure(12, 4)
-    plots.fixed_layout(fig, (1, 3), bottom=0.55, top=0.3, wspace=0.35)
+    fig = canvas.new_figure(12, 4)
+    canvas.fixed_layout(fig, (1, 3), bottom=0.55, top=0.3, wspace=0.35)
     a1, a2, a3 = fig.subplots(1, 3, sharey=True)
-    hover: plots.Hover = []
+    hover: canvas.Hover = []
     plots.capability_curve(r, a1, label, hover)
     plots.baseline_curve(r, models, "log_flops", a2, label, hover)
     plots.baseline_curve(r, models, "log_params", a3, label, hover)
-    return plots.image(fig, dpi, hover)
+    return canvas.image(fig, dpi, hover)
 
 
 def _backtest_png(r: PredictionResult, label: str, dpi: int) -> dict[str, Any]:
-    fig = plots.new_figure(12, 3.8)
-    plots.fixed_layout(fig, (1, 3), bottom=0.55, top=0.45, wspace=0.15)
-    hover: plots.Hover = []
+    fig = canvas.new_figure(12, 3.8)
+    canvas.fixed_layout(fig, (1, 3), bottom=0.55, top=0.45, wspace=0.15)
+    hover: canvas.Hover = []
     plots.backtest(r, fig, label, hover)
-    return plots.image(fig, dpi, hover)
+    return canvas.image(fig, dpi, hover)
 
 
 def _forecast_png(table: dict[str, Any], dpi: int) -> dict[str, Any]:
     n_rows, n_targets = len(table["scenarios"]), len(table["targets"])
-    fig = plots.new_figure(12, 0.26 * n_rows + 1.1)
-    plots.fixed_layout(fig, (1, n_targets), left=3.1, right=0.2, bottom=0.55, top=0.3, wspace=0.4)
-    hover: plots.Hover = []
+    fig = canvas.new_figure(12, 0.26 * n_rows + 1.1)
+    canvas.fixed_layout(fig, (1, n_targets), left=3.1, right=0.2, bottom=0.55, top=0.3, wspace=0.4)
+    hover: canvas.Hover = []
     plots.forecasts(table, fig, hover)
-    return plots.image(fig, dpi, hover)
+    return canvas.image(fig, dpi, hover)
 
 
 Job = tuple[str, Callable[[], Any]]
@@ -141,7 +141,7 @@ _JOBS: list[Job] = []
 
 
 def _run_job(i: int) -> Any:
-    with plots.theme():
+    with canvas.theme():
         return _JOBS[i][1]()
 
 

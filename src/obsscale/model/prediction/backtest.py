@@ -65,16 +65,7 @@ def backtest(
     split = split or CutoffFlops(pconf.cutoff_flops)
     if isinstance(method, DefaultMethod):
         method = replace(method, shift=split.nested_like)
-    task = prepare(
-        models,
-        target,
-        predictor.chance,
-        candidate_bases(settings),
-        predictor.score_pairs,
-        pconf.scale,
-        settings.basis_margin,
-        basis=None if factors is None else list(factors.benchmarks),
-    )
+    task = _task(predictor, models, target, settings, factors)
     # the refits read the task's fractions (``prepare``), whatever scale the table had
     refit = replace(method, settings=replace(pconf, scale="fraction"))
     template = _fresh(predictor, method=refit, capabilities=settings, interval=None, link=None)
@@ -93,17 +84,52 @@ def backtest(
     if len(folds) == 1:
         rng = np.random.default_rng(fold_seeds[0].spawn(1)[0])
         reference = reference_family or settings.reference_family
-        curve, equivalent = capability_curve(
-            task.data, fold_fits[0], reference, pconf, task.chance, rng, task.notes
-        )
-        baselines = baseline_curves(fold_fits[0], pconf, task.chance, rng)
-        if equivalent is not None:
-            pred["equivalent_log10_flops"] = pred["model"].map(equivalent)
+        curve, baselines = _curves(task, fold_fits[0], reference, pconf, rng, pred)
     else:
         pred = pred[pred["split"] != "train"].reset_index(drop=True)
     record = {"capabilities": asdict(settings), "predict": asdict(pconf)}
     record["split"] = {"kind": split.kind, "value": split.value}
     return _result(task, split, folds, pred, fold_fits, curve, baselines, record)
+
+
+def _task(
+    predictor: DownstreamPredictor,
+    models: pd.DataFrame,
+    target: str,
+    settings: CapabilityConfig,
+    factors: CapabilityFit | None,
+) -> Task:
+    """The target prepared as the predictor reads it: its basis (the given fit's benchmarks,
+    else chosen from the settings' candidates), chance level and scale."""
+    return prepare(
+        models,
+        target,
+        predictor.chance,
+        candidate_bases(settings),
+        predictor.score_pairs,
+        predictor.resolved_method().settings.scale,
+        settings.basis_margin,
+        basis=None if factors is None else list(factors.benchmarks),
+    )
+
+
+def _curves(
+    task: Task,
+    fitted: FoldFit,
+    reference: str,
+    pconf: PredictConfig,
+    rng: np.random.Generator,
+    pred: pd.DataFrame,
+) -> tuple[Any, Any]:
+    """A single fold's capability curve and baseline curves; the predictions gain each
+    model's reference-equivalent FLOPs (in place) where the curve gives them."""
+    curve, equivalent = capability_curve(
+        task.data, fitted, reference, pconf, task.chance, rng, task.notes
+    )
+    baselines = baseline_curves(fitted, pconf, task.chance, rng)
+    if equivalent is not None:
+        pred["equivalent_log10_flops"] = pred["model"].map(equivalent)
+    return curve, baselines
 
 
 def _fresh(predictor: DownstreamPredictor, **changes: Any) -> DownstreamPredictor:

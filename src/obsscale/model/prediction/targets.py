@@ -130,19 +130,16 @@ def candidate_bases(settings: CapabilityConfig) -> tuple[tuple[str, ...], ...]:
     return (settings.benchmarks, *settings.basis_fallbacks)
 
 
-def prepare(
+def _basis(
     models: pd.DataFrame,
     target: str,
-    chance: float,
     candidates: tuple[tuple[str, ...], ...],
     twins: tuple[tuple[str, str], ...],
-    scale: str = "auto",
-    margin: float = CapabilityConfig.basis_margin,
-    basis: list[str] | None = None,
-) -> Task:
-    """Check the target, choose the basis without it (unless ``basis`` is given), keep the
-    rows that have both, in model-id order."""
-    check_target(models, target)
+    margin: float,
+    basis: list[str] | None,
+) -> tuple[list[str], list[str]]:
+    """The factor basis (chosen among ``candidates`` unless given) and the notes on it; a
+    given basis that holds the target or its twin is refused (it would leak the target)."""
     notes = []
     if basis is None:
         for benchmarks in candidates:
@@ -163,6 +160,23 @@ def prepare(
             f"{target}: its factor basis holds {', '.join(leaked)} (the target, or the same "
             "benchmark from another source); fit the capabilities without it"
         )
+    return basis, notes
+
+
+def prepare(
+    models: pd.DataFrame,
+    target: str,
+    chance: float,
+    candidates: tuple[tuple[str, ...], ...],
+    twins: tuple[tuple[str, str], ...],
+    scale: str = "auto",
+    margin: float = CapabilityConfig.basis_margin,
+    basis: list[str] | None = None,
+) -> Task:
+    """Check the target, choose the basis without it (unless ``basis`` is given), keep the
+    rows that have both, in model-id order."""
+    check_target(models, target)
+    basis, notes = _basis(models, target, candidates, twins, margin, basis)
     y_raw, scale_note = normalize_scale(models[target], target, scale)
     notes += [scale_note] if scale_note else []
     keep = y_raw.notna() & models[basis].notna().any(axis=1)
