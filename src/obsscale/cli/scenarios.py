@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from obsscale.data.table import first_bad_id
 from obsscale.exceptions import PredictError
 from obsscale.model.forecast.forecast import Scenario
 
@@ -65,12 +66,11 @@ def score_scenarios(path: Path | None, column: Callable[[str], str] = str) -> li
         raise PredictError(f"{path}: cannot read CSV ({e})") from e
     if "Model" not in frame.columns:
         raise PredictError(f"{path}: needs a 'Model' column; columns are {list(frame.columns)}")
-    names = frame["Model"].str.strip().str.lower()
-    if names.isna().any():
-        raise PredictError(f"{path}: row {int(np.flatnonzero(names.isna())[0]) + 2}: no Model")
-    twice = names.duplicated()
-    if twice.any():
-        i = int(np.flatnonzero(twice)[0])
+    bad = first_bad_id(frame["Model"])
+    if bad and bad[0] == "missing":
+        raise PredictError(f"{path}: row {bad[1] + 2}: no Model")
+    if bad:
+        i = bad[1]
         raise PredictError(
             f"{path}: row {i + 2}: model {frame['Model'].iloc[i]!r} appears twice (two "
             "forecasts under one name); give each model one row"

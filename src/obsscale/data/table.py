@@ -125,16 +125,28 @@ def _check_lines(path: Path) -> None:
             )
 
 
+def first_bad_id(ids: pd.Series) -> tuple[str, int] | None:
+    """``("missing", row)`` or ``("twice", row)`` for the first model id that is empty or
+    repeated (ids compared stripped and case-insensitively), 0-based; None when all are
+    usable. The model table and a user's scores file refuse the same ids."""
+    names = ids.str.strip().str.lower()
+    if names.isna().any():
+        return "missing", int(np.flatnonzero(names.isna())[0])
+    twice = names.duplicated()
+    if twice.any():
+        return "twice", int(np.flatnonzero(twice)[0])
+    return None
+
+
 def _check_values(frame: pd.DataFrame, path: Path, scores: bool) -> None:
     """The parsers' rules, checked again on the table as read (it may have been edited)."""
     from obsscale.data.parsers.common import METADATA_LIMITS
 
-    ids = frame["model"].str.lower()
-    if ids.isna().any():
-        raise HarmonizeError(f"{path}: row {int(np.flatnonzero(ids.isna())[0]) + 2}: no model id")
-    dup = ids.duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
+    bad = first_bad_id(frame["model"])
+    if bad and bad[0] == "missing":
+        raise HarmonizeError(f"{path}: row {bad[1] + 2}: no model id")
+    if bad:
+        i = bad[1]
         raise HarmonizeError(
             f"{path}: row {i + 2}: model {frame['model'].iloc[i]!r} appears twice; each model "
             "has one row (rebuild the table with `obsscale harmonize`)"
