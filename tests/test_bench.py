@@ -69,19 +69,22 @@ def test_forecast_backtest_holds_out_each_familys_largest_model() -> None:
     assert list(held["model"]) == ["a3"]  # B has 2 models, C only 2 of known compute
     cases = pd.DataFrame(
         {
-            "target": ["t", "t"],
-            "actual": [0.5, 0.6],
-            "family_pred": [0.52, 0.7],
-            "family_lower": [0.4, 0.65],
-            "family_upper": [0.6, 0.8],
-            "flops_pred": [0.4, 0.6],
-            "flops_lower": [0.3, 0.5],
-            "flops_upper": [0.45, 0.7],
+            "kind": ["family", "family", "flops", "flops"],
+            "target": ["t", "t", "t", "t"],
+            "half": "design",
+            "actual": [0.5, 0.6, 0.5, 0.6],
+            "pred": [0.52, 0.7, 0.4, 0.6],
+            "lower": [0.4, 0.65, 0.3, 0.5],
+            "upper": [0.6, 0.8, 0.45, 0.7],
         }
     )
-    [row] = summarize_cases(cases)
-    assert row["family_mae_pts"] == pytest.approx(6.0)
-    assert row["family_coverage"] == 0.5 and row["flops_coverage"] == 0.5
+    summary = summarize_cases(cases)
+    family, flops = (r for r in summary["per_target"])
+    assert family["mae_pts"] == pytest.approx(6.0)
+    assert family["coverage"] == 0.5 and flops["coverage"] == 0.5
+    assert family["median_width_pts"] == pytest.approx(17.5)
+    pooled = {(r["kind"], r["targets"]): r for r in summary["pooled"]}
+    assert pooled[("flops", "all")]["n"] == 2 and pooled[("flops", "design half")]["n"] == 2
 
 
 def test_frontier_completion_and_hiding_on_a_low_rank_matrix() -> None:

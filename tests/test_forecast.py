@@ -12,7 +12,7 @@ from scipy.special import expit
 
 from obsscale.config import CapabilityConfig, PredictConfig
 from obsscale.exceptions import ExtrapolationWarning, PredictError
-from obsscale.model.completion.basis import complete_basis, holdout_errors
+from obsscale.model.completion.basis import PatternIntervals, complete_basis
 from obsscale.model.forecast.forecast import ForecastTarget, Scenario, forecast
 from obsscale.model.forecast.results import ForecastResult
 
@@ -146,11 +146,33 @@ def test_completion_fills_only_missing_cells_and_covers_hidden_ones() -> None:
     merged = observed.merge(table.melt("model", BENCH, "column", "v"), on=["model", "column"])
     assert (merged["value"] == merged["v"]).all()  # observed values untouched
     assert observed["lower"].isna().all()
-    errors = holdout_errors(table[BENCH], SETTINGS, frac=0.2, seed=1)
-    assert errors["error"].abs().median() < 0.02
+    predicted = done[done["status"] == "predicted"]
+    assert (predicted["lower"] <= predicted["value"]).all()
+    assert (predicted["value"] <= predicted["upper"]).all()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert done["status"].isin(["observed", "predicted"]).all()
+
+
+def test_completion_intervals_follow_the_rows_pattern_and_cover_held_out_rows() -> None:
+    """Two latent capabilities: a cell filled from one score is less certain than one filled
+    from five; on rows the imputer never saw, known by two scores, 90% intervals cover ~90%."""
+    rng = np.random.default_rng(3)
+    latent = rng.normal(size=(400, 2))
+    loadings = np.kron(np.eye(2), np.ones(3)) * 0.08  # the first three, the last three
+    scores = 0.5 + latent @ loadings + rng.normal(scale=0.01, size=(400, 6))
+    X = pd.DataFrame(scores, columns=BENCH)
+    settings = CapabilityConfig(benchmarks=tuple(BENCH), n_components=2, impute_components=2)
+    pi = PatternIntervals.fit(X.iloc[:150], settings, level=0.9, seed=0)
+    one = pi.half_widths(np.array([True] + [False] * 5))
+    five = pi.half_widths(np.array([True] * 5 + [False]))
+    assert one[0] == 0.0 and five[5] > 0
+    assert one[5] > 1.5 * five[5]
+    observed = np.array([True, True] + [False] * 4)
+    new = X.iloc[150:].to_numpy()
+    filled = pi.crossfit.imputers[0].impute(np.where(observed, new, np.nan))
+    inside = np.abs(filled - new)[:, ~observed] <= pi.half_widths(observed)[~observed]
+    assert 0.85 <= inside.mean() <= 0.95
 
 
 def test_intervals_do_not_depend_on_the_other_targets_or_their_order() -> None:

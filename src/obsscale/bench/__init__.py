@@ -9,6 +9,9 @@
   table and on synthetic tables of 1,000 / 10,000 / 100,000 models x 8 benchmarks with 20%
   missing scores, each size in a fresh process (so peak memory is its own), with the log-log
   slope of time against N per stage.
+- Forecasts (``forecast``): each family's largest model held out and forecast from its
+  family and FLOPs, from 3 of its own scores, and its basis completed from 3 of them
+  (``obsscale bench --only forecast``).
 - Frontier (``frontier``): date back-tests and matrix completion on Epoch's hub scores.
 - Speed of the edges: fetch from a loopback mirror (cold and warm cache) and report generation.
 - Speed targets (``speed``): every CLI call as a user runs it, in fresh processes, against
@@ -21,16 +24,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from obsscale.bench.accuracy import CURATED, run_accuracy
 from obsscale.bench.edges import run_edges
-from obsscale.bench.forecast import run_completion_backtest, run_forecast_backtest
+from obsscale.bench.forecast import (
+    forecast_markdown,
+    run_completion_backtest,
+    run_forecast_backtest,
+)
 from obsscale.bench.frontier import run_frontier
 from obsscale.bench.scale import SIZES, fit_predict_timing, loglog_slopes, run_scale
 from obsscale.bench.selection import run_selection
 from obsscale.bench.speed import run_speed
 from obsscale.bench.summary import (
     accuracy_markdown,
-    forecast_markdown,
     frontier_markdown,
     markdown_html,
     pool_summary,
@@ -43,7 +51,7 @@ from obsscale.data.table import load_models
 from obsscale.model.capabilities.rows import select_models
 from obsscale.model.prediction.splits import CutoffFlops
 
-__all__ = ["SIZES", "run_accuracy_bench", "run_bench"]
+__all__ = ["SIZES", "run_accuracy_bench", "run_bench", "run_forecast_bench"]
 
 
 def write_accuracy(out: Path, rows: list[dict], half: str | None) -> None:
@@ -61,6 +69,24 @@ def run_accuracy_bench(config: Config, out: Path, half: str | None = None) -> st
     md = "# obsscale accuracy bench\n\n" + accuracy_markdown(rows)
     store.write_text(out / (f"accuracy-{half}.md" if half else "accuracy.md"), md)
     return md
+
+
+def run_forecast_bench(config: Config, out: Path) -> str:
+    """The forecast back-tests alone (``obsscale bench --only forecast``): ``OUT/forecast.json``
+    and ``OUT/forecast.md``; the rest of the bench is not run."""
+    base = select_models(load_models(config), CURATED)
+    md = "# obsscale forecast bench\n" + _forecasts(config, base, out)
+    store.write_text(out / "forecast.md", md)
+    return md
+
+
+def _forecasts(config: Config, base: pd.DataFrame, out: Path) -> str:
+    """Run the forecast and completion back-tests, write ``OUT/forecast.json``, return Markdown."""
+    pconf = config.predict
+    fc = run_forecast_backtest(base, config.capabilities, pconf)
+    completion = run_completion_backtest(base, config.capabilities, pconf.interval)
+    store.write_json(out / "forecast.json", fc | {"completion": completion})
+    return forecast_markdown(fc, completion)
 
 
 def run_bench(
@@ -96,12 +122,10 @@ def run_bench(
     )
     store.write_json(out / "edges.json", edges)
     store.write_json(out / "frontier.json", frontier)
-    fc = run_forecast_backtest(base, config.capabilities, pconf)
-    completion = run_completion_backtest(base, config.capabilities, pconf.interval)
-    store.write_json(out / "forecast.json", fc | {"completion": completion})
+    forecasts = _forecasts(config, base, out)
     store.write_json(out / "speed.json", speed)
     md = summary_markdown(acc, sel, real, scale, slopes, edges)
-    md += forecast_markdown(fc["per_target"], completion) + frontier_markdown(frontier)
+    md += forecasts + frontier_markdown(frontier)
     md += "\n" + speed_markdown(speed) + "\n"
     store.write_text(out / "summary.md", md)
     store.write_text(out / "summary.html", markdown_html(md))

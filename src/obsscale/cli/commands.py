@@ -284,13 +284,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from obsscale.bench import SIZES, run_accuracy_bench, run_bench
+    from obsscale.bench import SIZES, run_accuracy_bench, run_bench, run_forecast_bench
 
     cfg = config_from_args(args)
     acc = f"accuracy-{args.half}" if args.half else "accuracy"
     if args.only == "accuracy":
         print(run_accuracy_bench(cfg, args.out, args.half))
         print(f"wrote {args.out}/{acc}.json, {acc}.md")
+        return 0
+    if args.only == "forecast":
+        print(run_forecast_bench(cfg, args.out))
+        print(f"wrote {args.out}/forecast.json, forecast.md")
         return 0
     md = run_bench(
         cfg,

@@ -298,8 +298,9 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--only",
-        choices=("accuracy",),
-        help="run only this part: accuracy = the task pool (-> OUT/accuracy[-HALF].json, .md)",
+        choices=("accuracy", "forecast"),
+        help="run only this part: accuracy = the task pool (-> OUT/accuracy[-HALF].json, .md); "
+        "forecast = the held-out-model forecasts and completion (-> OUT/forecast.json, .md)",
     )
     p.add_argument(
         "--half",

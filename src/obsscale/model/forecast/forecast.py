@@ -8,9 +8,11 @@ bootstrap), fitted on every model with the target:
   the factors' predictive distribution at that compute; the predictor predicts at the line's
   mean, and its interval carries the spread of the factor draws as well as its own error.
 - an **evaluated model**: some benchmark scores. Its factors are imputed from them by the
-  fitted capability model; their uncertainty is the imputation's own error, measured on the
-  fit's models with every basis score (their factors from these benchmarks only, against
-  their factors from all), drawn and pushed through the predictor as for a planned model.
+  fitted capability model; their uncertainty is the imputation's own out-of-sample error,
+  measured on the fit's models with every basis score (their factors from all of them,
+  against their factors from these benchmarks only, filled by an imputer fitted without
+  them: ``capabilities.holdout``, the fills completion's intervals come from), drawn and
+  pushed through the predictor as for a planned model.
 - the **whole table** (``complete_targets``): every missing target score of every model,
   predicted the same way from its observed basis scores.
 
@@ -40,6 +42,7 @@ from obsscale.config import (
 from obsscale.exceptions import ExtrapolationWarning, PredictError
 from obsscale.model.capabilities.factors import CapabilityPCA
 from obsscale.model.capabilities.fit import CapabilityFit
+from obsscale.model.capabilities.holdout import CrossFitImputer
 from obsscale.model.forecast.family_lines import FamilyLines, LinePrediction
 from obsscale.model.forecast.results import COLUMNS, ForecastResult
 from obsscale.model.prediction.methods import method_for
@@ -81,13 +84,13 @@ class ForecastTarget:
 @dataclass
 class TargetModel:
     """Everything needed to forecast one target: the fitted predictor, the family lines of
-    its factors, and the basis scores of the fit's fully evaluated models (for the
+    its factors, and the cross-fitted imputer of the fit's fully evaluated models (for the
     uncertainty of factors imputed from a few scores)."""
 
     target: ForecastTarget
     predictor: DownstreamPredictor
     lines: FamilyLines
-    complete: pd.DataFrame  # basis scores of the models that have all of them
+    crossfit: CrossFitImputer  # out-of-sample fills of the fully evaluated models
 
     @property
     def basis(self) -> list[str]:
@@ -130,20 +133,21 @@ class TargetModel:
             score_pairs=score_pairs,
             random_state=_seed(pconf.random_state, target.column),
         ).fit(models, target.column, factors=pca)
-        complete = rows.loc[rows[basis].notna().all(axis=1), basis].reset_index(drop=True)
-        return cls(target, predictor, lines, complete)
+        crossfit = CrossFitImputer.fit(rows[basis], settings, pconf.random_state)
+        return cls(target, predictor, lines, crossfit)
 
     def imputation_draws(
         self, observed: np.ndarray, n: int, rng: np.random.Generator
     ) -> np.ndarray:
         """``n`` draws of the error of factors imputed from the ``observed`` basis scores
-        only: the fully evaluated models' factors from all of them minus from those alone."""
-        k = self.predictor.factors_.n_components
-        if observed.all() or self.complete.empty:
+        only: the fully evaluated models' factors from all of them minus from those alone
+        (filled out of sample)."""
+        k, full = self.predictor.factors_.n_components, self.crossfit.complete
+        if observed.all() or not len(full):
             return np.zeros((n, k))
         pca = self.predictor.factors_
-        mask = np.broadcast_to(observed, self.complete.shape)
-        errors = pca.transform(self.complete) - pca.transform(self.complete.where(mask))
+        filled = pd.DataFrame(self.crossfit.refilled(observed), columns=self.basis)
+        errors = pca.transform(pd.DataFrame(full, columns=self.basis)) - pca.transform(filled)
         return errors[rng.integers(0, len(errors), size=n)]
 
 
