@@ -256,6 +256,12 @@ def cmd_select(args: argparse.Namespace) -> int:
     from obsscale.model.design.selection import select_from_fit
     from obsscale.pipeline import selected_models
 
+    if args.benchmarks_for is not None:
+        from obsscale.cli.probe import cmd_benchmarks_for
+
+        return cmd_benchmarks_for(args)
+    if args.budget is None or args.out is not None:
+        raise CLIError("give --budget K (--out goes with --benchmarks-for)", status=2)
     cfg = _data_config(args)
     settings = _capability_settings(args, cfg)
     models, chosen = selected_models(cfg, settings, _selection(args))

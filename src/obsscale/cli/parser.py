@@ -8,7 +8,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from obsscale.cli import commands, frontier
+from obsscale.cli import commands, frontier, probe
 from obsscale.cli.options import add_setting, expected, value_type
 from obsscale.config import (
     DATA_DIR_ENV,
@@ -228,14 +228,25 @@ def _add_split_options(p: argparse.ArgumentParser) -> None:
 
 
 def _select_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("select", help="choose which models to evaluate (optimal design)")
+    p = sub.add_parser(
+        "select", help="choose which models to evaluate, or which benchmarks to run (design)"
+    )
     _add_subcommand_common(p)
     p.add_argument(
         "--budget",
         type=value_type(int, ge=1),
-        required=True,
         metavar="K",
-        help=f"how many models you can evaluate ({expected(int, ge=1)})",
+        help=f"how many models you can evaluate, or benchmarks you can run (default "
+        f"{probe.DEFAULT_BUDGET} with --benchmarks-for; {expected(int, ge=1)})",
+    )
+    p.add_argument(
+        "--benchmarks-for",
+        metavar="MODEL",
+        help="instead: the K hub benchmarks to run next for MODEL (a models.csv id, or 'new' "
+        "for a model with no score) so that its other scores are completed most precisely",
+    )
+    p.add_argument(
+        "--out", type=Path, metavar="FILE", help="with --benchmarks-for: write them (.csv, .json)"
     )
     p.add_argument(
         "--criterion",

@@ -1,0 +1,49 @@
+"""The probe-set back-test on the hub matrix (``obsscale bench --only probes``): the benchmarks
+the design chooses for a held-out model against K random ones and the K most common, K = 1,
+3, 5, 10 (``model.design.probe_backtest``); design choices on one half of the models, the
+table on both."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any
+
+import pandas as pd
+
+from obsscale.model.completion.hub_matrix import PREFIX, hub_matrix
+from obsscale.model.completion.loadings import pca_completion
+from obsscale.model.design.benchmarks import ProbeCriterion
+from obsscale.model.design.probe_backtest import probe_backtest
+from obsscale.model.design.selection import Criterion
+
+RANKS = (1, 2, 3)
+PRIOR_SCALES = (0.5, 1.0)
+NOISE_PSEUDO = (0, 10)
+CRITERIA = (
+    ProbeCriterion(Criterion.V, points=True, rest=True),
+    ProbeCriterion(Criterion.V, points=True, rest=False),
+    ProbeCriterion(Criterion.V, points=False, rest=True),
+    ProbeCriterion(Criterion.D),
+)
+
+
+def fitters() -> dict[str, Any]:
+    """The completions the design half chooses among: rank x prior scale x noise shrinkage."""
+    return {
+        f"rank-{r} logit PCA, prior x{s:g}, noise +{n}": partial(
+            pca_completion, rank=r, prior_scale=s, noise_pseudo=n
+        )
+        for r in RANKS
+        for s in PRIOR_SCALES
+        for n in NOISE_PSEUDO
+    }
+
+
+def run_probes(models: pd.DataFrame) -> dict[str, Any]:
+    """The back-test (empty when the hub was not fetched), with its time."""
+    if not any(c.startswith(PREFIX) for c in models.columns):
+        return {"skipped": "no epoch_hub: columns (fetch the Epoch hub sources)"}
+    start = time.perf_counter()
+    result = probe_backtest(hub_matrix(models), fitters(), CRITERIA)
+    return result | {"seconds": time.perf_counter() - start}
