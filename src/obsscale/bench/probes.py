@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import time
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from obsscale.data import store
 from obsscale.model.completion.hub_matrix import PREFIX, hub_matrix
 from obsscale.model.completion.loadings import pca_completion
 from obsscale.model.design.benchmarks import ProbeCriterion
@@ -47,3 +49,34 @@ def run_probes(models: pd.DataFrame) -> dict[str, Any]:
     start = time.perf_counter()
     result = probe_backtest(hub_matrix(models), fitters(), CRITERIA)
     return result | {"seconds": time.perf_counter() - start}
+
+
+def probes_markdown(result: dict[str, Any]) -> str:
+    """The back-test table (both halves) and the design half's choice, as Markdown."""
+    if "skipped" in result:
+        return f"\n## Which benchmarks to run next\n\nskipped: {result['skipped']}\n"
+    lines = [
+        "\n## Which benchmarks to run next (probe back-test)\n",
+        f"Hub matrix {result['models']} models x {result['benchmarks']} benchmarks; each model "
+        f"held out ({result['folds']} seeded folds), K of its cells revealed; MAE in points "
+        f"on its other cells, mean over models (random: median of {result['n_random']} "
+        f"draws per model). Chosen on the design half: {result['choice']}.\n",
+        "| half | K | models | designed | random | most common | none | designed < random |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["table"]:
+        lines.append(
+            f"| {r['half']} | {r['budget']} | {r['models']} | {r['chosen']:.2f} | "
+            f"{r['random']:.2f} | {r['common']:.2f} | {r['none']:.2f} | "
+            f"{r['beats_random_share']:.0%} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run_probes_bench(models: pd.DataFrame, out: Path) -> str:
+    """``obsscale bench --only probes``: ``OUT/probes.json`` and its Markdown."""
+    result = run_probes(models)
+    store.write_json(out / "probes.json", result)
+    md = "# obsscale probe bench\n" + probes_markdown(result)
+    store.write_text(out / "probes.md", md)
+    return md

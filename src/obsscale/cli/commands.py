@@ -290,10 +290,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from obsscale.bench import SIZES, run_accuracy_bench, run_bench
+    from obsscale.bench import SIZES, run_accuracy_bench, run_bench, run_probes_bench
 
     cfg = config_from_args(args)
     acc = f"accuracy-{args.half}" if args.half else "accuracy"
+    if args.only == "probes":
+        from obsscale.data.table import load_models
+
+        print(run_probes_bench(load_models(cfg), args.out))
+        print(f"wrote {args.out}/probes.json, probes.md")
+        return 0
     if args.only == "accuracy":
         print(run_accuracy_bench(cfg, args.out, args.half))
         print(f"wrote {args.out}/{acc}.json, {acc}.md")

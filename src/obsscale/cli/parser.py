@@ -228,9 +228,7 @@ def _add_split_options(p: argparse.ArgumentParser) -> None:
 
 
 def _select_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "select", help="choose which models to evaluate, or which benchmarks to run (design)"
-    )
+    p = sub.add_parser("select", help="which models to evaluate, or benchmarks to run next")
     _add_subcommand_common(p)
     p.add_argument(
         "--budget",
@@ -239,15 +237,7 @@ def _select_parser(sub: argparse._SubParsersAction) -> None:
         help=f"how many models you can evaluate, or benchmarks you can run (default "
         f"{probe.DEFAULT_BUDGET} with --benchmarks-for; {expected(int, ge=1)})",
     )
-    p.add_argument(
-        "--benchmarks-for",
-        metavar="MODEL",
-        help="instead: the K hub benchmarks to run next for MODEL (a models.csv id, or 'new' "
-        "for a model with no score) so that its other scores are completed most precisely",
-    )
-    p.add_argument(
-        "--out", type=Path, metavar="FILE", help="with --benchmarks-for: write them (.csv, .json)"
-    )
+    probe.add_options(p)
     p.add_argument(
         "--criterion",
         choices=("v", "d"),
@@ -309,8 +299,9 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--only",
-        choices=("accuracy",),
-        help="run only this part: accuracy = the task pool (-> OUT/accuracy[-HALF].json, .md)",
+        choices=("accuracy", "probes"),
+        help="run only this part: accuracy = the task pool (-> OUT/accuracy[-HALF].json, .md); "
+        "probes = which benchmarks to run next (-> OUT/probes.json, .md)",
     )
     p.add_argument(
         "--half",

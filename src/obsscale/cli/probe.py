@@ -5,6 +5,7 @@ most precise (``model.design.benchmarks``, on the logit PCA completion's loading
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from obsscale.cli.options import config_from_args
@@ -20,6 +21,19 @@ DEFAULT_BUDGET = 3
 # chosen on the design half of the probe back-test (bench/probes.py): rank 1, prior x1,
 # noise shrunk by 10 pseudo-cells, V-optimal in points over the rest
 RANK, PRIOR_SCALE, NOISE_PSEUDO = 1, 1.0, 10.0
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """``select``'s options for this mode (``--budget`` is shared with the models' mode)."""
+    p.add_argument(
+        "--benchmarks-for",
+        metavar="MODEL",
+        help="instead: the K hub benchmarks to run next for MODEL (a models.csv id, or 'new' "
+        "for a model with no score) so that its other scores are completed most precisely",
+    )
+    p.add_argument(
+        "--out", type=Path, metavar="FILE", help="with --benchmarks-for: write them (.csv, .json)"
+    )
 
 
 def model_scores(models: pd.DataFrame, model_id: str) -> tuple[str, pd.Series]:

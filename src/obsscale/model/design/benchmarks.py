@@ -103,7 +103,7 @@ class ProbeCriterion:
     rest: bool = True
 
 
-_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(24)
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(64)
 _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
 
 

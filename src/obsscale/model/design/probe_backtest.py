@@ -59,30 +59,39 @@ def mae_points(model: BenchmarkLoadings, h: HeldOut, revealed: np.ndarray) -> fl
     return float(np.mean(np.abs(predict(model, mean)[rest] - h.x[rest])) * 100)
 
 
-def _errors(
-    h: HeldOut, how: ProbeCriterion, budgets: Sequence[int], seed: int
-) -> dict[int, dict[str, float]]:
-    """Per K (those the model has cells for): the MAE of each strategy, and of no probe."""
-    ks = [k for k in budgets if len(h.observed) >= k + MIN_REST]
-    if not ks:
-        return {}
-    order = np.array(greedy_probes(h.model, h.observed, max(ks), np.array([], int), h.x[:0], how))
+def _budgets(h: HeldOut, budgets: Sequence[int]) -> list[int]:
+    """The budgets the model has cells for (``MIN_REST`` left to score)."""
+    return [k for k in budgets if len(h.observed) >= k + MIN_REST]
+
+
+def _baselines(h: HeldOut, budgets: Sequence[int], seed: int) -> dict[int, dict[str, float]]:
+    """Per K: the MAE of K random cells (median of ``N_RANDOM`` draws), of the K most common
+    benchmarks, and of none revealed."""
     common = h.observed[np.argsort(-h.counts[h.observed], kind="stable")]
     rng = np.random.default_rng(seed)
     none = mae_points(h.model, h, np.array([], int))
     out = {}
-    for k in ks:
+    for k in _budgets(h, budgets):
         draws = [
             mae_points(h.model, h, rng.choice(h.observed, k, replace=False))
             for _ in range(N_RANDOM)
         ]
         out[k] = {
-            "chosen": mae_points(h.model, h, order[:k]),
             "random": float(np.median(draws)),
             "common": mae_points(h.model, h, common[:k]),
             "none": none,
         }
     return out
+
+
+def _chosen(h: HeldOut, how: ProbeCriterion, budgets: Sequence[int]) -> dict[int, float]:
+    """Per K: the MAE of the designed K (greedy: each K's set is the largest one's prefix)."""
+    ks = _budgets(h, budgets)
+    if not ks:
+        return {}
+    none = np.array([], int)
+    order = np.array(greedy_probes(h.model, h.observed, max(ks), none, h.x[none], how))
+    return {k: mae_points(h.model, h, order[:k]) for k in ks}
 
 
 def held_out(matrix: pd.DataFrame, fit: Fitter, seed: int = 0) -> list[HeldOut]:
@@ -110,13 +119,23 @@ def halves(names: Sequence[str], seed: int = 0) -> dict[str, str]:
 
 
 def _rows(
-    models: Sequence[HeldOut], how: ProbeCriterion, budgets: Sequence[int], seed: int
+    models: Sequence[HeldOut],
+    how: ProbeCriterion,
+    budgets: Sequence[int],
+    base: Mapping[str, dict[int, dict[str, float]]],
 ) -> list[dict[str, Any]]:
-    rows = []
-    for i, h in enumerate(models):
-        for k, errs in _errors(h, how, budgets, seed + i).items():
-            rows.append({"model": h.name, "budget": k, **errs})
-    return rows
+    """One row per model and K: the designed set's MAE beside the baselines'."""
+    return [
+        {"model": h.name, "budget": k, "chosen": mae, **base[h.name][k]}
+        for h in models
+        for k, mae in _chosen(h, how, budgets).items()
+    ]
+
+
+def _pool_baselines(
+    pool: Sequence[HeldOut], budgets: Sequence[int], seed: int
+) -> dict[str, dict[int, dict[str, float]]]:
+    return {h.name: _baselines(h, budgets, seed + i) for i, h in enumerate(pool)}
 
 
 def aggregate(rows: pd.DataFrame) -> pd.DataFrame:
@@ -157,12 +176,13 @@ def probe_backtest(
     split = halves(list(matrix.index), seed)
     design_rows: dict[Candidate, pd.DataFrame] = {}
     pools = {name: held_out(matrix, fit, seed) for name, fit in fitters.items()}
+    bases = {name: _pool_baselines(pool, budgets, seed) for name, pool in pools.items()}
     grid = []
     for name, pool in pools.items():
         design = [h for h in pool if split[h.name] == "design"]
         for how in criteria:
             cand = Candidate(name, how)
-            rows = pd.DataFrame(_rows(design, how, budgets, seed)).assign(half="design")
+            rows = pd.DataFrame(_rows(design, how, budgets, bases[name])).assign(half="design")
             design_rows[cand] = rows
             agg = aggregate(rows)
             grid.append(
@@ -174,7 +194,9 @@ def probe_backtest(
     rows = pd.concat(
         [
             design_rows[best],
-            pd.DataFrame(_rows(confirm, best.how, budgets, seed)).assign(half="confirmation"),
+            pd.DataFrame(_rows(confirm, best.how, budgets, bases[best.fitter])).assign(
+                half="confirmation"
+            ),
         ]
     )
     return {
