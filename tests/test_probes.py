@@ -67,6 +67,7 @@ def test_posterior_is_the_precision_form_of_gaussian_conditioning() -> None:
     assert_allclose(cov, expect_cov, atol=1e-10)
     assert_allclose(mean, expect_mean, atol=1e-10)
     prior_mean, prior_cov = posterior(m, np.array([], int), np.array([]))
+    assert_allclose(prior_mean, m.prior_mean)
     assert_allclose(prior_cov, m.prior_cov)
 
 
