@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from obsscale.model.capabilities.imputation import PCAImputer
 from obsscale.model.completion.hub_matrix import EPS, fit_imputer
 
 NOISE_FLOOR = 1e-2  # logit units²: in-sample residuals of a sparse matrix understate the noise
@@ -46,13 +47,24 @@ def pca_completion(
     matrix: pd.DataFrame, rank: int, prior_scale: float = 1.0, noise_pseudo: float = 0.0
 ) -> LinearGaussianCompletion:
     """The rank-``rank`` logit PCA imputation of ``matrix`` (models x benchmarks, fractions,
-    NaN = unseen) as a linear-Gaussian model: the imputer's un-standardized loadings and centre,
-    the residual variance of each benchmark's observed cells (floored; shrunk towards the
-    pooled one by ``noise_pseudo`` pseudo-cells: a benchmark scored by few models fits them
-    too well), and the mean and covariance (times ``prior_scale``) of the models' factor
-    scores as the prior."""
+    NaN = unseen) as a linear-Gaussian model (``from_imputer``)."""
     Z = to_logit(matrix.to_numpy(dtype=float))
     imp = fit_imputer(Z, rank, clip=None)
+    return from_imputer(imp, Z, [str(c) for c in matrix.columns], prior_scale, noise_pseudo)
+
+
+def from_imputer(
+    imp: PCAImputer,
+    Z: np.ndarray,
+    benchmarks: list[str],
+    prior_scale: float = 1.0,
+    noise_pseudo: float = 0.0,
+) -> LinearGaussianCompletion:
+    """A logit PCA imputer fitted on ``Z`` as a linear-Gaussian model: its un-standardized
+    loadings and centre, the residual variance of each benchmark's observed cells (floored;
+    shrunk towards the pooled one by ``noise_pseudo`` pseudo-cells: a benchmark scored by few
+    models fits them too well), and the mean and covariance (times ``prior_scale``) of the
+    models' factor scores as the prior."""
     loadings = imp.scale_[:, None] * imp.components_.T
     bias = imp.mean_ + imp.scale_ * imp.center_
     filled = imp.transform(pd.DataFrame(Z))
@@ -60,9 +72,7 @@ def pca_completion(
     resid = Z - (bias + factors @ loadings.T)
     noise = np.maximum(_noise(resid, noise_pseudo), NOISE_FLOOR)
     cov = np.atleast_2d(np.cov(factors, rowvar=False)) * prior_scale
-    return LinearGaussianCompletion(
-        [str(c) for c in matrix.columns], bias, loadings, noise, factors.mean(axis=0), cov
-    )
+    return LinearGaussianCompletion(benchmarks, bias, loadings, noise, factors.mean(axis=0), cov)
 
 
 def _noise(resid: np.ndarray, pseudo: float) -> np.ndarray:

@@ -108,12 +108,12 @@ _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
 
 
 def points_variance(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
-    """Variance in points² of ``100 expit(z)``, z ~ N(mean, var) per benchmark (Gauss-Hermite
+    """Variance in points² of ``100 expit(z)``, z ~ N(mean, var) elementwise (Gauss-Hermite
     quadrature): bounded, unlike the delta method, when the logit variance is large."""
-    z = mean[:, None] + np.sqrt(var)[:, None] * _NODES[None, :]
+    z = mean[..., None] + np.sqrt(var)[..., None] * _NODES
     s = 100 * expit(z)
     m = s @ _WEIGHTS
-    return np.asarray((s - m[:, None]) ** 2 @ _WEIGHTS)
+    return np.asarray((s - m[..., None]) ** 2 @ _WEIGHTS)
 
 
 def _variance(
@@ -125,19 +125,30 @@ def _variance(
     return points_variance(link, var) if points else var
 
 
-def _value(
+def _trials(
     model: BenchmarkLoadings,
     cov: np.ndarray,
+    pool: list[int],
     targets: np.ndarray,
     link: np.ndarray,
     how: ProbeCriterion,
-) -> float:
-    """The criterion, lower is better (D: minus the log det of the posterior precision)."""
+) -> np.ndarray:
+    """The criterion (lower is better) once each benchmark of ``pool`` is revealed, for all at
+    once: revealing c lowers benchmark t's variance by (w_t·Σw_c)² / (s_c + w_cᵀΣw_c), and the
+    log det of the posterior covariance by log(1 + w_cᵀΣw_c / s_c)."""
+    W, noise = model.loadings, model.noise[pool]
+    U = cov @ W[pool].T  # k x C
+    denom = noise + np.einsum("ck,kc->c", W[pool], U)
     if how.criterion is Criterion.D:
-        return float(np.linalg.slogdet(cov)[1])
-    if not targets.any():
-        return 0.0
-    return float(np.mean(_variance(model, cov, link, how.points)[targets]))
+        return np.asarray(-np.log1p((denom - noise) / noise))
+    after = predictive_variance(model, cov)[None, :] - (W @ U).T ** 2 / denom[:, None]
+    after = np.maximum(after, 0.0)
+    var = points_variance(np.broadcast_to(link, after.shape), after) if how.points else after
+    mask = np.repeat(targets[None, :], len(pool), axis=0)
+    if how.rest:
+        mask[np.arange(len(pool)), pool] = False
+    n = mask.sum(axis=1)
+    return np.where(n > 0, (var * mask).sum(axis=1) / np.maximum(n, 1), 0.0)
 
 
 def greedy_probes(
@@ -157,11 +168,7 @@ def greedy_probes(
     rest[revealed] = False
     pool, chosen = [int(c) for c in candidates], list[int]()
     while len(chosen) < budget:
-        trials = []
-        for c in pool:
-            rest[c] = not how.rest
-            trials.append(_value(model, _add(model, cov, c), rest, link, how))
-            rest[c] = True
+        trials = _trials(model, cov, pool, rest, link, how)
         c = pool.pop(int(np.argmin(trials)))  # first of equals: deterministic
         cov, rest[c] = _add(model, cov, c), not how.rest
         chosen.append(c)
