@@ -11,6 +11,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.special import expit
 
+from obsscale.bench.probes import probes_markdown, run_probes
 from obsscale.cli import main
 from obsscale.cli.probe import model_scores
 from obsscale.exceptions import SelectionError
@@ -25,6 +26,7 @@ from obsscale.model.design.benchmarks import (
 )
 from obsscale.model.design.probe_backtest import backtest_frame, probe_backtest
 from obsscale.model.design.selection import Criterion
+from obsscale.report.probes import probe_table_html
 
 
 def world(n: int = 90, p: int = 10, missing: float = 0.3, seed: int = 0) -> pd.DataFrame:
@@ -187,3 +189,25 @@ def test_cli_refusals_are_one_line(tmp_path, capsys, args: list[str], message: s
     assert main(["select", "--data-dir", _data(tmp_path), *args]) != 0
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_report_table_escapes_and_shows_every_row() -> None:
+    result = probe_backtest(
+        world(n=50, p=8),
+        {"<b>fit</b>": lambda M: pca_completion(M, 1)},
+        [ProbeCriterion()],
+        budgets=(1, 3),
+    )
+    html = probe_table_html(result)
+    assert "<b>" not in html and "&lt;b&gt;fit&lt;/b&gt;" in html
+    assert html.count("<tr>") == 1 + len(result["table"])
+    assert probe_table_html({"skipped": "no hub"}) == ""
+
+
+def test_bench_markdown_has_both_halves() -> None:
+    result = probe_backtest(
+        world(n=50, p=8), {"r1": lambda M: pca_completion(M, 1)}, [ProbeCriterion()], budgets=(1, 3)
+    )
+    md = probes_markdown(result)
+    assert md.count("| design |") == 2 and md.count("| confirmation |") == 2
+    assert "skipped" in probes_markdown(run_probes(pd.DataFrame({"model": ["a"]})))

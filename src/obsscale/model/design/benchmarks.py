@@ -316,4 +316,4 @@ def _describe(how: ProbeCriterion) -> str:
         return "D-optimal (log det of the factors' posterior precision)"
     unit = "points" if how.points else "logits"
     of = "the benchmarks still unknown" if how.rest else "every benchmark not known before"
-    return f"V-optimal (mean predictive variance of {of}, {unit})"
+    return f"V-optimal: mean predictive variance of {of} ({unit})"
