@@ -13,10 +13,11 @@ with the prior ``N(mu, Sigma)`` the population of models' factors. Revealing ben
 ``w_j w_jᵀ / s_j²`` to the factors' posterior precision (a rank-one update), so the design is
 the Bayesian version of the model-subset selection (``selection``): V-optimality minimises the
 mean predictive variance of *the rest* (the benchmarks neither observed nor chosen: a revealed
-score is known, an unrevealed one predicted), in points by the delta method at the current
-prediction (``(100 p(1-p))²``) or on the logit scale; D-optimality maximises the log det of the
-posterior precision. Greedy (each step the benchmark that lowers the criterion most; ties go to
-the earlier benchmark, so it is deterministic); the greedy order is the value order.
+score is known, an unrevealed one predicted), in points (the variance of ``100 expit(z)`` around
+the current prediction, by quadrature) or on the logit scale; D-optimality maximises the log
+det of the posterior precision. Greedy (each step the benchmark that lowers the criterion
+most; ties go to the earlier benchmark, so it is deterministic); the greedy order is the value
+order.
 """
 
 from __future__ import annotations
@@ -116,15 +117,6 @@ def points_variance(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
     return np.asarray((s - m[..., None]) ** 2 @ _WEIGHTS)
 
 
-def _variance(
-    model: BenchmarkLoadings, cov: np.ndarray, link: np.ndarray, points: bool
-) -> np.ndarray:
-    """Every benchmark's predictive variance (points² around the logit prediction ``link``,
-    or logits²)."""
-    var = predictive_variance(model, cov)
-    return points_variance(link, var) if points else var
-
-
 def _trials(
     model: BenchmarkLoadings,
     cov: np.ndarray,
@@ -188,12 +180,12 @@ def _steps(
     link = model.bias + model.loadings @ mean
     rest = np.ones(len(model.bias), bool)
     rest[revealed] = False
-    var = _variance(model, cov, link, points=True)
+    var = points_variance(link, predictive_variance(model, cov))
     start = before = float(np.sqrt(np.mean(var[rest]))) if rest.any() else 0.0
     rows = []
     for i, j in enumerate(order, start=1):
         cov, rest[j] = _add(model, cov, j), False
-        new = _variance(model, cov, link, points=True)
+        new = points_variance(link, predictive_variance(model, cov))
         after = float(np.sqrt(np.mean(new[rest]))) if rest.any() else 0.0
         drop = np.where(rest, var - new, -np.inf)
         top = [int(t) for t in np.argsort(-drop, kind="stable")[:N_REASONS] if drop[t] > 0]
