@@ -158,9 +158,9 @@ def _data(tmp_path) -> str:
     for col in ("family", "params_b", "tokens_t", "flops", "is_base"):
         models[col] = np.nan
     models["release_date"] = "2024-01-01"
-    (tmp_path / "processed").mkdir()
-    models.to_csv(tmp_path / "processed" / "models.csv", index=False)
-    return str(tmp_path)
+    (tmp_path / "data" / "processed").mkdir(parents=True)
+    models.to_csv(tmp_path / "data" / "processed" / "models.csv", index=False)
+    return str(tmp_path / "data")
 
 
 def test_cli_prints_and_writes_the_probes(tmp_path, capsys) -> None:
@@ -183,10 +183,13 @@ def test_cli_prints_and_writes_the_probes(tmp_path, capsys) -> None:
         (["--benchmarks-for", "new", "--budget", "9"], "budget 9 exceeds the 8 benchmarks"),
         (["--benchmarks-for", "new", "--out", "x.txt"], "give a .csv or .json file name"),
         (["--out", "x.csv"], "give --budget K"),
+        (["--benchmarks-for", "new", "--out", "DATA/p.csv"], "is inside the data folder"),
     ],
 )
 def test_cli_refusals_are_one_line(tmp_path, capsys, args: list[str], message: str) -> None:
-    assert main(["select", "--data-dir", _data(tmp_path), *args]) != 0
+    data = _data(tmp_path)
+    args = [a.replace("DATA", data) for a in args]
+    assert main(["select", "--data-dir", data, *args]) != 0
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
 

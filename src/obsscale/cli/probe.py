@@ -89,7 +89,10 @@ def cmd_benchmarks_for(args: argparse.Namespace) -> int:
         raise CLIError(f"--out {out}: give a .csv or .json file name", status=2)
     from obsscale.data.table import load_models
 
-    models = load_models(config_from_args(args))
+    cfg = config_from_args(args)
+    if out is not None and cfg.data_dir.resolve() in out.resolve().parents:
+        raise CLIError(f"--out {out} is inside the data folder {cfg.data_dir}", status=2)
+    models = load_models(cfg)
     result = benchmarks_for(models, args.benchmarks_for, args.budget or DEFAULT_BUDGET)
     if out is not None and out.suffix.lower() == ".csv":
         store.write_csv(out, result.chosen)
