@@ -15,7 +15,11 @@ from obsscale.bench.probes import probes_markdown, run_probes
 from obsscale.cli import main
 from obsscale.cli.probe import model_scores
 from obsscale.exceptions import SelectionError
-from obsscale.model.completion.loadings import LinearGaussianCompletion, pca_completion
+from obsscale.model.completion.loadings import (
+    LinearGaussianCompletion,
+    from_factors,
+    pca_completion,
+)
 from obsscale.model.design.benchmarks import (
     ProbeCriterion,
     greedy_probes,
@@ -214,3 +218,16 @@ def test_bench_markdown_has_both_halves() -> None:
     md = probes_markdown(result)
     assert md.count("| design |") == 2 and md.count("| confirmation |") == 2
     assert "skipped" in probes_markdown(run_probes(pd.DataFrame({"model": ["a"]})))
+
+
+def test_a_factorisation_given_by_its_arrays_recovers_its_noise_and_prior() -> None:
+    rng = np.random.default_rng(4)
+    U, V, b = rng.normal(size=(400, 2)), rng.normal(size=(6, 2)), rng.normal(size=6)
+    sd = np.array([0.2, 0.4, 0.6, 0.8, 1.0, 1.2])
+    Z = b + U @ V.T + rng.normal(size=(400, 6)) * sd
+    Z[rng.random(Z.shape) < 0.3] = np.nan
+    m = from_factors([f"b{j}" for j in range(6)], Z, (b, V, U))
+    assert_allclose(m.noise, sd**2, rtol=0.2)
+    assert_allclose(m.prior_cov, np.cov(U, rowvar=False))
+    shrunk = from_factors([f"b{j}" for j in range(6)], Z, (b, V, U), noise_pseudo=1e9)
+    assert np.ptp(shrunk.noise) < 1e-6

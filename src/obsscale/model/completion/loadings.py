@@ -60,15 +60,30 @@ def from_imputer(
     prior_scale: float = 1.0,
     noise_pseudo: float = 0.0,
 ) -> LinearGaussianCompletion:
-    """A logit PCA imputer fitted on ``Z`` as a linear-Gaussian model: its un-standardized
-    loadings and centre, the residual variance of each benchmark's observed cells (floored;
-    shrunk towards the pooled one by ``noise_pseudo`` pseudo-cells: a benchmark scored by few
-    models fits them too well), and the mean and covariance (times ``prior_scale``) of the
-    models' factor scores as the prior."""
+    """A logit PCA imputer fitted on ``Z`` (``from_factors`` with its un-standardized
+    loadings and centre, and the training models' factor scores)."""
     loadings = imp.scale_[:, None] * imp.components_.T
     bias = imp.mean_ + imp.scale_ * imp.center_
     filled = imp.transform(pd.DataFrame(Z))
     factors = ((filled - imp.mean_) / imp.scale_ - imp.center_) @ imp.components_.T
+    return from_factors(benchmarks, Z, (bias, loadings, factors), prior_scale, noise_pseudo)
+
+
+def from_factors(
+    benchmarks: list[str],
+    Z: np.ndarray,
+    fit: tuple[np.ndarray, np.ndarray, np.ndarray],
+    prior_scale: float = 1.0,
+    noise_pseudo: float = 0.0,
+) -> LinearGaussianCompletion:
+    """Any low-rank logit fit of ``Z`` (models x benchmarks, logits, NaN = unseen) given as
+    ``fit = (bias (p), loadings (p x k), factors (n x k))``: the residual variance of each
+    benchmark's observed cells (floored; shrunk towards the pooled one by ``noise_pseudo``
+    pseudo-cells: a benchmark scored by few models fits them too well) as its noise, and the
+    mean and covariance (times ``prior_scale``) of the models' factors as the prior. A biased
+    ALS fit enters with ``bias = global + benchmark biases``, ``loadings = [1, benchmark
+    factors]`` and ``factors = [model biases, model factors]``."""
+    bias, loadings, factors = fit
     resid = Z - (bias + factors @ loadings.T)
     noise = np.maximum(_noise(resid, noise_pseudo), NOISE_FLOOR)
     cov = np.atleast_2d(np.cov(factors, rowvar=False)) * prior_scale
