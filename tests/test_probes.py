@@ -231,3 +231,11 @@ def test_a_factorisation_given_by_its_arrays_recovers_its_noise_and_prior() -> N
     assert_allclose(m.prior_cov, np.cov(U, rowvar=False))
     shrunk = from_factors([f"b{j}" for j in range(6)], Z, (b, V, U), noise_pseudo=1e9)
     assert np.ptp(shrunk.noise) < 1e-6
+
+
+def test_d_optimal_first_pick_maximises_the_posterior_precision() -> None:
+    m = toy(seed=5, p=8)
+    how = ProbeCriterion(Criterion.D)
+    first = greedy_probes(m, np.arange(8), 1, np.array([], int), np.array([]), how)[0]
+    logdets = [np.linalg.slogdet(posterior(m, np.array([c]), np.zeros(1))[1])[1] for c in range(8)]
+    assert first == int(np.argmin(logdets))  # smallest posterior covariance
