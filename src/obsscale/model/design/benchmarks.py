@@ -174,8 +174,9 @@ def _steps(
     values: np.ndarray,
     counts: np.ndarray,
 ) -> tuple[float, pd.DataFrame]:
-    """The rest's expected RMS error in points before the first probe, and per probe: after
-    it, the reduction, and the rest's benchmarks it sharpens most (the why)."""
+    """The rest's expected RMS error in points before the first probe, and per probe (the
+    why): its own expected error before it is run, the rest's after it, the reduction, and
+    the rest's benchmarks it sharpens most."""
     mean, cov = posterior(model, revealed, values)
     link = model.bias + model.loadings @ mean
     rest = np.ones(len(model.bias), bool)
@@ -195,6 +196,7 @@ def _steps(
                 "benchmark": model.benchmarks[j],
                 "models_scored": int(counts[j]),
                 "predicted": float(expit(link[j])),
+                "own_error": float(np.sqrt(var[j])),
                 "expected_error_after": after,
                 "reduction": before - after,
                 "sharpens": ", ".join(_short(model.benchmarks[t]) for t in top) or "-",
@@ -238,13 +240,14 @@ class ProbeResult:
         shown["benchmark"] = [_short(b) for b in self.chosen["benchmark"]]
         shown["models_scored"] = [str(v) for v in self.chosen["models_scored"]]
         shown["predicted"] = [f"{100 * v:.0f}" for v in self.chosen["predicted"]]
-        for col in ("expected_error_after", "reduction"):
+        for col in ("own_error", "expected_error_after", "reduction"):
             shown[col] = [f"{v:.2f}" for v in self.chosen[col]]
         s.add_df(shown)
         s.add_text(
-            "predicted: the score expected now (points); expected_error_after: the RMS error "
-            "(points) expected on the benchmarks still unknown once this one and those above "
-            "are run; sharpens: the unknown benchmarks whose prediction it sharpens most."
+            "predicted: the score expected now (points); own_error: its own expected error "
+            "(RMS, points) before it is run; expected_error_after: the RMS error (points) "
+            "expected on the benchmarks still unknown once this one and those above are run; "
+            "sharpens: the unknown benchmarks whose prediction it sharpens most."
         )
         return s
 
