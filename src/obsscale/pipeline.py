@@ -82,33 +82,49 @@ def slug(column: str) -> str:
 
 
 def _backtest_target(
-    models: pd.DataFrame, target: ReportTarget, capabilities: CapabilityConfig, config: Config
+    tables: tuple[pd.DataFrame, pd.DataFrame],
+    target: ReportTarget,
+    request: FitRequest,
+    config: Config,
 ) -> tuple[PredictionResult | None, str | None]:
+    """The back-test of one report target on the fit's models, or on its own models where
+    they lack the fit's basis (``plan_target``); the reason when it cannot run."""
     from obsscale.model.prediction.backtest import backtest_target
 
+    table, models = tables
     try:
+        plan = _plan(table, target.column, request.capabilities, request.selection, config)
+        if plan.note is not None:
+            models = select_models(
+                table, (), selection=request.selection, base_only=plan.settings.base_only
+            )
         result = backtest_target(
             models,
             target.column,
             split=CutoffFlops(target.cutoff_flops),
             chance=target.chance,
-            settings=capabilities,
+            settings=plan.settings,
             pconf=config.predict,
             twins=config.audit.score_pairs,
         )
     except PredictError as e:
         log.warning("%s skipped: %s", target.column, e)
         return None, str(e)
+    result.notes[:0] = [plan.note] if plan.note else []
     return result, None
 
 
 def _backtests(
-    models: pd.DataFrame, request: FitRequest, config: Config, out_dir: Path, progress: bool
+    tables: tuple[pd.DataFrame, pd.DataFrame],
+    request: FitRequest,
+    config: Config,
+    out_dir: Path,
+    progress: bool,
 ) -> list[dict[str, Any]]:
     """Back-test every report target; write each result and return the run's entries."""
     entries = []
     for target in tqdm(request.targets, desc="back-tests", unit="target", disable=not progress):
-        result, error = _backtest_target(models, target, request.capabilities, config)
+        result, error = _backtest_target(tables, target, request, config)
         entry: dict[str, Any] = {"target": asdict(target), "error": error, "file": None}
         if result is not None:
             name = f"predict-{slug(target.column)}.json"
@@ -139,7 +155,7 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
     with run_folder(out_dir) as stage:  # created only once the settings proved fittable
         fit.save(stage / "fit.json")
         with in_background(_frontier, table, config) as frontier:  # the whole table: hub models
-            entries = _backtests(models, request, config, stage, progress)
+            entries = _backtests((table, models), request, config, stage, progress)
             forecast_entry = _report_forecasts(config, models, request, stage)
             frontier_entry = _write_frontier(frontier(), stage)
         run = {
@@ -251,8 +267,9 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
         if target not in models.columns:
             raise PredictError(f"{request.downstream} has no column {request.target!r}")
     check_excluded(models, request.selection)
+    plan = _plan(models, target, request.capabilities, request.selection, config)
     selected = select_models(
-        models, (), selection=request.selection, base_only=request.capabilities.base_only
+        models, (), selection=request.selection, base_only=plan.settings.base_only
     )
     _check_selected(models, selected, target)
     result = backtest_target(
@@ -260,16 +277,34 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
         target,
         split=request.split or CutoffFlops(request.predict.cutoff_flops),
         chance=request.chance,
-        settings=request.capabilities,
+        settings=plan.settings,
         pconf=request.predict,
         twins=config.audit.score_pairs,
     )
+    result.notes[:0] = [plan.note] if plan.note else []
     if unmatched:
         result.notes.append(
             f"{len(unmatched)} ids of {request.downstream} are not in the model table: "
             f"{', '.join(unmatched[:10])}"
         )
     return result
+
+
+def _plan(
+    models: pd.DataFrame,
+    target: str,
+    settings: CapabilityConfig,
+    selection: Selection,
+    config: Config,
+    prefer: tuple[str, ...] = (),
+) -> Any:
+    """``plan_target`` of the whole table: the models may widen to all models only where the
+    selection was not named (a subset, families or model ids)."""
+    from obsscale.model.prediction.targets import plan_target
+
+    named = bool(selection.subset or selection.families or selection.include)
+    twins = config.audit.score_pairs
+    return plan_target(models, target, settings, twins, prefer=prefer, widen=not named)
 
 
 def _check_selected(models: pd.DataFrame, selected: pd.DataFrame, target: str) -> None:
@@ -331,26 +366,19 @@ def run_forecast(config: Config, request: ForecastRequest) -> Any:
         ForecastTarget,
         Scenario,
         complete_targets,
-        forecast,
     )
     from obsscale.model.forecast.results import ForecastResult
 
-    _, models = selected_models(config, request.capabilities, request.selection)
+    table, models = selected_models(config, request.capabilities, request.selection)
     ref = request.capabilities.reference_family
     grid = [Scenario(f"{ref} line at {f:.3g} FLOPs", family=ref, flops=f) for f in request.at_flops]
     scenarios = [*request.scenarios, *grid]
     targets = [ForecastTarget(t.column, t.chance) for t in request.targets]
     pconf = config.predict
     if scenarios:
-        result = forecast(
-            models,
-            scenarios,
-            targets,
-            settings=request.capabilities,
-            pconf=pconf,
-            max_decades=config.forecast.max_extrapolation_decades,
-            score_pairs=config.audit.score_pairs,
-        )
+        given = tuple(dict.fromkeys(c for sc in scenarios for c, _ in sc.scores))
+        groups = _forecast_groups(table, models, targets, request, config, given)
+        result = _forecast_all(groups, scenarios, config, [t.column for t in targets])
     else:
         result = ForecastResult(pd.DataFrame(columns=["scenario", "target"]), pconf.interval)
     if request.complete:
@@ -361,3 +389,67 @@ def run_forecast(config: Config, request: ForecastRequest) -> Any:
             ignore_index=True,
         )
     return result
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Targets forecast together: their settings, the rows fitted, the plan's note."""
+
+    targets: list[Any]
+    settings: CapabilityConfig
+    rows: pd.DataFrame
+    note: str | None = None
+
+
+def _forecast_groups(
+    table: pd.DataFrame,
+    models: pd.DataFrame,
+    targets: list[Any],
+    request: ForecastRequest,
+    config: Config,
+    given: tuple[str, ...],
+) -> list[_Group]:
+    """The targets the configured settings serve on the selection, then each target planned
+    on its own models (``plan_target``; the given scores' columns preferred for its basis)."""
+    plans = [
+        _plan(table, t.column, request.capabilities, request.selection, config, given)
+        for t in targets
+    ]
+    plain = [t for t, p in zip(targets, plans, strict=True) if p.note is None]
+    groups = [_Group(plain, request.capabilities, models)] if plain else []
+    for target, plan in zip(targets, plans, strict=True):
+        if plan.note is not None:
+            rows = select_models(
+                table, (), selection=request.selection, base_only=plan.settings.base_only
+            )
+            rows = rows[rows[target.column].notna()]
+            groups.append(_Group([target], plan.settings, rows, plan.note))
+    return groups
+
+
+def _forecast_all(
+    groups: list[_Group], scenarios: list[Any], config: Config, order: list[str]
+) -> Any:
+    """``forecast`` of every group, joined in the targets' order, the plans' notes first."""
+    from obsscale.model.forecast.forecast import forecast
+    from obsscale.model.forecast.results import ForecastResult
+
+    parts = [
+        forecast(
+            g.rows,
+            scenarios,
+            g.targets,
+            settings=g.settings,
+            pconf=config.predict,
+            max_decades=config.forecast.max_extrapolation_decades,
+            score_pairs=config.audit.score_pairs,
+        )
+        for g in groups
+    ]
+    rows = pd.concat([r.rows for r in parts], ignore_index=True)
+    rank = {t: i for i, t in enumerate(order)}
+    rows = rows.sort_values("target", key=lambda c: c.map(rank), kind="stable")
+    notes = [g.note for g in groups if g.note] + [n for r in parts for n in r.notes]
+    return ForecastResult(
+        rows.reset_index(drop=True), config.predict.interval, notes, settings=parts[0].settings
+    )

@@ -337,7 +337,13 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     _require_data(cfg)
     planned = planned_scenario(args, _largest(cfg) if args.times is not None else None)
     targets = _forecast_targets(args, cfg)
-    basis = [cfg.capabilities.benchmarks, *cfg.capabilities.basis_fallbacks]
+    # bare names read first as the targets' source has them (a hub target: the hub's MMLU)
+    from obsscale.cli.columns import table_columns
+
+    sources = {t.column.split(":", 1)[0] for t in targets}
+    columns = table_columns(cfg.processed_dir / "models.csv")
+    own = [c for c in columns if c.split(":", 1)[0] in sources]
+    basis = [own, cfg.capabilities.benchmarks, *cfg.capabilities.basis_fallbacks]
 
     def column(name: str) -> str:
         return _columns(cfg, [name], f"{args.scores} column", basis)[0]

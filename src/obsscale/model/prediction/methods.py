@@ -153,6 +153,8 @@ class DefaultMethod:
         self, feats: Features, y: np.ndarray, inputs: Inputs, rng: np.random.Generator
     ) -> DefaultFit:
         pconf, logf = self.settings, feats["log_flops"][:, 0]
+        if not np.isfinite(feats[inputs.name]).all(axis=1).any():  # as the paper method says
+            raise PredictError(f"{inputs.name}: none of the training models has this predictor")
         train = np.ones(len(y), bool)
         folds = inner_folds(logf, train, pconf.inner_quantiles, pconf.random_state)
         choice = choose(feats, y, folds, inputs.name, pconf)

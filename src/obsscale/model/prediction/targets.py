@@ -1,17 +1,20 @@
 """What is predicted: checks on the target column, its scale, chance normalisation, the rows
-and the factor basis of a prediction, the user's own downstream files."""
+and the factor basis of a prediction, the user's own downstream files, and the plan of a
+target whose models lack the default basis (``plan_target``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from obsscale.config import CapabilityConfig
-from obsscale.data.table import META_FIELDS, require_score_columns
+from obsscale.data.table import META_FIELDS, require_score_columns, score_columns
 from obsscale.exceptions import PredictError
-from obsscale.model.capabilities.basis import resolve_basis
+from obsscale.model.capabilities.basis import factor_basis, observed_share, resolve_basis
 from obsscale.model.prediction.records import Task
 
 SCALES = {"fraction": 1.0, "percent": 100.0, "ten": 10.0}
@@ -197,3 +200,140 @@ def prepare(
     # the target as fractions: a predictor refitted on a subset of the rows reads these values
     data = models.loc[order].assign(**{target: y_raw[order]}).reset_index(drop=True)
     return Task(target, chance, data, y, basis, notes)
+
+
+#: a target's models lack the configured bases where the best of them holds less than this
+#: share of their cells (frontier models: none; instruct models on Leaderboard v2: 0.28)
+LACKS_BASIS = 0.1
+#: a benchmark joins the basis of a target whose models lack the default one where it is
+#: observed for at least this share of them
+FRONTIER_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """The settings a target is fitted with and, where they differ from the configured ones,
+    the one line that says why (``None``: the configured ones, as they are)."""
+
+    settings: CapabilityConfig
+    note: str | None = None
+
+
+def plan_target(
+    models: pd.DataFrame,
+    target: str,
+    settings: CapabilityConfig,
+    twins: tuple[tuple[str, str], ...],
+    *,
+    prefer: tuple[str, ...] = (),
+    widen: bool = True,
+) -> TargetPlan:
+    """The settings for ``target`` when the configured selection holds fewer than 3 of its
+    models or they lack every candidate basis (frontier models: API-only, instruction-tuned,
+    on hub benchmarks): all models with it where ``widen`` (the selection was not named) and
+    base models only was the setting; a basis chosen from what they have (``prefer``'s
+    columns first, e.g. the user's own scores) unless one was configured; components at
+    most one fewer than the basis's benchmarks unless configured. Otherwise the settings as
+    they are: the targets the configured basis serves never change."""
+    if target not in models.columns or not models[target].notna().any():
+        return TargetPlan(settings)  # check_target says what is wrong
+    has = models[target].notna()
+    base = models["is_base"].fillna(False).astype(bool)
+    selected = has & base if settings.base_only else has
+    candidates = candidate_bases(settings)
+    if selected.sum() >= 3 and _best_share(models, selected, target, candidates, twins) >= (
+        LACKS_BASIS
+    ):
+        return TargetPlan(settings)
+    all_models = settings.base_only and widen
+    rows = has if all_models else selected
+    changes: dict[str, Any] = {"base_only": False} if all_models else {}
+    default_basis = settings.benchmarks == CapabilityConfig.benchmarks
+    basis = None
+    if default_basis and _best_share(models, rows, target, candidates, twins) < LACKS_BASIS:
+        basis = frontier_basis(models, rows, target, twins, prefer, len(settings.benchmarks))
+        changes |= {"benchmarks": tuple(basis), "basis_fallbacks": ()}
+        if settings.n_components == CapabilityConfig.n_components:
+            changes["n_components"] = min(settings.n_components, max(1, len(basis) - 1))
+    if not changes:
+        return TargetPlan(settings)
+    planned = replace(settings, **changes)
+    return TargetPlan(planned, _plan_note(target, has, base, rows, planned, basis, prefer))
+
+
+def _best_share(
+    models: pd.DataFrame,
+    rows: pd.Series,
+    target: str,
+    candidates: tuple[tuple[str, ...], ...],
+    twins: tuple[tuple[str, str], ...],
+) -> float:
+    """The largest share of the rows' cells that a candidate basis (without the target and
+    its twins) holds."""
+    return max(observed_share(models, rows, factor_basis(c, target, twins)[0]) for c in candidates)
+
+
+def frontier_basis(
+    models: pd.DataFrame,
+    rows: pd.Series,
+    target: str,
+    twins: tuple[tuple[str, str], ...],
+    prefer: tuple[str, ...] = (),
+    max_size: int = 8,
+) -> list[str]:
+    """The score columns observed for at least ``FRONTIER_SHARE`` of the rows, most observed
+    first (then by name), without the target and its twins: those of ``prefer`` if any is,
+    else the ``max_size`` best observed. Thinly co-observed columns (a benchmark of older
+    models beside one of frontier models) would leave the imputation without a fixed point.
+    A subset of the target (``FrontierMath Tier 1-3 (public)`` for ``FrontierMath Tier 1-3``)
+    or its superset would leak it, as a twin would."""
+    columns = [
+        c
+        for c in factor_basis(tuple(score_columns(models)), target, twins)[0]
+        if not _qualified(c, target)
+    ]
+    numeric = [c for c in columns if pd.api.types.is_numeric_dtype(models[c])]
+    counts = models.loc[rows, numeric].notna().sum()
+    enough = counts[counts >= FRONTIER_SHARE * int(rows.sum())]
+    ranked = sorted(enough.index, key=lambda c: (-int(enough[c]), c))
+    preferred = [c for c in ranked if c in set(prefer)]
+    chosen = preferred or ranked[:max_size]
+    if not chosen:
+        raise PredictError(
+            f"{target}: no other benchmark is observed for {FRONTIER_SHARE:.0%} of its "
+            f"{int(rows.sum())} models; choose a basis with --benchmarks"
+        )
+    return chosen
+
+
+def _qualified(column: str, target: str) -> bool:
+    """Whether one benchmark is the other with a qualifier in brackets (the same source)."""
+    a, b = (c.partition(":") for c in (column, target))
+    if a[0] != b[0]:
+        return False
+    return a[2].startswith(b[2] + " (") or b[2].startswith(a[2] + " (")
+
+
+def _plan_note(
+    target: str,
+    has: pd.Series,
+    base: pd.Series,
+    rows: pd.Series,
+    planned: CapabilityConfig,
+    basis: list[str] | None,
+    prefer: tuple[str, ...],
+) -> str:
+    """One line: which models, which basis, how many components, and why."""
+    n, n_base = int(has.sum()), int((has & base).sum())
+    which = "all of them" if not planned.base_only else f"its {int(rows.sum())} base models"
+    line = f"{target}: {n} models with it ({n_base} base models), fitted on {which}"
+    if basis is not None:
+        source = "of the given scores, those" if set(basis) <= set(prefer) else "benchmarks"
+        line += (
+            f"; factor basis {', '.join(basis)} ({source} observed for at least "
+            f"{FRONTIER_SHARE:.0%} of them, instead of the default, which they lack)"
+        )
+    left = [c for c in prefer if basis is not None and c not in basis and c != target]
+    if left:
+        line += f"; left out of it, observed for fewer of them: {', '.join(left)}"
+    return line + f"; {planned.n_components} capability component(s)"
