@@ -296,15 +296,12 @@ def _plan(
     settings: CapabilityConfig,
     selection: Selection,
     config: Config,
-    prefer: tuple[str, ...] = (),
 ) -> Any:
-    """``plan_target`` of the whole table: the models may widen to all models only where the
-    selection was not named (a subset, families or model ids)."""
+    """``plan_target`` of the whole table (widened only where no selection was named)."""
     from obsscale.model.prediction.targets import plan_target
 
-    named = bool(selection.subset or selection.families or selection.include)
     twins = config.audit.score_pairs
-    return plan_target(models, target, settings, twins, prefer=prefer, widen=not named)
+    return plan_target(models, target, settings, twins, widen=not selection.named)
 
 
 def _check_selected(models: pd.DataFrame, selected: pd.DataFrame, target: str) -> None:
@@ -362,11 +359,8 @@ class ForecastRequest:
 def run_forecast(config: Config, request: ForecastRequest) -> Any:
     """Forecast the request's scenarios; with ``complete``, fill the model table too."""
     from obsscale.model.completion.basis import complete_basis
-    from obsscale.model.forecast.forecast import (
-        ForecastTarget,
-        Scenario,
-        complete_targets,
-    )
+    from obsscale.model.forecast.forecast import ForecastTarget, Scenario, complete_targets
+    from obsscale.model.forecast.planned import forecast_targets
     from obsscale.model.forecast.results import ForecastResult
 
     table, models = selected_models(config, request.capabilities, request.selection)
@@ -376,9 +370,9 @@ def run_forecast(config: Config, request: ForecastRequest) -> Any:
     targets = [ForecastTarget(t.column, t.chance) for t in request.targets]
     pconf = config.predict
     if scenarios:
-        given = tuple(dict.fromkeys(c for sc in scenarios for c, _ in sc.scores))
-        groups = _forecast_groups(table, models, targets, request, config, given)
-        result = _forecast_all(groups, scenarios, config, [t.column for t in targets])
+        result = forecast_targets(
+            table, models, scenarios, targets, request.capabilities, request.selection, config
+        )
     else:
         result = ForecastResult(pd.DataFrame(columns=["scenario", "target"]), pconf.interval)
     if request.complete:
@@ -389,67 +383,3 @@ def run_forecast(config: Config, request: ForecastRequest) -> Any:
             ignore_index=True,
         )
     return result
-
-
-@dataclass(frozen=True)
-class _Group:
-    """Targets forecast together: their settings, the rows fitted, the plan's note."""
-
-    targets: list[Any]
-    settings: CapabilityConfig
-    rows: pd.DataFrame
-    note: str | None = None
-
-
-def _forecast_groups(
-    table: pd.DataFrame,
-    models: pd.DataFrame,
-    targets: list[Any],
-    request: ForecastRequest,
-    config: Config,
-    given: tuple[str, ...],
-) -> list[_Group]:
-    """The targets the configured settings serve on the selection, then each target planned
-    on its own models (``plan_target``; the given scores' columns preferred for its basis)."""
-    plans = [
-        _plan(table, t.column, request.capabilities, request.selection, config, given)
-        for t in targets
-    ]
-    plain = [t for t, p in zip(targets, plans, strict=True) if p.note is None]
-    groups = [_Group(plain, request.capabilities, models)] if plain else []
-    for target, plan in zip(targets, plans, strict=True):
-        if plan.note is not None:
-            rows = select_models(
-                table, (), selection=request.selection, base_only=plan.settings.base_only
-            )
-            rows = rows[rows[target.column].notna()]
-            groups.append(_Group([target], plan.settings, rows, plan.note))
-    return groups
-
-
-def _forecast_all(
-    groups: list[_Group], scenarios: list[Any], config: Config, order: list[str]
-) -> Any:
-    """``forecast`` of every group, joined in the targets' order, the plans' notes first."""
-    from obsscale.model.forecast.forecast import forecast
-    from obsscale.model.forecast.results import ForecastResult
-
-    parts = [
-        forecast(
-            g.rows,
-            scenarios,
-            g.targets,
-            settings=g.settings,
-            pconf=config.predict,
-            max_decades=config.forecast.max_extrapolation_decades,
-            score_pairs=config.audit.score_pairs,
-        )
-        for g in groups
-    ]
-    rows = pd.concat([r.rows for r in parts], ignore_index=True)
-    rank = {t: i for i, t in enumerate(order)}
-    rows = rows.sort_values("target", key=lambda c: c.map(rank), kind="stable")
-    notes = [g.note for g in groups if g.note] + [n for r in parts for n in r.notes]
-    return ForecastResult(
-        rows.reset_index(drop=True), config.predict.interval, notes, settings=parts[0].settings
-    )
