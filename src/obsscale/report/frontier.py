@@ -59,49 +59,14 @@ def index_png(frontier: dict[str, Any], dpi: int) -> dict[str, Any]:
     ax.errorbar(t, c, yerr=err, fmt="none", ecolor="0.75", elinewidth=0.6, zorder=1)
     fitted = pts["in_fit"].to_numpy(dtype=bool)
     ax.plot(t[fitted], c[fitted], "o", ms=3.5, color="0.35", mew=0, label="model (in the fit)")
-    ax.plot(
-        t[~fitted],
-        c[~fitted],
-        "o",
-        ms=3.5,
-        mfc="none",
-        mec="0.45",
-        mew=0.7,
-        label="model (folded in)",
-    )
+    hollow: dict[str, Any] = {"mfc": "none", "mec": "0.45", "mew": 0.7}
+    ax.plot(t[~fitted], c[~fitted], "o", ms=3.5, label="model (folded in)", **hollow)
     best = pts[pts["frontier"]]
-    ax.step(
-        EPOCH + best["t"],
-        best["capability"],
-        where="post",
-        color=canvas.PALETTE[1],
-        lw=1.2,
-        label="best so far (frontier)",
-    )
+    steps: dict[str, Any] = {"where": "post", "color": canvas.PALETTE[1], "lw": 1.2}
+    ax.step(EPOCH + best["t"], best["capability"], label="best so far (frontier)", **steps)
     trend = idx["trend"]
     if "years" in trend:
-        x = EPOCH + np.array(trend["years"], dtype=float)
-        canvas.band(ax, x, trend["lower"], trend["upper"], canvas.PALETTE[0])
-        ax.plot(
-            x,
-            trend["predicted"],
-            color=canvas.PALETTE[0],
-            lw=2,
-            label=f"frontier line ({trend['per_year']:.2f}/year)",
-        )
-        fc = trend["forecasts"]
-        fx, fy = EPOCH + np.array([f["years"] for f in fc]), np.array([f["capability"] for f in fc])
-        ferr = np.clip([fy - [f["lower"] for f in fc], [f["upper"] for f in fc] - fy], 0, None)
-        ax.errorbar(
-            fx,
-            fy,
-            yerr=ferr,
-            fmt="D",
-            ms=5,
-            color=canvas.PALETTE[3],
-            capsize=3,
-            label=f"forecast, {frontier['interval']:.0%} PI",
-        )
+        _trend_line(ax, trend, frontier["interval"])
     ax.axvline(t.max(), color="0.5", ls=":", lw=1)
     # the axis spans the fitted models and the line; folded-in models of one or two scores
     # can lie far off it (their C rests on little), and are counted in the title
@@ -118,6 +83,19 @@ def index_png(frontier: dict[str, Any], dpi: int) -> dict[str, Any]:
     ax.yaxis.label.set_fontsize(7)
     ax.legend(fontsize=7, loc="upper left")
     return canvas.image(fig, dpi, [(ax, t, c, pts["model"].astype(str).tolist())])
+
+
+def _trend_line(ax: Axes, trend: dict[str, Any], level: float) -> None:
+    """The frontier line with its prediction band, and its forecasts past the newest model."""
+    x = EPOCH + np.array(trend["years"], dtype=float)
+    canvas.band(ax, x, trend["lower"], trend["upper"], canvas.PALETTE[0])
+    label = f"frontier line ({trend['per_year']:.2f}/year)"
+    ax.plot(x, trend["predicted"], color=canvas.PALETTE[0], lw=2, label=label)
+    fc = trend["forecasts"]
+    fx, fy = EPOCH + np.array([f["years"] for f in fc]), np.array([f["capability"] for f in fc])
+    err = np.clip([fy - [f["lower"] for f in fc], [f["upper"] for f in fc] - fy], 0, None)
+    style: dict[str, Any] = {"fmt": "D", "ms": 5, "color": canvas.PALETTE[3], "capsize": 3}
+    ax.errorbar(fx, fy, yerr=err, label=f"forecast, {level:.0%} PI", **style)
 
 
 def _span(values: list[Any], pad: float = 0.08) -> tuple[float, float]:
