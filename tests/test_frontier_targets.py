@@ -116,6 +116,7 @@ def test_predict_with_a_date_split_on_a_hub_target_needs_no_flags(
     # the candidates, which is said, and the paper's predictor is used
     assert "pc: pc x1.00, the paper's predictor alone: no nested FLOPs back-test" in out
     assert result["choices"]["pc"]["anchor_weight"] == 1.0
+    assert "no test model has the inputs of every predictor" in out  # nor in the outer test
 
 
 def test_plan_keeps_what_the_configured_settings_serve() -> None:
@@ -162,3 +163,11 @@ def test_fit_back_tests_a_hub_target_on_its_own_models(
     assert hub["notes"][0].startswith(f"{TARGET}: 60 models with it")
     assert not any("models with it" in n for n in gsm["notes"])  # the default, unplanned
     assert gsm["basis"] == [b for b in OBSSCALING_BENCHMARKS if b != "obsscaling:GSM8K"]
+    # by date, most test models lack compute: the few that every predictor can score are
+    # said to be few, and pc's metrics on all its test models are given beside them
+    args = ["predict", "--data-dir", str(tmp_path), "--target", TARGET, "--json"]
+    result = json.loads(run([*args, "--cutoff-date", "2024-09-01"], capsys)[0])
+    n_test, n_common = result["n_test"], result["pc"]["n_test_scored"]
+    assert 0 < n_common < n_test
+    (note,) = [n for n in result["notes"] if n.startswith("the metrics rest on")]
+    assert f"the {n_common} of {n_test} test models" in note and f"all {n_test} it" in note
