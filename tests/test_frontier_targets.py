@@ -163,6 +163,8 @@ def test_fit_back_tests_a_hub_target_on_its_own_models(
     assert hub["notes"][0].startswith(f"{TARGET}: 60 models with it")
     assert not any("models with it" in n for n in gsm["notes"])  # the default, unplanned
     assert gsm["basis"] == [b for b in OBSSCALING_BENCHMARKS if b != "obsscaling:GSM8K"]
+    forecasts = json.loads((out / "forecast.json").read_text())["forecasts"]  # by compute:
+    assert {r["target"] for r in forecasts} == {"obsscaling:GSM8K"}  # not for frontier models
     # by date, most test models lack compute: the few that every predictor can score are
     # said to be few, and pc's metrics on all its test models are given beside them
     args = ["predict", "--data-dir", str(tmp_path), "--target", TARGET, "--json"]

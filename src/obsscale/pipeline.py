@@ -156,7 +156,7 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
         fit.save(stage / "fit.json")
         with in_background(_frontier, table, config) as frontier:  # the whole table: hub models
             entries = _backtests((table, models), request, config, stage, progress)
-            forecast_entry = _report_forecasts(config, models, request, stage)
+            forecast_entry = _report_forecasts(config, (table, models), request, stage)
             frontier_entry = _write_frontier(frontier(), stage)
         run = {
             "format": RUN_FORMAT,
@@ -196,12 +196,19 @@ def check_excluded(models: pd.DataFrame, selection: Selection) -> None:
 
 
 def _report_forecasts(
-    config: Config, models: pd.DataFrame, request: FitRequest, out_dir: Path
+    config: Config,
+    tables: tuple[pd.DataFrame, pd.DataFrame],
+    request: FitRequest,
+    out_dir: Path,
 ) -> dict[str, Any] | None:
-    """Forecasts for the report (``forecast.json``), or the reason there are none."""
+    """Forecasts for the report (``forecast.json``), or the reason there are none. Targets
+    whose models lack the fit's basis (frontier models: ``plan_target``) are left out: the
+    report forecasts models planned by family and compute, which those models do not have."""
     from obsscale.model.forecast.forecast import ForecastTarget, forecast, report_scenarios
 
-    targets = [ForecastTarget(t.column, t.chance) for t in request.targets]
+    table, models = tables
+    served = [t for t in request.targets if _served(table, t.column, request, config)]
+    targets = [ForecastTarget(t.column, t.chance) for t in served]
     if not targets:
         return None
     import warnings
@@ -225,6 +232,13 @@ def _report_forecasts(
         return {"file": None, "error": str(e)}
     result.save(out_dir / "forecast.json")
     return {"file": "forecast.json", "sha256": store.sha256_file(out_dir / "forecast.json")}
+
+
+def _served(table: pd.DataFrame, column: str, request: FitRequest, config: Config) -> bool:
+    try:
+        return _plan(table, column, request.capabilities, request.selection, config).note is None
+    except PredictError:  # its back-test says why
+        return False
 
 
 def _frontier(models: pd.DataFrame, config: Config) -> dict[str, Any]:
