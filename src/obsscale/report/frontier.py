@@ -73,14 +73,14 @@ def index_png(frontier: dict[str, Any], dpi: int) -> dict[str, Any]:
     lo, hi = _span([c[fitted], trend.get("lower", []), trend.get("upper", [])])
     ax.set_ylim(lo, hi)
     off = int(((c < lo) | (c > hi)).sum())
-    ax.set(xlabel="release date (year)", ylabel=f"capability C ({idx['scale']})")
+    anchor = idx["anchor"].split(":", 1)[-1]
+    ax.set(xlabel="release date (year)", ylabel=f"capability C (logits of {anchor})")
     ax.set_title(
         f"Capability index: {len(pts)} dated models, {idx['n_benchmarks']} hub benchmarks"
         + (f" ({off} folded-in models off the axis)" if off else "")
-        + f". Data: {frontier['source']}",
+        + f". Data: {frontier['source'].split(' (')[0]}",
         fontsize=8,
     )
-    ax.yaxis.label.set_fontsize(7)
     ax.legend(fontsize=7, loc="upper left")
     return canvas.image(fig, dpi, [(ax, t, c, pts["model"].astype(str).tolist())])
 
