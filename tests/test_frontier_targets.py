@@ -17,7 +17,12 @@ from scipy.special import expit
 from obsscale.cli import main
 from obsscale.config import DEFAULT_SCORE_PAIRS, OBSSCALING_BENCHMARKS, CapabilityConfig
 from obsscale.exceptions import PredictError
-from obsscale.model.prediction.targets import FRONTIER_SHARE, frontier_basis, plan_target
+from obsscale.model.prediction.targets import (
+    FRONTIER_SHARE,
+    date_cutoff,
+    frontier_basis,
+    plan_target,
+)
 
 TARGET = "epoch_hub:GPQA Diamond"
 HUB = ["GPQA Diamond", "GPQA Diamond (public)", "MATH Level 5", "OTIS Mock AIME", "WeirdML"]
@@ -161,6 +166,12 @@ def test_fit_back_tests_a_hub_target_on_its_own_models(
     assert [e["error"] for e in entries] == [None, None]
     hub, gsm = (json.loads((out / e["file"]).read_text()) for e in entries)
     assert hub["notes"][0].startswith(f"{TARGET}: 60 models with it")
+    # frontier compute is rarely known: by date, the oldest ~70% of its models training
+    cut = date_cutoff(table, TARGET)
+    assert hub["split"] == cut.describe()
+    dates = pd.to_datetime(table.loc[table[TARGET].notna(), "release_date"])
+    assert 0.6 <= (dates < pd.Timestamp(cut.date)).mean() <= 0.75
+    assert hub["n_test"] == (dates >= pd.Timestamp(cut.date)).sum()
     assert not any("models with it" in n for n in gsm["notes"])  # the default, unplanned
     assert gsm["basis"] == [b for b in OBSSCALING_BENCHMARKS if b != "obsscaling:GSM8K"]
     forecasts = json.loads((out / "forecast.json").read_text())["forecasts"]  # by compute:

@@ -40,6 +40,7 @@ from obsscale.model.capabilities.fit import fit_capabilities
 from obsscale.model.capabilities.rows import Selection, select_models
 from obsscale.model.prediction.results import PredictionResult
 from obsscale.model.prediction.splits import CutoffFlops, Split
+from obsscale.model.prediction.targets import plan_for
 from obsscale.workers import in_background
 
 log = logging.getLogger(__name__)
@@ -90,18 +91,22 @@ def _backtest_target(
     """The back-test of one report target on the fit's models, or on its own models where
     they lack the fit's basis (``plan_target``); the reason when it cannot run."""
     from obsscale.model.prediction.backtest import backtest_target
+    from obsscale.model.prediction.targets import date_cutoff
 
     table, models = tables
     try:
-        plan = _plan(table, target.column, request.capabilities, request.selection, config)
-        if plan.note is not None:
+        plan = plan_for(table, target.column, request.capabilities, request.selection, config)
+        split: Split = CutoffFlops(target.cutoff_flops)
+        if plan.note is not None:  # frontier models: a date split unless a cutoff was set
             models = select_models(
                 table, (), selection=request.selection, base_only=plan.settings.base_only
             )
+            if target.cutoff_flops == ReportTarget.cutoff_flops:
+                split = date_cutoff(models, target.column)
         result = backtest_target(
             models,
             target.column,
-            split=CutoffFlops(target.cutoff_flops),
+            split=split,
             chance=target.chance,
             settings=plan.settings,
             pconf=config.predict,
@@ -236,7 +241,7 @@ def _report_forecasts(
 
 def _served(table: pd.DataFrame, column: str, request: FitRequest, config: Config) -> bool:
     try:
-        return _plan(table, column, request.capabilities, request.selection, config).note is None
+        return plan_for(table, column, request.capabilities, request.selection, config).note is None
     except PredictError:  # its back-test says why
         return False
 
@@ -281,7 +286,7 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
         if target not in models.columns:
             raise PredictError(f"{request.downstream} has no column {request.target!r}")
     check_excluded(models, request.selection)
-    plan = _plan(models, target, request.capabilities, request.selection, config)
+    plan = plan_for(models, target, request.capabilities, request.selection, config)
     selected = select_models(
         models, (), selection=request.selection, base_only=plan.settings.base_only
     )
@@ -302,20 +307,6 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
             f"{', '.join(unmatched[:10])}"
         )
     return result
-
-
-def _plan(
-    models: pd.DataFrame,
-    target: str,
-    settings: CapabilityConfig,
-    selection: Selection,
-    config: Config,
-) -> Any:
-    """``plan_target`` of the whole table (widened only where no selection was named)."""
-    from obsscale.model.prediction.targets import plan_target
-
-    twins = config.audit.score_pairs
-    return plan_target(models, target, settings, twins, widen=not selection.named)
 
 
 def _check_selected(models: pd.DataFrame, selected: pd.DataFrame, target: str) -> None:

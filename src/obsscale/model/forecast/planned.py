@@ -16,7 +16,7 @@ from obsscale.exceptions import PredictError
 from obsscale.model.capabilities.rows import Selection, select_models
 from obsscale.model.forecast.forecast import ForecastTarget, Scenario, forecast
 from obsscale.model.forecast.results import ForecastResult
-from obsscale.model.prediction.targets import plan_target
+from obsscale.model.prediction.targets import plan_for
 
 
 @dataclass(frozen=True)
@@ -40,17 +40,7 @@ def groups(
 ) -> list[Group]:
     """The targets the settings serve on ``models`` (the selection's rows of ``table``), then
     each planned target on its own models, with its note."""
-    plans = [
-        plan_target(
-            table,
-            t.column,
-            settings,
-            config.audit.score_pairs,
-            prefer=given,
-            widen=not selection.named,
-        )
-        for t in targets
-    ]
+    plans = [plan_for(table, t.column, settings, selection, config, given) for t in targets]
     plain = [t for t, p in zip(targets, plans, strict=True) if p.note is None]
     out = [Group(plain, settings, models)] if plain else []
     for target, plan in zip(targets, plans, strict=True):

@@ -11,11 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from obsscale.config import CapabilityConfig
+from obsscale.config import CapabilityConfig, Config
 from obsscale.data.table import META_FIELDS, require_score_columns, score_columns
 from obsscale.exceptions import PredictError
 from obsscale.model.capabilities.basis import factor_basis, observed_share, resolve_basis
+from obsscale.model.capabilities.rows import Selection
 from obsscale.model.prediction.records import Task
+from obsscale.model.prediction.splits import CutoffDate
 
 SCALES = {"fraction": 1.0, "percent": 100.0, "ten": 10.0}
 
@@ -261,6 +263,19 @@ def plan_target(
     return TargetPlan(planned, _plan_note(target, has, base, rows, planned, basis, prefer))
 
 
+def plan_for(
+    models: pd.DataFrame,
+    target: str,
+    settings: CapabilityConfig,
+    selection: Selection,
+    config: Config,
+    prefer: tuple[str, ...] = (),
+) -> TargetPlan:
+    """``plan_target`` of the whole table, widened only where the selection names no models."""
+    twins = config.audit.score_pairs
+    return plan_target(models, target, settings, twins, prefer=prefer, widen=not selection.named)
+
+
 def _best_share(
     models: pd.DataFrame,
     rows: pd.Series,
@@ -337,3 +352,15 @@ def _plan_note(
     if left:
         line += f"; left out of it, observed for fewer of them: {', '.join(left)}"
     return line + f"; {planned.n_components} capability component(s)"
+
+
+def date_cutoff(models: pd.DataFrame, target: str, share: float = 0.7) -> CutoffDate:
+    """A release-date split for a back-test of frontier models (whose compute is rarely
+    public, so a FLOPs cutoff leaves one side empty): train before the first of the month
+    by which ``share`` of the target's dated models were released, test on the rest."""
+    dates = pd.to_datetime(models.loc[models[target].notna(), "release_date"], errors="coerce")
+    dates = dates.dropna()
+    if len(dates) < 4:
+        raise PredictError(f"{target}: {len(dates)} dated models, too few for a date split")
+    cut = dates.sort_values().iloc[int(share * (len(dates) - 1))]
+    return CutoffDate(cut.to_period("M").to_timestamp().strftime("%Y-%m-%d"))
