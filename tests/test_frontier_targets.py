@@ -19,6 +19,7 @@ from obsscale.config import DEFAULT_SCORE_PAIRS, OBSSCALING_BENCHMARKS, Capabili
 from obsscale.exceptions import PredictError
 from obsscale.model.prediction.targets import (
     FRONTIER_SHARE,
+    TargetPlan,
     date_cutoff,
     frontier_basis,
     plan_target,
@@ -129,7 +130,14 @@ def test_plan_keeps_what_the_configured_settings_serve() -> None:
     settings = CapabilityConfig()
     assert plan_target(table, "obsscaling:GSM8K", settings, DEFAULT_SCORE_PAIRS).note is None
     named = plan_target(table, TARGET, settings, DEFAULT_SCORE_PAIRS, widen=False)
-    assert named.settings.base_only and named.note is not None  # a named selection stays
+    assert named == TargetPlan(settings)  # a named selection stays (its check says why)
+    twin = table.assign(**{"other:GPQA": table[TARGET]})  # another source's version of it
+    plan = plan_target(twin, TARGET, settings, DEFAULT_SCORE_PAIRS)
+    assert "other:GPQA" not in plan.settings.benchmarks
+    early = table["release_date"] < "2024-01-01"  # on the training side only: what it has
+    dated = plan_target(table, TARGET, settings, DEFAULT_SCORE_PAIRS, train=early)
+    n_early = int((early & table[TARGET].notna()).sum())
+    assert f"of the {n_early} of them the split trains on" in (dated.note or "")
     chosen = ("epoch_hub:WeirdML", "epoch_hub:MATH Level 5")
     mine = plan_target(table, TARGET, CapabilityConfig(benchmarks=chosen), DEFAULT_SCORE_PAIRS)
     assert mine.settings.benchmarks == chosen and not mine.settings.base_only

@@ -103,6 +103,8 @@ def _backtest_target(
             )
             if target.cutoff_flops == ReportTarget.cutoff_flops:
                 split = date_cutoff(models, target.column)
+            caps, sel = request.capabilities, request.selection
+            plan = plan_for(table, target.column, caps, sel, config, split=split)
         result = backtest_target(
             models,
             target.column,
@@ -286,7 +288,8 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
         if target not in models.columns:
             raise PredictError(f"{request.downstream} has no column {request.target!r}")
     check_excluded(models, request.selection)
-    plan = plan_for(models, target, request.capabilities, request.selection, config)
+    split = request.split or CutoffFlops(request.predict.cutoff_flops)
+    plan = plan_for(models, target, request.capabilities, request.selection, config, split=split)
     selected = select_models(
         models, (), selection=request.selection, base_only=plan.settings.base_only
     )
@@ -294,7 +297,7 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
     result = backtest_target(
         selected,
         target,
-        split=request.split or CutoffFlops(request.predict.cutoff_flops),
+        split=split,
         chance=request.chance,
         settings=plan.settings,
         pconf=request.predict,

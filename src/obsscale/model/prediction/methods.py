@@ -160,7 +160,10 @@ class DefaultMethod:
         choice = choose(feats, y, folds, inputs.name, pconf)
         calibration = calibrate(choice, feats, y, folds, pconf, self.shift)
         choice = replace(choice, calibration=calibration)  # reported with the choice
-        ens = Ensemble.fit(choice, feats, y, train, pconf)
+        try:
+            ens = Ensemble.fit(choice, feats, y, train, pconf)
+        except ValueError as e:  # too few training models with these inputs, as _bootstrap says
+            raise PredictError(f"{inputs.name}: {e}") from e
         calibrated = Calibrated.fit(ens, calibration, logf, train)
         # the best member with its bootstrap: what the curves and coefficients describe
         X = spec_inputs(feats, choice.inputs)

@@ -17,7 +17,7 @@ from obsscale.exceptions import PredictError
 from obsscale.model.capabilities.basis import factor_basis, observed_share, resolve_basis
 from obsscale.model.capabilities.rows import Selection
 from obsscale.model.prediction.records import Task
-from obsscale.model.prediction.splits import CutoffDate
+from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, Split
 
 SCALES = {"fraction": 1.0, "percent": 100.0, "ten": 10.0}
 
@@ -229,6 +229,7 @@ def plan_target(
     *,
     prefer: tuple[str, ...] = (),
     widen: bool = True,
+    train: pd.Series | None = None,
 ) -> TargetPlan:
     """The settings for ``target`` when the configured selection holds fewer than 3 of its
     models or they lack every candidate basis (frontier models: API-only, instruction-tuned,
@@ -236,7 +237,8 @@ def plan_target(
     base models only was the setting; a basis chosen from what they have (``prefer``'s
     columns first, e.g. the user's own scores) unless one was configured; components at
     most one fewer than the basis's benchmarks unless configured. Otherwise the settings as
-    they are: the targets the configured basis serves never change."""
+    they are: the targets the configured basis serves never change. ``train``: the split's
+    training side, where the basis must be observed (and vary) to be fitted."""
     if target not in models.columns or not models[target].notna().any():
         return TargetPlan(settings)  # check_target says what is wrong
     has = models[target].notna()
@@ -249,18 +251,22 @@ def plan_target(
         return TargetPlan(settings)
     all_models = settings.base_only and widen
     rows = has if all_models else selected
+    if not rows.any():  # a named selection without its models: the selection check says so
+        return TargetPlan(settings)
     changes: dict[str, Any] = {"base_only": False} if all_models else {}
     default_basis = settings.benchmarks == CapabilityConfig.benchmarks
-    basis = None
+    basis, fitted = None, rows
     if default_basis and _best_share(models, rows, target, candidates, twins) < LACKS_BASIS:
-        basis = frontier_basis(models, rows, target, twins, prefer, len(settings.benchmarks))
+        fitted = rows if train is None else rows & train
+        basis = frontier_basis(models, fitted, target, twins, prefer, len(settings.benchmarks))
         changes |= {"benchmarks": tuple(basis), "basis_fallbacks": ()}
         if settings.n_components == CapabilityConfig.n_components:
             changes["n_components"] = min(settings.n_components, max(1, len(basis) - 1))
     if not changes:
         return TargetPlan(settings)
     planned = replace(settings, **changes)
-    return TargetPlan(planned, _plan_note(target, has, base, rows, planned, basis, prefer))
+    note = _plan_note(target, (has, base, rows, fitted), planned, basis, prefer)
+    return TargetPlan(planned, note)
 
 
 def plan_for(
@@ -270,10 +276,23 @@ def plan_for(
     selection: Selection,
     config: Config,
     prefer: tuple[str, ...] = (),
+    split: Split | None = None,
 ) -> TargetPlan:
-    """``plan_target`` of the whole table, widened only where the selection names no models."""
+    """``plan_target`` of the whole table, widened only where the selection names no models,
+    its basis observed on the training side of ``split`` where that is one cutoff."""
     twins = config.audit.score_pairs
-    return plan_target(models, target, settings, twins, prefer=prefer, widen=not selection.named)
+    train = training_side(models, split) if split is not None else None
+    named = selection.named
+    return plan_target(models, target, settings, twins, prefer=prefer, widen=not named, train=train)
+
+
+def training_side(models: pd.DataFrame, split: Split) -> pd.Series | None:
+    """The rows a cutoff split trains on (None for splits of several folds)."""
+    if isinstance(split, CutoffDate):
+        return pd.to_datetime(models["release_date"], errors="coerce") < pd.Timestamp(split.date)
+    if isinstance(split, CutoffFlops):
+        return models["flops"] <= split.flops
+    return None
 
 
 def _best_share(
@@ -296,20 +315,25 @@ def frontier_basis(
     prefer: tuple[str, ...] = (),
     max_size: int = 8,
 ) -> list[str]:
-    """The score columns observed for at least ``FRONTIER_SHARE`` of the rows, most observed
-    first (then by name), without the target and its twins: those of ``prefer`` if any is,
-    else the ``max_size`` best observed. Thinly co-observed columns (a benchmark of older
-    models beside one of frontier models) would leave the imputation without a fixed point.
+    """The target's source's score columns observed (and varying) for at least
+    ``FRONTIER_SHARE`` of the rows, most observed first (then by name), without the target
+    and its twins: those of ``prefer`` if any is, else the ``max_size`` best observed. Other
+    sources are left out: their versions of the target (``openllm_v2:GPQA`` beside
+    ``epoch_hub:GPQA Diamond``) are not all declared twins. Thinly co-observed columns (a
+    benchmark of older models beside one of frontier models) would leave the imputation
+    without a fixed point.
     A subset of the target (``FrontierMath Tier 1-3 (public)`` for ``FrontierMath Tier 1-3``)
     or its superset would leak it, as a twin would."""
+    source = target.partition(":")[0]
     columns = [
         c
         for c in factor_basis(tuple(score_columns(models)), target, twins)[0]
-        if not _qualified(c, target)
+        if c.partition(":")[0] == source and not _qualified(c, target)
     ]
     numeric = [c for c in columns if pd.api.types.is_numeric_dtype(models[c])]
     counts = models.loc[rows, numeric].notna().sum()
-    enough = counts[counts >= FRONTIER_SHARE * int(rows.sum())]
+    varies = models.loc[rows, numeric].nunique() >= 2  # a constant column cannot be fitted
+    enough = counts[(counts >= FRONTIER_SHARE * int(rows.sum())) & varies]
     ranked = sorted(enough.index, key=lambda c: (-int(enough[c]), c))
     preferred = [c for c in ranked if c in set(prefer)]
     chosen = preferred or ranked[:max_size]
@@ -322,31 +346,31 @@ def frontier_basis(
 
 
 def _qualified(column: str, target: str) -> bool:
-    """Whether one benchmark is the other with a qualifier in brackets (the same source)."""
-    a, b = (c.partition(":") for c in (column, target))
-    if a[0] != b[0]:
-        return False
-    return a[2].startswith(b[2] + " (") or b[2].startswith(a[2] + " (")
+    """Whether one benchmark is the other with a qualifier in brackets."""
+    a, b = (c.partition(":")[2] for c in (column, target))
+    return a.startswith(b + " (") or b.startswith(a + " (")
 
 
 def _plan_note(
     target: str,
-    has: pd.Series,
-    base: pd.Series,
-    rows: pd.Series,
+    masks: tuple[pd.Series, pd.Series, pd.Series, pd.Series],
     planned: CapabilityConfig,
     basis: list[str] | None,
     prefer: tuple[str, ...],
 ) -> str:
-    """One line: which models, which basis, how many components, and why."""
+    """One line: which models, which basis (observed on which of them: ``masks`` are the
+    rows with the target, the base models, the rows fitted and those the basis was chosen
+    on), how many components, and why."""
+    has, base, rows, fitted = masks
     n, n_base = int(has.sum()), int((has & base).sum())
+    on = "them" if fitted.equals(rows) else f"the {int(fitted.sum())} of them the split trains on"
     which = "all of them" if not planned.base_only else f"its {int(rows.sum())} base models"
     line = f"{target}: {n} models with it ({n_base} base models), fitted on {which}"
     if basis is not None:
         source = "of the given scores, those" if set(basis) <= set(prefer) else "benchmarks"
         line += (
             f"; factor basis {', '.join(basis)} ({source} observed for at least "
-            f"{FRONTIER_SHARE:.0%} of them, instead of the default, which they lack)"
+            f"{FRONTIER_SHARE:.0%} of {on}, instead of the default, which they lack)"
         )
     left = [c for c in prefer if basis is not None and c not in basis and c != target]
     if left:
