@@ -328,6 +328,17 @@ def _forecast_targets(args: argparse.Namespace, cfg: Config) -> tuple[Any, ...]:
     return targets
 
 
+def _score_groups(cfg: Config, targets: tuple[Any, ...]) -> list[Any]:
+    """Where bare names of --scores columns are looked up first: the targets' own source (a
+    hub target: the hub's MMLU), then the basis and its fallbacks."""
+    from obsscale.cli.columns import table_columns
+
+    sources = {t.column.split(":", 1)[0] for t in targets}
+    columns = table_columns(cfg.processed_dir / "models.csv")
+    own = [c for c in columns if c.split(":", 1)[0] in sources]
+    return [own, cfg.capabilities.benchmarks, *cfg.capabilities.basis_fallbacks]
+
+
 def cmd_forecast(args: argparse.Namespace) -> int:
     from obsscale.cli.scenarios import planned_scenario, score_scenarios
     from obsscale.pipeline import ForecastRequest, run_forecast
@@ -349,7 +360,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     _require_data(cfg)
     planned = planned_scenario(args, _largest(cfg) if args.times is not None else None)
     targets = _forecast_targets(args, cfg)
-    basis = [cfg.capabilities.benchmarks, *cfg.capabilities.basis_fallbacks]
+    basis = _score_groups(cfg, targets)
 
     def column(name: str) -> str:
         return _columns(cfg, [name], f"{args.scores} column", basis)[0]
