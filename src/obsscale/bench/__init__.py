@@ -13,6 +13,8 @@
   family and FLOPs, from 3 of its own scores, and its basis completed from 3 of them
   (``obsscale bench --only forecast``).
 - Frontier (``frontier``): date back-tests and matrix completion on Epoch's hub scores.
+- Probes (``probes``): which benchmarks to run next for a held-out hub model, designed
+  against random and most common ones (``obsscale bench --only probes``).
 - Speed of the edges: fetch from a loopback mirror (cold and warm cache) and report generation.
 - Speed targets (``speed``): every CLI call as a user runs it, in fresh processes, against
   its limit and the time before the speed work, with the profiles' top entries.
@@ -34,6 +36,7 @@ from obsscale.bench.forecast import (
     run_forecast_backtest,
 )
 from obsscale.bench.frontier import run_frontier
+from obsscale.bench.probes import probes_markdown, run_probes, run_probes_bench
 from obsscale.bench.scale import SIZES, fit_predict_timing, loglog_slopes, run_scale
 from obsscale.bench.selection import run_selection
 from obsscale.bench.speed import run_speed
@@ -51,7 +54,7 @@ from obsscale.data.table import load_models
 from obsscale.model.capabilities.rows import select_models
 from obsscale.model.prediction.splits import CutoffFlops
 
-__all__ = ["SIZES", "run_accuracy_bench", "run_bench", "run_forecast_bench"]
+__all__ = ["SIZES", "run_accuracy_bench", "run_bench", "run_forecast_bench", "run_probes_bench"]
 
 
 def write_accuracy(out: Path, rows: list[dict], half: str | None) -> None:
@@ -103,6 +106,7 @@ def run_bench(
     acc = run_accuracy(models, pconf, half)
     sel = run_selection(models, pconf)
     frontier = run_frontier(models, pconf)
+    probes = run_probes(models)
     base = select_models(models, CURATED)
     real = {
         "n": len(base),
@@ -122,10 +126,12 @@ def run_bench(
     )
     store.write_json(out / "edges.json", edges)
     store.write_json(out / "frontier.json", frontier)
+    store.write_json(out / "probes.json", probes)
     forecasts = _forecasts(config, base, out)
     store.write_json(out / "speed.json", speed)
     md = summary_markdown(acc, sel, real, scale, slopes, edges)
     md += forecasts + frontier_markdown(frontier)
+    md += probes_markdown(probes)
     md += "\n" + speed_markdown(speed) + "\n"
     store.write_text(out / "summary.md", md)
     store.write_text(out / "summary.html", markdown_html(md))
