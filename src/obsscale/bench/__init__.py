@@ -10,6 +10,9 @@
   missing scores, each size in a fresh process (so peak memory is its own), with the log-log
   slope of time against N per stage.
 - Frontier (``frontier``): date back-tests and matrix completion on Epoch's hub scores.
+- Completion (``completion``): every completer on the hub matrix by the published protocol
+  (per model 3 folds of its cells, 10 seeds), choices made inside each training fold.
+  ``run_completion_bench`` runs it alone (``obsscale bench --only completion``).
 - Speed of the edges: fetch from a loopback mirror (cold and warm cache) and report generation.
 - Speed targets (``speed``): every CLI call as a user runs it, in fresh processes, against
   its limit and the time before the speed work, with the profiles' top entries.
@@ -22,6 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from obsscale.bench.accuracy import CURATED, run_accuracy
+from obsscale.bench.completion import completion_markdown, completion_protocol
 from obsscale.bench.edges import run_edges
 from obsscale.bench.forecast import run_completion_backtest, run_forecast_backtest
 from obsscale.bench.frontier import run_frontier
@@ -43,7 +47,7 @@ from obsscale.data.table import load_models
 from obsscale.model.capabilities.rows import select_models
 from obsscale.model.prediction.splits import CutoffFlops
 
-__all__ = ["SIZES", "run_accuracy_bench", "run_bench"]
+__all__ = ["SIZES", "run_accuracy_bench", "run_bench", "run_completion_bench"]
 
 
 def write_accuracy(out: Path, rows: list[dict], half: str | None) -> None:
@@ -60,6 +64,25 @@ def run_accuracy_bench(config: Config, out: Path, half: str | None = None) -> st
     write_accuracy(out, rows, half)
     md = "# obsscale accuracy bench\n\n" + accuracy_markdown(rows)
     store.write_text(out / (f"accuracy-{half}.md" if half else "accuracy.md"), md)
+    return md
+
+
+def completion_section(config: Config, out: Path) -> str:
+    """``OUT/completion.json`` and its Markdown section (empty without hub scores)."""
+    from obsscale.model.completion.hub_matrix import hub_columns, hub_matrix
+
+    models = load_models(config)
+    if not hub_columns(models):
+        return "### Completion\n\nskipped: no epoch_hub: columns\n"
+    result = completion_protocol(hub_matrix(models))
+    store.write_json(out / "completion.json", result)
+    return completion_markdown(result)
+
+
+def run_completion_bench(config: Config, out: Path) -> str:
+    """The completion protocol alone: ``OUT/completion.json`` and ``OUT/completion.md``."""
+    md = "# obsscale completion bench\n\n" + completion_section(config, out)
+    store.write_text(out / "completion.md", md)
     return md
 
 
@@ -102,6 +125,7 @@ def run_bench(
     store.write_json(out / "speed.json", speed)
     md = summary_markdown(acc, sel, real, scale, slopes, edges)
     md += forecast_markdown(fc["per_target"], completion) + frontier_markdown(frontier)
+    md += "\n" + completion_section(config, out)
     md += "\n" + speed_markdown(speed) + "\n"
     store.write_text(out / "summary.md", md)
     store.write_text(out / "summary.html", markdown_html(md))

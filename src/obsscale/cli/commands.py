@@ -284,9 +284,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from obsscale.bench import SIZES, run_accuracy_bench, run_bench
+    from obsscale.bench import SIZES, run_accuracy_bench, run_bench, run_completion_bench
 
     cfg = config_from_args(args)
+    if args.only == "completion":
+        print(run_completion_bench(cfg, args.out))
+        print(f"wrote {args.out}/completion.json, completion.md")
+        return 0
     acc = f"accuracy-{args.half}" if args.half else "accuracy"
     if args.only == "accuracy":
         print(run_accuracy_bench(cfg, args.out, args.half))

@@ -298,8 +298,9 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--only",
-        choices=("accuracy",),
-        help="run only this part: accuracy = the task pool (-> OUT/accuracy[-HALF].json, .md)",
+        choices=("accuracy", "completion"),
+        help="run only this part: accuracy = the task pool (-> OUT/accuracy[-HALF].json, .md); "
+        "completion = the completers on the hub matrix (-> OUT/completion.json, .md)",
     )
     p.add_argument(
         "--half",
