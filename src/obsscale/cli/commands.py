@@ -352,10 +352,13 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         targets=targets,
         scenarios=tuple(scenarios),
         at_flops=tuple(args.at_flops or ()),
-        complete=args.complete,
         selection=_selection(args),
     )
     _output_file(args.out, cfg, args.scores, args.config)
+    if args.complete:
+        _forecast_complete(args, cfg, request)
+        if not (scenarios or args.at_flops):
+            return 0
     with warnings.catch_warnings():  # the result's notes say it, on stdout: once
         warnings.simplefilter("ignore", ExtrapolationWarning)
         result = run_forecast(cfg, request)
@@ -365,8 +368,19 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         print(result.to_json())
     elif len(result.rows):
         print(result.summary_text())
-    if args.complete and not args.json:
-        done = result.completion
-        n = int((done["status"] == "predicted").sum()) if done is not None else 0
-        print(f"completion: {n} missing scores predicted" + (f" -> {args.out}" if args.out else ""))
     return 0
+
+
+def _forecast_complete(args: argparse.Namespace, cfg: Config, request: Any) -> None:
+    """--complete: the score columns asked for (basis and --target), else every one, filled
+    by ``obsscale complete``'s engine; --out then holds the completion (CSV or JSON)."""
+    from obsscale.cli.complete import forecast_complete
+
+    if args.out and (request.scenarios or request.at_flops):
+        raise CLIError(
+            "--out with --complete holds the completion: forecast the scenarios separately",
+            status=2,
+        )
+    caps = request.capabilities
+    asked = [*caps.benchmarks, *(t.column for t in request.targets)] if args.target else None
+    forecast_complete(args.out, cfg, caps, request.selection, asked)
