@@ -33,7 +33,9 @@ def add_parser(sub: argparse._SubParsersAction, common: Any) -> None:
     )
     common(p)
     p.add_argument("file", type=Path, help="wide CSV: first column the model id, then scores")
-    p.add_argument("--out", type=Path, metavar="FILE", help="the filled matrix (.csv) or cells (.json)")
+    p.add_argument(
+        "--out", type=Path, metavar="FILE", help="the filled matrix (.csv) or cells (.json)"
+    )
     p.add_argument("--cells", type=Path, metavar="FILE", help="one row per cell (CSV)")
     p.add_argument(
         "--scale",
@@ -66,7 +68,10 @@ def declared_scales(items: list[str]) -> dict[str, str]:
 
 def _check_outputs(args: argparse.Namespace, inputs: tuple[Path, ...]) -> None:
     """Each output a .csv or .json file (cells: .csv) that is none of the inputs."""
-    for flag, path, allowed in (("--out", args.out, EXTENSIONS), ("--cells", args.cells, (".csv",))):
+    for flag, path, allowed in (
+        ("--out", args.out, EXTENSIONS),
+        ("--cells", args.cells, (".csv",)),
+    ):
         if path is None:
             continue
         if path.suffix.lower() not in allowed:

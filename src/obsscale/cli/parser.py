@@ -355,7 +355,9 @@ def _forecast_parser(sub: argparse._SubParsersAction) -> None:
     )
     _add_chance(p, of="each target")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON (--complete: or CSV)")
+    p.add_argument(
+        "--out", type=Path, metavar="FILE", help="also write the JSON (--complete: or CSV)"
+    )
     _add_selection(p)
     p.set_defaults(func=commands.cmd_forecast)
 

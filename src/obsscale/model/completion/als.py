@@ -56,8 +56,9 @@ class LogitALS(AllowsMissingScores, ValidatedParams, BaseEstimator):
 
     ``rank``: shared factors (0: biases only, an additive model on the logit scale).
     ``ridge``: penalty on the factors; ``bias_ridge``: on the biases (shrinks a model seen on
-    few benchmarks toward the average model); ``weight_power``: cell weights (p (1 - p))^power. Seeded start (``random_state``); the fit stops
-    when the penalised loss improves by less than ``tol`` (relative) or after ``max_iter``.
+    few benchmarks toward the average model); ``weight_power``: cell weights (p (1 - p))^power.
+    Seeded start (``random_state``); the fit stops when the penalised loss improves by less
+    than ``tol`` (relative) or after ``max_iter``.
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -114,7 +115,13 @@ class LogitALS(AllowsMissingScores, ValidatedParams, BaseEstimator):
         return self
 
     def _alternate(
-        self, Zc: np.ndarray, w: np.ndarray, a: np.ndarray, c: np.ndarray, U: np.ndarray, V: np.ndarray
+        self,
+        Zc: np.ndarray,
+        w: np.ndarray,
+        a: np.ndarray,
+        c: np.ndarray,
+        U: np.ndarray,
+        V: np.ndarray,
     ) -> tuple[int, float]:
         """Alternate the two ridge steps in place until the loss settles."""
         last = np.inf
@@ -132,7 +139,13 @@ class LogitALS(AllowsMissingScores, ValidatedParams, BaseEstimator):
         return self.max_iter, last
 
     def _loss(
-        self, Zc: np.ndarray, w: np.ndarray, a: np.ndarray, c: np.ndarray, U: np.ndarray, V: np.ndarray
+        self,
+        Zc: np.ndarray,
+        w: np.ndarray,
+        a: np.ndarray,
+        c: np.ndarray,
+        U: np.ndarray,
+        V: np.ndarray,
     ) -> float:
         e = w * (Zc - a[:, None] - c[None, :] - U @ V.T)
         penalty = self.ridge * (np.sum(U**2) + np.sum(V**2))
@@ -165,7 +178,9 @@ class LogitALS(AllowsMissingScores, ValidatedParams, BaseEstimator):
         w = cell_weights(arr, self.eps, self.weight_power) if (~np.isnan(arr)).any() else 0 * Z
         Zc = np.where(w > 0, Z - self.mean_ - self.benchmark_bias_[None, :], 0.0)
         a, U = _ridge_step(Zc, w, self.benchmark_factors_, self.ridge, self.bias_ridge)
-        out = self.mean_ + a[:, None] + self.benchmark_bias_[None, :] + U @ self.benchmark_factors_.T
+        out = (
+            self.mean_ + a[:, None] + self.benchmark_bias_[None, :] + U @ self.benchmark_factors_.T
+        )
         return np.asarray(expit(out))
 
     def __repr__(self) -> str:

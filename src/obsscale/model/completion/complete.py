@@ -96,9 +96,9 @@ class CompletionResult:
             "method": self.method,
             "level": self.level,
             "scales": {c: s.describe() for c, s in self.scales.items()},
-            "backtest": self.backtest.astype(object).where(self.backtest.notna(), None).to_dict(
-                orient="records"
-            ),
+            "backtest": self.backtest.astype(object)
+            .where(self.backtest.notna(), None)
+            .to_dict(orient="records"),
             "cells": cells.to_dict(orient="records"),
         }
 

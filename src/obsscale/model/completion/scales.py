@@ -52,9 +52,7 @@ class Scale:
 
     def describe(self) -> str:
         if self.unit == "elo":
-            return (
-                f"elo (fraction = 1 / (1 + 10^(({self.center:g} - rating) / {ELO_SPREAD:g})))"
-            )
+            return f"elo (fraction = 1 / (1 + 10^(({self.center:g} - rating) / {ELO_SPREAD:g})))"
         return self.unit
 
     def format(self, value: float) -> str:
@@ -107,7 +105,7 @@ def detect_scales(
     unknown = sorted(set(declared) - set(columns))
     if unknown:
         raise CapabilityDataError(f"--scale names no column of the file: {unknown[0]!r}")
-    units = {}
+    units: dict[str, str | None] = {}
     for name, (values, _) in columns.items():
         if name in declared:
             _check_declared(name, declared[name], values)

@@ -38,6 +38,8 @@ class WideTable:
         cols = {}
         for j, c in enumerate(self.values.columns):
             have = [i for i, row in enumerate(self.texts) if not _missing(row[j + 1])]
+            if not have:
+                raise CapabilityDataError(f"{self.path}: column {c!r} has no scores")
             cols[c] = (self.values[c].to_numpy()[have], [self.texts[i][j + 1] for i in have])
         try:
             return detect_scales(cols, declared)
