@@ -125,18 +125,23 @@ def table_columns(models: pd.DataFrame, asked: list[str] | None) -> list[str]:
     return [c for c in cols if models[c].nunique() >= 2]
 
 
-def forecast_complete(
-    out: Path | None, cfg: Config, capabilities: Any, selection: Any, asked: list[str] | None
-) -> None:
-    """``forecast --complete``: the selected models' score columns (``asked``, default all),
-    completed; ``out`` by its extension."""
+def forecast_complete(args: argparse.Namespace, cfg: Config, request: Any) -> None:
+    """``forecast --complete``: the selected models' score columns asked for (basis and
+    --target), else every one, completed; --out then holds the completion (CSV or JSON)."""
     from obsscale.model.completion.complete import complete
     from obsscale.pipeline import selected_models
 
-    _check_outputs(argparse.Namespace(out=out, cells=None), ())
-    _, chosen = selected_models(cfg, capabilities, selection)
+    if args.out and (request.scenarios or request.at_flops):
+        raise CLIError(
+            "--out with --complete holds the completion: forecast the scenarios separately",
+            status=2,
+        )
+    _check_outputs(argparse.Namespace(out=args.out, cells=None), ())
+    caps = request.capabilities
+    asked = [*caps.benchmarks, *(t.column for t in request.targets)] if args.target else None
+    _, chosen = selected_models(cfg, caps, request.selection)
     frame = chosen.set_index("model")[table_columns(chosen, asked)]
     frame = frame[frame.notna().any(axis=1)]
     result = complete(frame, level=cfg.predict.interval, random_state=cfg.predict.random_state)
     print(result.summary())
-    write_outputs(result, out, None)
+    write_outputs(result, args.out, None)
