@@ -67,7 +67,9 @@ def test_emergent_failure_without_the_evidence_rules(monkeypatch: pytest.MonkeyP
     flat-then-rising task the nested back-tests' favourites lose to the paper's predictor by
     more than 1.5x on some seeded world."""
     monkeypatch.setattr(tuning, "departure", lambda y, a, o, seed, cap: cap)
-    monkeypatch.setattr(calibration, "supported_shift", lambda e, g, seed: float(np.median(e)))
+    monkeypatch.setattr(
+        calibration, "supported_shift", lambda e, g, seed, cuts=None: float(np.median(e))
+    )
     ratios = [_mse(emergent(s), "obsscale")[0] / _mse(emergent(s), "paper")[0] for s in SEEDS]
     assert max(ratios) > 1.5
 
@@ -122,3 +124,30 @@ def test_supported_shift_needs_a_consistent_sign() -> None:
     noise = rng.normal(0, 0.05, 15)
     assert evidence.supported_shift(np.concatenate([noise, -noise]), groups, seed=0) == 0.0
     assert evidence.supported_shift(biased[:2], np.zeros(2), seed=0) == 0.0
+
+
+def test_shift_must_show_at_every_cutoff() -> None:
+    """An error that shrinks as the nested training side grows is shifted by at most what
+    the highest cutoff still shows; one that changes sign between cutoffs is not shifted."""
+    rng = np.random.default_rng(4)
+    cutoffs = np.repeat([0, 1, 2], 20)
+    groups = np.arange(60)
+    shrinking = np.repeat([0.08, 0.04, 0.01], 20) + rng.normal(0, 0.002, 60)
+    shift = evidence.supported_shift(shrinking, groups, seed=0, cutoffs=cutoffs)
+    assert 0.0 < shift <= np.median(shrinking[cutoffs == 2]) + 1e-12
+    assert evidence.supported_shift(shrinking, groups, seed=0) > 0.03  # without the rule
+    flipping = np.repeat([0.08, 0.06, -0.01], 20) + rng.normal(0, 0.002, 60)
+    assert evidence.supported_shift(flipping, groups, seed=0, cutoffs=cutoffs) == 0.0
+
+
+def test_resampled_medians_are_the_medians_of_the_concatenated_groups() -> None:
+    """The vectorized resampled medians equal ``np.median`` of each resample's errors built
+    group by group, ties and repeated groups included."""
+    rng = np.random.default_rng(5)
+    for trial in range(20):
+        groups = rng.integers(0, 12, size=30)
+        ids, inverse = np.unique(groups, return_inverse=True)
+        signed = np.round(rng.normal(size=30), 1 if trial % 2 else 6)
+        draws = rng.integers(0, len(ids), size=(15, len(ids)))
+        slow = [np.median(np.concatenate([signed[inverse == i] for i in row])) for row in draws]
+        assert np.array_equal(evidence._resampled_medians(signed, inverse, draws), slow)

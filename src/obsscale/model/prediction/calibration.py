@@ -110,12 +110,12 @@ def calibrate(
     as in the selection, which already made them); its errors on the cutoff's test side
     calibrate the interval (through the cross-task model ``interval_prior`` in force), and
     with ``shift`` their median corrects the predictions as far as the evidence supports."""
-    signed, Z, rows = _inner_errors(choice, features, y, folds, pconf)
+    signed, Z, rows, cuts = _inner_errors(choice, features, y, folds, pconf)
     prior = interval_prior.active()
     if not len(signed) and prior is None:
         return Calibration(np.array([1.0, 0.0, 0.0]), math.inf, 0, pconf.interval)
     use_shift = shift and not choice.flat and len(signed) > 0
-    bias = supported_shift(signed, rows, pconf.random_state) if use_shift else 0.0
+    bias = supported_shift(signed, rows, pconf.random_state, cuts) if use_shift else 0.0
     err = np.abs(signed - bias)
     if prior is None:  # each task's own errors alone
         coef = fit_scale(err, Z)
@@ -141,11 +141,11 @@ def _inner_errors(
     y: np.ndarray,
     folds: list[tuple[np.ndarray, np.ndarray]],
     pconf: PredictConfig,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Signed errors of the ensemble on every nested cutoff's test side, their scale terms
-    and the row of each (a model above several cutoffs errs once per cutoff)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Signed errors of the ensemble on every nested cutoff's test side, their scale terms,
+    the row of each (a model above several cutoffs errs once per cutoff) and its cutoff."""
     logf = features["log_flops"][:, 0]
-    errors, terms, rows_of = [], [], []
+    errors, terms, rows_of, cuts = [], [], [], []
     for k, (tr, te) in enumerate(folds):
         try:
             ens = Ensemble.of_fold(choice, features, k) or Ensemble.fit(
@@ -158,9 +158,15 @@ def _inner_errors(
         errors.append(y[rows] - pred)
         terms.append(Frontier.of(ens, logf, tr).terms(pred, logf[rows]))
         rows_of.append(np.flatnonzero(rows))
+        cuts.append(np.full(int(rows.sum()), k))
     if not errors:
-        return np.empty(0), np.empty((0, 3)), np.empty(0, int)
-    return np.concatenate(errors), np.vstack(terms), np.concatenate(rows_of)
+        return np.empty(0), np.empty((0, 3)), np.empty(0, int), np.empty(0, int)
+    return (
+        np.concatenate(errors),
+        np.vstack(terms),
+        np.concatenate(rows_of),
+        np.concatenate(cuts),
+    )
 
 
 def fit_scale(err: np.ndarray, Z: np.ndarray) -> np.ndarray:

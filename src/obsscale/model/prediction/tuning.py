@@ -160,10 +160,11 @@ def _key(item: tuple[str, float]) -> float:
 
 
 def inner_folds(
-    logf: np.ndarray, train: np.ndarray, quantiles: tuple[float, ...], seed: int = 0
+    order: np.ndarray, train: np.ndarray, quantiles: tuple[float, ...], seed: int = 0
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(inner train, inner test) masks: nested FLOPs cutoffs at quantiles of the training
-    models' FLOPs; models without FLOPs are always on the inner training side. Above
+    """(inner train, inner test) masks: nested cutoffs at quantiles of the training models'
+    ``order`` (log-FLOPs, release date or the first factor: what the outer split cuts);
+    models without it are always on the inner training side. Above
     ``SEARCH_ROWS`` training models the nested back-tests run on a seeded sample of that
     many, as the sigmoid fit's start search does: their ranking of the candidates and their
     error quantile are as well estimated from 10^5 models, and their cost would grow with n."""
@@ -172,13 +173,13 @@ def inner_folds(
     if keep is not None:
         train = np.zeros_like(train)
         train[rows[keep]] = True
-    known = train & np.isfinite(logf)
+    known = train & np.isfinite(order)
     if known.sum() < 4:
         return []
     folds = []
     for q in quantiles:
-        cut = np.quantile(logf[known], q)
-        test = known & (logf > cut)
+        cut = np.quantile(order[known], q)
+        test = known & (order > cut)
         if test.any():
             folds.append((train & ~test, test))
     return folds
