@@ -199,8 +199,7 @@ def choose(
     test = np.zeros(len(y), bool)
     for _, te in folds:
         test |= te
-    for i, _ in specs:  # score every candidate on the same inner test models
-        test &= np.isfinite(spec_inputs(features, i)).all(axis=1)
+    specs, test = _scorable(features, specs, test)
     results = []
     for inputs, form in specs:
         X = spec_inputs(features, inputs)
@@ -215,6 +214,8 @@ def choose(
     )
     flat = is_flat(r2)
     members, anchor, lam = _weights(ok, name, pconf, y[test])
+    if flat:
+        members = _hedged(members, ok)
     inner_mse = {f"{_label(r)}@{r.alpha:g}": r.mse for r in results}
     y_inner = y[test] if ok[0].pred.size else np.empty(0)
     return Choice(
@@ -227,6 +228,20 @@ def choose(
         inner_r2=r2,
         predictor=name,
     )
+
+
+def _scorable(
+    features: dict[str, np.ndarray], specs: list[tuple[str, str]], test: np.ndarray
+) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The candidates, and the inner test models every one of them is scored on (the same
+    for all). A candidate whose inputs are unknown for more than half of the inner test
+    models (compute on a hub of frontier models, cut by release date) is left out, rather
+    than leaving the others too few models to be ranked on."""
+    known = {i: np.isfinite(spec_inputs(features, i)).all(axis=1) for i, _ in specs}
+    enough = [s for s in specs if known[s[0]][test].sum() * 2 > test.sum()] or specs[:1]
+    for i, _ in enough:
+        test = test & known[i]
+    return enough, test
 
 
 def _training_side(folds: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
@@ -260,6 +275,23 @@ def _weights(
     weights[top.index(anchor)] += 1 - lam
     kept = [(m, wt) for m, wt in zip(top, weights, strict=True) if wt > 0]
     return kept, 1 - lam, lam
+
+
+#: on a flat training side, the share of the weight the log-FLOPs candidate gets
+FLAT_COMPUTE_SHARE = 0.5
+
+
+def _hedged(members: list[tuple[Inner, float]], ok: list[Inner]) -> list[tuple[Inner, float]]:
+    """A flat training side (``evidence.is_flat``): the nested back-tests cannot tell the
+    factors from compute apart, so the chosen members and the log-FLOPs candidate share the
+    weight (``FLAT_COMPUTE_SHARE``), whatever their inner MSEs say. On the design half's
+    flat tasks (emergent BBH subtasks) this halved the worst loss to the compute baselines;
+    rows without FLOPs keep the members alone (``Ensemble.predict`` renormalises)."""
+    compute = next((r for r in ok if (r.inputs, r.form) == ("log_flops", "sigmoid")), None)
+    if compute is None:
+        return members
+    kept = [(m, w * (1 - FLAT_COMPUTE_SHARE)) for m, w in members if m is not compute]
+    return [*kept, (compute, FLAT_COMPUTE_SHARE + sum(w for m, w in members if m is compute) / 2)]
 
 
 def _inner(
