@@ -22,13 +22,13 @@ half-width ``q·s(x)``, with the distances measured from the outer training side
 Intervals are clipped to the metric's range. Absolute errors, not logits: on the logit scale
 the errors of models near 0 dominate and the intervals of mid-range models come out too narrow.
 
-Where the outer split asks the nested back-tests' own question (a FLOPs cutoff: train below a
-compute, predict above it), their systematic error is corrected too: the median signed inner
-error (``shift``; e.g. a task on which larger models keep beating the fitted trend) is added
-to every prediction, and the conformal scores are taken around it (|e - shift|). Splits of
-another kind (release date, family, rank) err in ways the FLOPs cutoffs do not see, and get
-no shift: over the bench's accuracy suite it helped every FLOPs-cutoff task on average and
-hurt the date and family splits.
+Where the outer split asks the nested back-tests' own question (a cutoff of what they cut:
+FLOPs, release date or rank by the first factor; ``splits.Split.nested_by``), their
+systematic error is corrected too: the median signed inner error (``shift``; e.g. a task on
+which larger models keep beating the fitted trend), as far as the evidence supports it
+(``evidence.supported_shift``), is added to every prediction, and the conformal scores are
+taken around it (|e - shift|). Splits of another kind (family, K-fold) ask an interpolation
+question the cutoffs do not, and get no shift.
 """
 
 from __future__ import annotations

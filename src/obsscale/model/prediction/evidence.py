@@ -11,14 +11,18 @@ predictor by 2-13x above the cutoff. Three rules keep every departure within the
   (``DEPARTURE_QUANTILE``) of the best λ over a paired bootstrap of the inner test models.
   Only where the ensemble beats the paper's predictor on most resamples does λ leave 0.
 - **Shift**: the median signed inner error only as far as its bootstrap interval
-  (``SHIFT_EVIDENCE``, two-sided) stays away from 0: the bound nearest 0, or no shift.
+  (``SHIFT_EVIDENCE``, two-sided) stays away from 0, and only as far as every nested
+  cutoff shows it (each cutoff's median error of the same sign): the smallest of those
+  bounds, or no shift. (An error that fades as the inner training side grows, as on
+  leaderboard v1's Winogrande, is not carried to the outer cutoff.)
 - **Minimum evidence**: fewer than ``MIN_EVIDENCE`` inner test models: neither.
 - **Flat training side**: where no candidate explains ``FLAT_R2`` of the inner test models'
   spread around the training mean (a task flat near chance, or a fitted floor, below the
   cutoff), the inner errors say nothing of the jump that may come above it: no shift, and
-  the interval model's own rule for it (``interval_prior``). The weights still follow the
-  bootstrap: on the design half, forcing the paper's predictor on such tasks cost more
-  than it saved (BBH subtasks whose noisy training sides the ensemble still read better).
+  the interval model's own rule for it (``interval_prior``), and the log-FLOPs candidate
+  takes a fixed share of the weight (``tuning.FLAT_COMPUTE_SHARE``): the back-tests cannot
+  tell factors from compute apart there, and on the design half's flat tasks (BBH subtasks
+  at chance below the cutoff) compute predicted the jump better than the factors did.
 
 Every bootstrap is seeded by the caller's ``random_state``: the same inputs, the same choice.
 """

@@ -3,7 +3,7 @@
 - **Inputs** (``Factors``, ``LogFlops``, ``LogParams``): what a predictor is fed. The factor
   predictor is the observational scaling law; the two compute-only ones are its baselines.
 - **Methods**: ``PaperMethod`` fits one link of its inputs with a pairs-bootstrap interval
-  (the reference's predictor); ``DefaultMethod`` lets nested FLOPs back-tests on the training
+  (the reference's predictor); ``DefaultMethod`` lets nested back-tests on the training
   side choose and weight candidates (``tuning.choose``) and calibrates split-conformal
   intervals on the same back-tests (``calibration.calibrate``).
 
@@ -148,7 +148,7 @@ class PaperMethod:
 
 @dataclass(frozen=True)
 class DefaultMethod:
-    """The default: candidates (inputs, link form, ridge) chosen and weighted by nested FLOPs
+    """The default: candidates (inputs, link form, ridge) chosen and weighted by nested
     back-tests on the training side, split-conformal intervals calibrated on the same ones.
     ``shift``: correct the predictions by the back-tests' median error (only where the
     question asked is theirs: predicting past a cutoff of ``nested_by``). ``nested_by``: what

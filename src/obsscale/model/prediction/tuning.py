@@ -1,6 +1,7 @@
 """The default method's nested back-tests: on each fold's training side alone, cut again by
-FLOPs (train below a quantile of the training models' FLOPs, test above it) and let these
-inner extrapolations choose what the outer fit uses, and how wide its intervals are.
+what the outer split cuts (FLOPs, release date, or rank by the first factor: train below a
+quantile of it, test above) and let these inner extrapolations choose what the outer fit
+uses, and how wide its intervals are.
 
 - Inputs: the factor predictor may use the capability factors (``pc``), log-FLOPs,
   log-parameters, or factors and log-FLOPs together; the baselines keep their one input.
@@ -13,10 +14,14 @@ inner extrapolations choose what the outer fit uses, and how wide its intervals 
   (the factors, sigmoid) only as far as a paired bootstrap of the inner test models supports
   (``evidence``): the inner back-tests are noisy (12-40 inner test models) and the paper's
   predictor is the prior they update. At least ``anchor_weight`` stays on it, and all of it
-  where fewer than ``evidence.MIN_EVIDENCE`` inner test models speak.
+  where fewer than ``evidence.MIN_EVIDENCE`` inner test models speak. A flat training side
+  (``evidence.is_flat``) hands a fixed share to the log-FLOPs candidate (``_hedged``).
+- Candidates whose inputs most inner test models lack (compute, on a hub of frontier
+  models) are left out; the others are all scored on the same inner test models.
 - Intervals: calibrated on the same nested cutoffs (``calibration``).
 
-Models without FLOPs are never on an inner test side; they train wherever their inputs allow.
+Models without the cut variable are never on an inner test side; they train wherever their
+inputs allow.
 """
 
 from __future__ import annotations
@@ -127,7 +132,8 @@ class Choice:
         )
         return (
             f"{name}: {used} ({why}), chosen by "
-            f"nested FLOPs back-tests on the training side ({len(self.y_inner)} inner test "
+            f"nested back-tests on the training side (cutoffs of the split's variable; "
+            f"{len(self.y_inner)} inner test "
             f"predictions; inner MSE {ranked})"
             + (f"; intervals: {self.calibration.describe()}" if self.calibration else "")
         )
