@@ -102,12 +102,17 @@ def test_without_hub_columns_the_section_says_so() -> None:
 def test_section_renders_figures_and_escapes_names(result: dict) -> None:
     one_curve = result | {"curves": result["curves"][:1]}  # one row of panels is enough here
     figs = {key: job() for key, job in section.figure_jobs(one_curve, 30)}
-    assert set(figs) == {"frontier_curves", "frontier_loadings", "frontier_matrix"}
+    assert set(figs) == {
+        "frontier_index",
+        "frontier_curves",
+        "frontier_loadings",
+        "frontier_matrix",
+    }
     text = (
         _environment()
         .get_template("frontier.html")
         .render(frontier=section.context(result), figs=figs, pct=90)
     )
     assert EVIL not in text and html.escape(EVIL) in text  # the completion table
-    assert text.count("data:image/png;base64,") == 3
+    assert text.count("data:image/png;base64,") == 4
     assert "40 models" in text and "+6 months" in text

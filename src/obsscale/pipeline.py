@@ -40,6 +40,7 @@ from obsscale.model.capabilities.fit import fit_capabilities
 from obsscale.model.capabilities.rows import Selection, select_models
 from obsscale.model.prediction.results import PredictionResult
 from obsscale.model.prediction.splits import CutoffFlops, Split
+from obsscale.model.prediction.targets import plan_for
 from obsscale.workers import in_background
 
 log = logging.getLogger(__name__)
@@ -82,33 +83,55 @@ def slug(column: str) -> str:
 
 
 def _backtest_target(
-    models: pd.DataFrame, target: ReportTarget, capabilities: CapabilityConfig, config: Config
+    tables: tuple[pd.DataFrame, pd.DataFrame],
+    target: ReportTarget,
+    request: FitRequest,
+    config: Config,
 ) -> tuple[PredictionResult | None, str | None]:
+    """The back-test of one report target on the fit's models, or on its own models where
+    they lack the fit's basis (``plan_target``); the reason when it cannot run."""
     from obsscale.model.prediction.backtest import backtest_target
+    from obsscale.model.prediction.targets import date_cutoff
 
+    table, models = tables
     try:
+        plan = plan_for(table, target.column, request.capabilities, request.selection, config)
+        split: Split = CutoffFlops(target.cutoff_flops)
+        if plan.note is not None:  # frontier models: a date split unless a cutoff was set
+            models = select_models(
+                table, (), selection=request.selection, base_only=plan.settings.base_only
+            )
+            if target.cutoff_flops == ReportTarget.cutoff_flops:
+                split = date_cutoff(models, target.column)
+            caps, sel = request.capabilities, request.selection
+            plan = plan_for(table, target.column, caps, sel, config, split=split)
         result = backtest_target(
             models,
             target.column,
-            split=CutoffFlops(target.cutoff_flops),
+            split=split,
             chance=target.chance,
-            settings=capabilities,
+            settings=plan.settings,
             pconf=config.predict,
             twins=config.audit.score_pairs,
         )
     except PredictError as e:
         log.warning("%s skipped: %s", target.column, e)
         return None, str(e)
+    result.notes[:0] = [plan.note] if plan.note else []
     return result, None
 
 
 def _backtests(
-    models: pd.DataFrame, request: FitRequest, config: Config, out_dir: Path, progress: bool
+    tables: tuple[pd.DataFrame, pd.DataFrame],
+    request: FitRequest,
+    config: Config,
+    out_dir: Path,
+    progress: bool,
 ) -> list[dict[str, Any]]:
     """Back-test every report target; write each result and return the run's entries."""
     entries = []
     for target in tqdm(request.targets, desc="back-tests", unit="target", disable=not progress):
-        result, error = _backtest_target(models, target, request.capabilities, config)
+        result, error = _backtest_target(tables, target, request, config)
         entry: dict[str, Any] = {"target": asdict(target), "error": error, "file": None}
         if result is not None:
             name = f"predict-{slug(target.column)}.json"
@@ -139,8 +162,8 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
     with run_folder(out_dir) as stage:  # created only once the settings proved fittable
         fit.save(stage / "fit.json")
         with in_background(_frontier, table, config) as frontier:  # the whole table: hub models
-            entries = _backtests(models, request, config, stage, progress)
-            forecast_entry = _report_forecasts(config, models, request, stage)
+            entries = _backtests((table, models), request, config, stage, progress)
+            forecast_entry = _report_forecasts(config, (table, models), request, stage)
             frontier_entry = _write_frontier(frontier(), stage)
         run = {
             "format": RUN_FORMAT,
@@ -180,12 +203,19 @@ def check_excluded(models: pd.DataFrame, selection: Selection) -> None:
 
 
 def _report_forecasts(
-    config: Config, models: pd.DataFrame, request: FitRequest, out_dir: Path
+    config: Config,
+    tables: tuple[pd.DataFrame, pd.DataFrame],
+    request: FitRequest,
+    out_dir: Path,
 ) -> dict[str, Any] | None:
-    """Forecasts for the report (``forecast.json``), or the reason there are none."""
+    """Forecasts for the report (``forecast.json``), or the reason there are none. Targets
+    whose models lack the fit's basis (frontier models: ``plan_target``) are left out: the
+    report forecasts models planned by family and compute, which those models do not have."""
     from obsscale.model.forecast.forecast import ForecastTarget, forecast, report_scenarios
 
-    targets = [ForecastTarget(t.column, t.chance) for t in request.targets]
+    table, models = tables
+    served = [t for t in request.targets if _served(table, t.column, request, config)]
+    targets = [ForecastTarget(t.column, t.chance) for t in served]
     if not targets:
         return None
     import warnings
@@ -209,6 +239,13 @@ def _report_forecasts(
         return {"file": None, "error": str(e)}
     result.save(out_dir / "forecast.json")
     return {"file": "forecast.json", "sha256": store.sha256_file(out_dir / "forecast.json")}
+
+
+def _served(table: pd.DataFrame, column: str, request: FitRequest, config: Config) -> bool:
+    try:
+        return plan_for(table, column, request.capabilities, request.selection, config).note is None
+    except PredictError:  # its back-test says why
+        return False
 
 
 def _frontier(models: pd.DataFrame, config: Config) -> dict[str, Any]:
@@ -251,19 +288,22 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
         if target not in models.columns:
             raise PredictError(f"{request.downstream} has no column {request.target!r}")
     check_excluded(models, request.selection)
+    split = request.split or CutoffFlops(request.predict.cutoff_flops)
+    plan = plan_for(models, target, request.capabilities, request.selection, config, split=split)
     selected = select_models(
-        models, (), selection=request.selection, base_only=request.capabilities.base_only
+        models, (), selection=request.selection, base_only=plan.settings.base_only
     )
     _check_selected(models, selected, target)
     result = backtest_target(
         selected,
         target,
-        split=request.split or CutoffFlops(request.predict.cutoff_flops),
+        split=split,
         chance=request.chance,
-        settings=request.capabilities,
+        settings=plan.settings,
         pconf=request.predict,
         twins=config.audit.score_pairs,
     )
+    result.notes[:0] = [plan.note] if plan.note else []
     if unmatched:
         result.notes.append(
             f"{len(unmatched)} ids of {request.downstream} are not in the model table: "
@@ -327,29 +367,19 @@ class ForecastRequest:
 def run_forecast(config: Config, request: ForecastRequest) -> Any:
     """Forecast the request's scenarios; with ``complete``, fill the model table too."""
     from obsscale.model.completion.basis import complete_basis
-    from obsscale.model.forecast.forecast import (
-        ForecastTarget,
-        Scenario,
-        complete_targets,
-        forecast,
-    )
+    from obsscale.model.forecast.forecast import ForecastTarget, Scenario, complete_targets
+    from obsscale.model.forecast.planned import forecast_targets
     from obsscale.model.forecast.results import ForecastResult
 
-    _, models = selected_models(config, request.capabilities, request.selection)
+    table, models = selected_models(config, request.capabilities, request.selection)
     ref = request.capabilities.reference_family
     grid = [Scenario(f"{ref} line at {f:.3g} FLOPs", family=ref, flops=f) for f in request.at_flops]
     scenarios = [*request.scenarios, *grid]
     targets = [ForecastTarget(t.column, t.chance) for t in request.targets]
     pconf = config.predict
     if scenarios:
-        result = forecast(
-            models,
-            scenarios,
-            targets,
-            settings=request.capabilities,
-            pconf=pconf,
-            max_decades=config.forecast.max_extrapolation_decades,
-            score_pairs=config.audit.score_pairs,
+        result = forecast_targets(
+            table, models, scenarios, targets, request.capabilities, request.selection, config
         )
     else:
         result = ForecastResult(pd.DataFrame(columns=["scenario", "target"]), pconf.interval)

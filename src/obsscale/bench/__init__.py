@@ -10,6 +10,8 @@
   missing scores, each size in a fresh process (so peak memory is its own), with the log-log
   slope of time against N per stage.
 - Frontier (``frontier``): date back-tests and matrix completion on Epoch's hub scores.
+- Probes (``probes``): which benchmarks to run next for a held-out hub model, designed
+  against random and most common ones (``obsscale bench --only probes``).
 - Speed of the edges: fetch from a loopback mirror (cold and warm cache) and report generation.
 - Speed targets (``speed``): every CLI call as a user runs it, in fresh processes, against
   its limit and the time before the speed work, with the profiles' top entries.
@@ -25,6 +27,7 @@ from obsscale.bench.accuracy import CURATED, run_accuracy
 from obsscale.bench.edges import run_edges
 from obsscale.bench.forecast import run_completion_backtest, run_forecast_backtest
 from obsscale.bench.frontier import run_frontier
+from obsscale.bench.probes import probes_markdown, run_probes, run_probes_bench
 from obsscale.bench.scale import SIZES, fit_predict_timing, loglog_slopes, run_scale
 from obsscale.bench.selection import run_selection
 from obsscale.bench.speed import run_speed
@@ -43,7 +46,7 @@ from obsscale.data.table import load_models
 from obsscale.model.capabilities.rows import select_models
 from obsscale.model.prediction.splits import CutoffFlops
 
-__all__ = ["SIZES", "run_accuracy_bench", "run_bench"]
+__all__ = ["SIZES", "run_accuracy_bench", "run_bench", "run_probes_bench"]
 
 
 def write_accuracy(out: Path, rows: list[dict], half: str | None) -> None:
@@ -77,6 +80,7 @@ def run_bench(
     acc = run_accuracy(models, pconf, half)
     sel = run_selection(models, pconf)
     frontier = run_frontier(models, pconf)
+    probes = run_probes(models)
     base = select_models(models, CURATED)
     real = {
         "n": len(base),
@@ -96,12 +100,14 @@ def run_bench(
     )
     store.write_json(out / "edges.json", edges)
     store.write_json(out / "frontier.json", frontier)
+    store.write_json(out / "probes.json", probes)
     fc = run_forecast_backtest(base, config.capabilities, pconf)
     completion = run_completion_backtest(base, config.capabilities, pconf.interval)
     store.write_json(out / "forecast.json", fc | {"completion": completion})
     store.write_json(out / "speed.json", speed)
     md = summary_markdown(acc, sel, real, scale, slopes, edges)
     md += forecast_markdown(fc["per_target"], completion) + frontier_markdown(frontier)
+    md += probes_markdown(probes)
     md += "\n" + speed_markdown(speed) + "\n"
     store.write_text(out / "summary.md", md)
     store.write_text(out / "summary.html", markdown_html(md))

@@ -256,6 +256,12 @@ def cmd_select(args: argparse.Namespace) -> int:
     from obsscale.model.design.selection import select_from_fit
     from obsscale.pipeline import selected_models
 
+    if args.benchmarks_for is not None:
+        from obsscale.cli.probe import cmd_benchmarks_for
+
+        return cmd_benchmarks_for(args)
+    if args.budget is None or args.out is not None:
+        raise CLIError("give --budget K (--out goes with --benchmarks-for)", status=2)
     cfg = _data_config(args)
     settings = _capability_settings(args, cfg)
     models, chosen = selected_models(cfg, settings, _selection(args))
@@ -284,10 +290,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from obsscale.bench import SIZES, run_accuracy_bench, run_bench
+    from obsscale.bench import SIZES, run_accuracy_bench, run_bench, run_probes_bench
 
     cfg = config_from_args(args)
     acc = f"accuracy-{args.half}" if args.half else "accuracy"
+    if args.only == "probes":
+        from obsscale.data.table import load_models
+
+        print(run_probes_bench(load_models(cfg), args.out))
+        print(f"wrote {args.out}/probes.json, probes.md")
+        return 0
     if args.only == "accuracy":
         print(run_accuracy_bench(cfg, args.out, args.half))
         print(f"wrote {args.out}/{acc}.json, {acc}.md")
@@ -316,6 +328,17 @@ def _forecast_targets(args: argparse.Namespace, cfg: Config) -> tuple[Any, ...]:
     return targets
 
 
+def _score_groups(cfg: Config, targets: tuple[Any, ...]) -> list[Any]:
+    """Where bare names of --scores columns are looked up first: the targets' own source (a
+    hub target: the hub's MMLU), then the basis and its fallbacks."""
+    from obsscale.cli.columns import table_columns
+
+    sources = {t.column.split(":", 1)[0] for t in targets}
+    columns = table_columns(cfg.processed_dir / "models.csv")
+    own = [c for c in columns if c.split(":", 1)[0] in sources]
+    return [own, cfg.capabilities.benchmarks, *cfg.capabilities.basis_fallbacks]
+
+
 def cmd_forecast(args: argparse.Namespace) -> int:
     from obsscale.cli.scenarios import planned_scenario, score_scenarios
     from obsscale.pipeline import ForecastRequest, run_forecast
@@ -337,7 +360,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     _require_data(cfg)
     planned = planned_scenario(args, _largest(cfg) if args.times is not None else None)
     targets = _forecast_targets(args, cfg)
-    basis = [cfg.capabilities.benchmarks, *cfg.capabilities.basis_fallbacks]
+    basis = _score_groups(cfg, targets)
 
     def column(name: str) -> str:
         return _columns(cfg, [name], f"{args.scores} column", basis)[0]

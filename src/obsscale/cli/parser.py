@@ -8,7 +8,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from obsscale.cli import commands, frontier
+from obsscale.cli import commands, frontier, probe
 from obsscale.cli.options import add_setting, expected, value_type
 from obsscale.config import (
     DATA_DIR_ENV,
@@ -228,15 +228,16 @@ def _add_split_options(p: argparse.ArgumentParser) -> None:
 
 
 def _select_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("select", help="choose which models to evaluate (optimal design)")
+    p = sub.add_parser("select", help="which models to evaluate, or benchmarks to run next")
     _add_subcommand_common(p)
     p.add_argument(
         "--budget",
         type=value_type(int, ge=1),
-        required=True,
         metavar="K",
-        help=f"how many models you can evaluate ({expected(int, ge=1)})",
+        help=f"how many models you can evaluate, or benchmarks you can run (default "
+        f"{probe.DEFAULT_BUDGET} with --benchmarks-for; {expected(int, ge=1)})",
     )
+    probe.add_options(p)
     p.add_argument(
         "--criterion",
         choices=("v", "d"),
@@ -298,8 +299,9 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--only",
-        choices=("accuracy",),
-        help="run only this part: accuracy = the task pool (-> OUT/accuracy[-HALF].json, .md)",
+        choices=("accuracy", "probes"),
+        help="run only this part: accuracy = the task pool (-> OUT/accuracy[-HALF].json, .md); "
+        "probes = which benchmarks to run next (-> OUT/probes.json, .md)",
     )
     p.add_argument(
         "--half",

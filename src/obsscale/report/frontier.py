@@ -1,19 +1,25 @@
 """The report's frontier section, drawn from ``frontier.json`` alone (``model.frontier``).
 
-Three figures (which cells of the hub matrix are observed; the loadings of its first factors
+Four figures (the stitched capability index against release date, with the frontier line and
+its forecast; which cells of the hub matrix are observed; the loadings of its first factors
 with their bootstrap intervals; each frontier benchmark against release date and against
-training compute, with the fitted trends and the date forecasts) and the template's tables.
-Model names appear only in tables, where the template escapes them; figures carry benchmark
-names and numbers only.
+training compute, with the fitted trends and the date forecasts) and the template's tables
+(the index's benchmark difficulties, the forecasts, the completion, and any further tables
+the caller hands ``context``, e.g. the bench's completion accuracy or probe-set back-test).
+Model names appear only in tables, where the template escapes them, and in the index figure's
+hover titles (the page's SVG titles, escaped as well); figures carry benchmark names and
+numbers only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 
@@ -22,12 +28,14 @@ from obsscale.report import canvas
 EPOCH = 2020.0  # frontier.json counts dates in years since 2020-01-01
 
 
-def figure_jobs(frontier: dict[str, Any] | None, dpi: int) -> list[tuple[str, Callable[[], str]]]:
-    """The section's figures as (key, function returning a PNG data URI); none when the run
-    has no hub data."""
+def figure_jobs(frontier: dict[str, Any] | None, dpi: int) -> list[tuple[str, Callable[[], Any]]]:
+    """The section's figures as (key, function returning a PNG data URI, or the index's image
+    with its hover points); none when the run has no hub data."""
     if not frontier or "skipped" in frontier:
         return []
-    jobs: list[tuple[str, Callable[[], str]]] = []
+    jobs: list[tuple[str, Callable[[], Any]]] = []
+    if "points" in frontier.get("index", {}):
+        jobs.append(("frontier_index", partial(index_png, frontier, dpi)))
     if frontier["curves"]:
         jobs.append(("frontier_curves", partial(curves_png, frontier, dpi)))
     if "loadings" in frontier["factors"]:
@@ -35,6 +43,67 @@ def figure_jobs(frontier: dict[str, Any] | None, dpi: int) -> list[tuple[str, Ca
     if frontier["matrix"]["mask_rows"]:
         jobs.append(("frontier_matrix", partial(matrix_png, frontier, dpi)))
     return jobs
+
+
+def index_png(frontier: dict[str, Any], dpi: int) -> dict[str, Any]:
+    """C of every dated model against its release date (interval bars; hollow: folded in
+    after the fit), the best so far, and the frontier line with its band and forecasts."""
+    idx = frontier["index"]
+    pts = pd.DataFrame(idx["points"])
+    t = EPOCH + pts["t"].to_numpy(dtype=float)
+    c = pts["capability"].to_numpy(dtype=float)
+    fig = canvas.new_figure(9, 4.4)
+    canvas.fixed_layout(fig, left=0.8, right=0.2, bottom=0.6, top=0.45)
+    ax = fig.add_subplot()
+    err = np.clip([c - pts["lower"], pts["upper"] - c], 0, None)
+    ax.errorbar(t, c, yerr=err, fmt="none", ecolor="0.75", elinewidth=0.6, zorder=1)
+    fitted = pts["in_fit"].to_numpy(dtype=bool)
+    ax.plot(t[fitted], c[fitted], "o", ms=3.5, color="0.35", mew=0, label="model (in the fit)")
+    hollow: dict[str, Any] = {"mfc": "none", "mec": "0.45", "mew": 0.7}
+    ax.plot(t[~fitted], c[~fitted], "o", ms=3.5, label="model (folded in)", **hollow)
+    best = pts[pts["frontier"]]
+    steps: dict[str, Any] = {"where": "post", "color": canvas.PALETTE[1], "lw": 1.2}
+    ax.step(EPOCH + best["t"], best["capability"], label="best so far (frontier)", **steps)
+    trend = idx["trend"]
+    if "years" in trend:
+        _trend_line(ax, trend, frontier["interval"])
+    ax.axvline(t.max(), color="0.5", ls=":", lw=1)
+    # the axis spans the fitted models and the line; folded-in models of one or two scores
+    # can lie far off it (their C rests on little), and are counted in the title
+    lo, hi = _span([c[fitted], trend.get("lower", []), trend.get("upper", [])])
+    ax.set_ylim(lo, hi)
+    off = int(((c < lo) | (c > hi)).sum())
+    anchor = idx["anchor"].split(":", 1)[-1]
+    ax.set(xlabel="release date (year)", ylabel=f"capability C (logits of {anchor})")
+    ax.set_title(
+        f"Capability index: {len(pts)} dated models, {idx['n_benchmarks']} hub benchmarks"
+        + (f" ({off} folded-in models off the axis)" if off else "")
+        + f". Data: {frontier['source'].split(' (')[0]}",
+        fontsize=8,
+    )
+    ax.legend(fontsize=7, loc="upper left")
+    return canvas.image(fig, dpi, [(ax, t, c, pts["model"].astype(str).tolist())])
+
+
+def _trend_line(ax: Axes, trend: dict[str, Any], level: float) -> None:
+    """The frontier line with its prediction band, and its forecasts past the newest model."""
+    x = EPOCH + np.array(trend["years"], dtype=float)
+    canvas.band(ax, x, trend["lower"], trend["upper"], canvas.PALETTE[0])
+    label = f"frontier line ({trend['per_year']:.2f}/year)"
+    ax.plot(x, trend["predicted"], color=canvas.PALETTE[0], lw=2, label=label)
+    fc = trend["forecasts"]
+    fx, fy = EPOCH + np.array([f["years"] for f in fc]), np.array([f["capability"] for f in fc])
+    err = np.clip([fy - [f["lower"] for f in fc], [f["upper"] for f in fc] - fy], 0, None)
+    style: dict[str, Any] = {"fmt": "D", "ms": 5, "color": canvas.PALETTE[3], "capsize": 3}
+    ax.errorbar(fx, fy, yerr=err, label=f"forecast, {level:.0%} PI", **style)
+
+
+def _span(values: list[Any], pad: float = 0.08) -> tuple[float, float]:
+    v = np.concatenate([np.asarray(a, dtype=float).ravel() for a in values])
+    v = v[np.isfinite(v)]
+    lo, hi = float(v.min()), float(v.max())
+    margin = pad * max(hi - lo, 1.0)
+    return lo - margin, hi + margin
 
 
 def matrix_png(frontier: dict[str, Any], dpi: int) -> str:
@@ -144,13 +213,45 @@ def _label(ax: Axes, xlabel: str, benchmark: str, title: str) -> None:
     ax.legend(fontsize=7, loc="upper left")
 
 
-def context(frontier: dict[str, Any] | None) -> dict[str, Any]:
-    """What the template's frontier section needs besides the figures."""
+@dataclass(frozen=True)
+class FrontierTable:
+    """A table the section shows after its own (e.g. the bench's completion accuracy by
+    method, or its probe-set back-test): a title, a caption that names the method and the
+    protocol, and the frame as it should read (numbers formatted by the template)."""
+
+    title: str
+    caption: str
+    frame: pd.DataFrame
+
+    def as_context(self) -> dict[str, Any]:
+        rows = [[_cell(v) for v in r] for r in self.frame.itertuples(index=False)]
+        return {
+            "title": self.title,
+            "caption": self.caption,
+            "columns": [str(c) for c in self.frame.columns],
+            "rows": rows,
+        }
+
+
+def _cell(value: Any) -> Any:
+    """Numbers as numbers (the template's ``num`` formats them), anything else as text."""
+    if isinstance(value, bool | np.bool_) or value is None:
+        return "yes" if value is True else "no" if value is False else "–"
+    return value if isinstance(value, int | float | np.integer | np.floating) else str(value)
+
+
+def context(
+    frontier: dict[str, Any] | None, tables: Sequence[FrontierTable] = ()
+) -> dict[str, Any]:
+    """What the template's frontier section needs besides the figures; ``tables`` are shown
+    after the section's own, in order."""
     if frontier is None:
         return {"skipped": "this fit run predates the frontier analysis; rerun `obsscale fit`"}
     if "skipped" in frontier:
         return {"skipped": frontier["skipped"]}
     return {
+        "index": _index_context(frontier.get("index")),
+        "tables": [t.as_context() for t in tables],
         "source": frontier["source"],
         "matrix": frontier["matrix"],
         "factors": frontier["factors"],
@@ -164,4 +265,18 @@ def context(frontier: dict[str, Any] | None) -> dict[str, Any]:
         else [],
         "skipped_curves": frontier["skipped_curves"],
         "completion": frontier["completion"],
+    }
+
+
+def _index_context(idx: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The index's numbers the template states, and its benchmarks hardest first."""
+    if idx is None:
+        return None
+    if "error" in idx:
+        return {"error": idx["error"]}
+    trend = idx["trend"]
+    return {key: idx[key] for key in ("anchor", "scale", "method", "n_models", "n_benchmarks")} | {
+        "n_dated": len(idx["points"]),
+        "trend": trend,
+        "benchmarks": sorted(idx["benchmarks"], key=lambda b: -b["difficulty"]),
     }

@@ -31,6 +31,11 @@ class Selection:
     exclude: tuple[str, ...] = ()
     exclude_subset: str | None = None  # the complement: "fit on the rest, predict those"
 
+    @property
+    def named(self) -> bool:
+        """Whether it names the models (a subset, families or ids), beyond exclusions."""
+        return bool(self.subset or self.families or self.include)
+
 
 def select_models(
     models: pd.DataFrame,

@@ -86,7 +86,7 @@ class TargetModel:
 
     target: ForecastTarget
     predictor: DownstreamPredictor
-    lines: FamilyLines
+    lines: FamilyLines | PredictError  # why there are none (only planned models need them)
     complete: pd.DataFrame  # basis scores of the models that have all of them
 
     @property
@@ -122,7 +122,10 @@ class TargetModel:
         factors = pd.DataFrame(pca.transform(rows[basis]), columns=_names(pca))
         with np.errstate(divide="ignore"):
             log_flops = np.log10(rows["flops"].where(rows["flops"] > 0))
-        lines = FamilyLines.fit(factors, log_flops, rows["family"])
+        try:
+            lines: FamilyLines | PredictError = FamilyLines.fit(factors, log_flops, rows["family"])
+        except PredictError as e:  # e.g. frontier models of unknown compute
+            lines = e
         predictor = DownstreamPredictor(
             method=method_for(pconf, shift=True),  # forecasts ask the FLOPs cutoffs' question
             chance=target.chance,
@@ -167,6 +170,8 @@ def forecast_planned(
 ) -> dict[str, object]:
     """One target of a planned model: factors from the line, score from the predictor."""
     assert scenario.flops is not None
+    if isinstance(tm.lines, PredictError):
+        raise tm.lines
     line = tm.lines.predict(np.log10(scenario.flops), scenario.family, scenario.like)
     draws = line.mean + np.sqrt(line.var) * rng.standard_normal((pconf.n_bootstrap, len(line.mean)))
     row = pd.DataFrame({"flops": [scenario.flops]})

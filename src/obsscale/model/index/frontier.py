@@ -13,7 +13,9 @@
   model, the best score so far, and the scores against training compute where it is known;
 - **completion**: the missing frontier scores of the newest models, predicted from their other
   hub scores (rank-2 PCA on the logit scale, the bench's best completion) with a split-
-  conformal interval whose half-width is a quantile of the errors on hidden observed cells.
+  conformal interval whose half-width is a quantile of the errors on hidden observed cells;
+- **index**: the stitched capability index (``index.section``): each model's C against its
+  release date, the frontier line and its forecasts, the benchmarks' difficulties and slopes.
 
 Without ``epoch_hub:`` columns the result only says so: the fit never fails for want of them.
 """
@@ -40,6 +42,7 @@ from obsscale.model.completion.hub_matrix import (
     variance_shares,
     years,
 )
+from obsscale.model.index.section import index_section
 from obsscale.model.prediction.intervals import fit_with_bootstrap, prediction_interval
 
 FORMAT = "obsscale.frontier/1"
@@ -82,6 +85,7 @@ def _report(models: pd.DataFrame, fconf: FrontierConfig, pconf: PredictConfig) -
         "curves": curves,
         "skipped_curves": skipped,
         "completion": _completion(full, dates, fconf, pconf.interval),
+        "index": index_section(models, pconf.interval, fconf.horizons_months),
     }
 
 

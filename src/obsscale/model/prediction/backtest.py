@@ -32,7 +32,7 @@ from obsscale.model.prediction.methods import PREDICTOR_INPUTS, DefaultMethod
 from obsscale.model.prediction.predictor import DownstreamPredictor, fit_factors
 from obsscale.model.prediction.records import FoldFit, Task
 from obsscale.model.prediction.results import PredictionResult
-from obsscale.model.prediction.scoring import score_predictors, scored_test_models
+from obsscale.model.prediction.scoring import score_predictors, scored_test_models, test_metrics
 from obsscale.model.prediction.splits import CutoffFlops, Fold, Split
 from obsscale.model.prediction.targets import candidate_bases, prepare
 from obsscale.model.prediction.tuning import summarize_choices
@@ -218,12 +218,8 @@ def _result(
             f"{n_unknown} models have no value for the split variable: predicted "
             "(split 'unknown') but in neither side's metrics, except pc's mse_test_all"
         )
-    test = pred[pred["split"] == "test"]
-    if not test.empty and not scored_test_models(test)[1]:
-        task.notes.append(
-            "no test model has the inputs of every predictor (the compute baselines need "
-            "FLOPs or parameters): each predictor is scored on the test models it can score"
-        )
+    note = _scoring_note(pred[pred["split"] == "test"])
+    task.notes.extend([note] if note else [])
     choices = None
     if fold_fits[0].choices:
         choices, choice_notes = summarize_choices([f.choices for f in fold_fits])
@@ -243,6 +239,30 @@ def _result(
         notes=task.notes,
         baseline_curves=baselines,
         choices=choices,
+    )
+
+
+def _scoring_note(test: pd.DataFrame) -> str | None:
+    """What the metrics rest on where some test models lack a predictor's inputs (frontier
+    models rarely have both FLOPs and a size): a few common models would otherwise decide a
+    coverage of 0 or 1 silently, so pc's metrics on all it can score are given beside them."""
+    if test.empty:
+        return None
+    common, full = scored_test_models(test)
+    if not full:
+        return (
+            "no test model has the inputs of every predictor (the compute baselines need "
+            "FLOPs or parameters): each predictor is scored on the test models it can score"
+        )
+    n = test["model"].nunique()
+    if len(common) == n:
+        return None
+    pc = test[test["predictor"] == "pc"]
+    m = test_metrics(pc)
+    return (
+        f"the metrics rest on the {len(common)} of {n} test models every predictor can "
+        f"score (the compute baselines need FLOPs or parameters); pc on all {len(pc)} it "
+        f"can score: MSE {m['mse_test']:.4g}, coverage {m['coverage']:.2f}"
     )
 
 

@@ -164,13 +164,18 @@ class DefaultMethod:
         self, feats: Features, y: np.ndarray, inputs: Inputs, rng: np.random.Generator
     ) -> DefaultFit:
         pconf, logf = self.settings, feats["log_flops"][:, 0]
+        if not np.isfinite(feats[inputs.name]).all(axis=1).any():  # as the paper method says
+            raise PredictError(f"{inputs.name}: none of the training models has this predictor")
         train = np.ones(len(y), bool)
         order = feats["pc"][:, 0] if self.nested_by == "rank" else feats[self.nested_by][:, 0]
         folds = inner_folds(order, train, pconf.inner_quantiles, pconf.random_state)
         choice = choose(feats, y, folds, inputs.name, pconf)
         calibration = calibrate(choice, feats, y, folds, pconf, self.shift)
         choice = replace(choice, calibration=calibration)  # reported with the choice
-        ens = Ensemble.fit(choice, feats, y, train, pconf)
+        try:
+            ens = Ensemble.fit(choice, feats, y, train, pconf)
+        except ValueError as e:  # too few training models with these inputs, as _bootstrap says
+            raise PredictError(f"{inputs.name}: {e}") from e
         calibrated = Calibrated.fit(ens, calibration, logf, train)
         # the best member with its bootstrap: what the curves and coefficients describe
         X = spec_inputs(feats, choice.inputs)

@@ -1,18 +1,23 @@
 """What is predicted: checks on the target column, its scale, chance normalisation, the rows
-and the factor basis of a prediction, the user's own downstream files."""
+and the factor basis of a prediction, the user's own downstream files, and the plan of a
+target whose models lack the default basis (``plan_target``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from obsscale.config import CapabilityConfig
-from obsscale.data.table import META_FIELDS, require_score_columns
+from obsscale.config import CapabilityConfig, Config
+from obsscale.data.table import META_FIELDS, require_score_columns, score_columns
 from obsscale.exceptions import PredictError
-from obsscale.model.capabilities.basis import resolve_basis
+from obsscale.model.capabilities.basis import factor_basis, observed_share, resolve_basis
+from obsscale.model.capabilities.rows import Selection
 from obsscale.model.prediction.records import Task
+from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, Split
 
 SCALES = {"fraction": 1.0, "percent": 100.0, "ten": 10.0}
 
@@ -197,3 +202,189 @@ def prepare(
     # the target as fractions: a predictor refitted on a subset of the rows reads these values
     data = models.loc[order].assign(**{target: y_raw[order]}).reset_index(drop=True)
     return Task(target, chance, data, y, basis, notes)
+
+
+#: a target's models lack the configured bases where the best of them holds less than this
+#: share of their cells (frontier models: none; instruct models on Leaderboard v2: 0.28)
+LACKS_BASIS = 0.1
+#: a benchmark joins the basis of a target whose models lack the default one where it is
+#: observed for at least this share of them
+FRONTIER_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """The settings a target is fitted with and, where they differ from the configured ones,
+    the one line that says why (``None``: the configured ones, as they are)."""
+
+    settings: CapabilityConfig
+    note: str | None = None
+
+
+def plan_target(
+    models: pd.DataFrame,
+    target: str,
+    settings: CapabilityConfig,
+    twins: tuple[tuple[str, str], ...],
+    *,
+    prefer: tuple[str, ...] = (),
+    widen: bool = True,
+    train: pd.Series | None = None,
+) -> TargetPlan:
+    """The settings for ``target`` when the configured selection holds fewer than 3 of its
+    models or they lack every candidate basis (frontier models: API-only, instruction-tuned,
+    on hub benchmarks): all models with it where ``widen`` (the selection was not named) and
+    base models only was the setting; a basis chosen from what they have (``prefer``'s
+    columns first, e.g. the user's own scores) unless one was configured; components at
+    most one fewer than the basis's benchmarks unless configured. Otherwise the settings as
+    they are: the targets the configured basis serves never change. ``train``: the split's
+    training side, where the basis must be observed (and vary) to be fitted."""
+    if target not in models.columns or not models[target].notna().any():
+        return TargetPlan(settings)  # check_target says what is wrong
+    has = models[target].notna()
+    base = models["is_base"].fillna(False).astype(bool)
+    selected = has & base if settings.base_only else has
+    candidates = candidate_bases(settings)
+    if selected.sum() >= 3 and _best_share(models, selected, target, candidates, twins) >= (
+        LACKS_BASIS
+    ):
+        return TargetPlan(settings)
+    all_models = settings.base_only and widen
+    rows = has if all_models else selected
+    if not rows.any():  # a named selection without its models: the selection check says so
+        return TargetPlan(settings)
+    changes: dict[str, Any] = {"base_only": False} if all_models else {}
+    default_basis = settings.benchmarks == CapabilityConfig.benchmarks
+    basis, fitted = None, rows
+    if default_basis and _best_share(models, rows, target, candidates, twins) < LACKS_BASIS:
+        fitted = rows if train is None else rows & train
+        basis = frontier_basis(models, fitted, target, twins, prefer, len(settings.benchmarks))
+        changes |= {"benchmarks": tuple(basis), "basis_fallbacks": ()}
+        if settings.n_components == CapabilityConfig.n_components:
+            changes["n_components"] = min(settings.n_components, max(1, len(basis) - 1))
+    if not changes:
+        return TargetPlan(settings)
+    planned = replace(settings, **changes)
+    note = _plan_note(target, (has, base, rows, fitted), planned, basis, prefer)
+    return TargetPlan(planned, note)
+
+
+def plan_for(
+    models: pd.DataFrame,
+    target: str,
+    settings: CapabilityConfig,
+    selection: Selection,
+    config: Config,
+    prefer: tuple[str, ...] = (),
+    split: Split | None = None,
+) -> TargetPlan:
+    """``plan_target`` of the whole table, widened only where the selection names no models,
+    its basis observed on the training side of ``split`` where that is one cutoff."""
+    twins = config.audit.score_pairs
+    train = training_side(models, split) if split is not None else None
+    named = selection.named
+    return plan_target(models, target, settings, twins, prefer=prefer, widen=not named, train=train)
+
+
+def training_side(models: pd.DataFrame, split: Split) -> pd.Series | None:
+    """The rows a cutoff split trains on (None for splits of several folds)."""
+    if isinstance(split, CutoffDate):
+        return pd.to_datetime(models["release_date"], errors="coerce") < pd.Timestamp(split.date)
+    if isinstance(split, CutoffFlops):
+        return models["flops"] <= split.flops
+    return None
+
+
+def _best_share(
+    models: pd.DataFrame,
+    rows: pd.Series,
+    target: str,
+    candidates: tuple[tuple[str, ...], ...],
+    twins: tuple[tuple[str, str], ...],
+) -> float:
+    """The largest share of the rows' cells that a candidate basis (without the target and
+    its twins) holds."""
+    return max(observed_share(models, rows, factor_basis(c, target, twins)[0]) for c in candidates)
+
+
+def frontier_basis(
+    models: pd.DataFrame,
+    rows: pd.Series,
+    target: str,
+    twins: tuple[tuple[str, str], ...],
+    prefer: tuple[str, ...] = (),
+    max_size: int = 8,
+) -> list[str]:
+    """The target's source's score columns observed (and varying) for at least
+    ``FRONTIER_SHARE`` of the rows, most observed first (then by name), without the target
+    and its twins: those of ``prefer`` if any is, else the ``max_size`` best observed. Other
+    sources are left out: their versions of the target (``openllm_v2:GPQA`` beside
+    ``epoch_hub:GPQA Diamond``) are not all declared twins. Thinly co-observed columns (a
+    benchmark of older models beside one of frontier models) would leave the imputation
+    without a fixed point.
+    A subset of the target (``FrontierMath Tier 1-3 (public)`` for ``FrontierMath Tier 1-3``)
+    or its superset would leak it, as a twin would."""
+    source = target.partition(":")[0]
+    columns = [
+        c
+        for c in factor_basis(tuple(score_columns(models)), target, twins)[0]
+        if c.partition(":")[0] == source and not _qualified(c, target)
+    ]
+    numeric = [c for c in columns if pd.api.types.is_numeric_dtype(models[c])]
+    counts = models.loc[rows, numeric].notna().sum()
+    varies = models.loc[rows, numeric].nunique() >= 2  # a constant column cannot be fitted
+    enough = counts[(counts >= FRONTIER_SHARE * int(rows.sum())) & varies]
+    ranked = sorted(enough.index, key=lambda c: (-int(enough[c]), c))
+    preferred = [c for c in ranked if c in set(prefer)]
+    chosen = preferred or ranked[:max_size]
+    if not chosen:
+        raise PredictError(
+            f"{target}: no other benchmark is observed for {FRONTIER_SHARE:.0%} of its "
+            f"{int(rows.sum())} models; choose a basis with --benchmarks"
+        )
+    return chosen
+
+
+def _qualified(column: str, target: str) -> bool:
+    """Whether one benchmark is the other with a qualifier in brackets."""
+    a, b = (c.partition(":")[2] for c in (column, target))
+    return a.startswith(b + " (") or b.startswith(a + " (")
+
+
+def _plan_note(
+    target: str,
+    masks: tuple[pd.Series, pd.Series, pd.Series, pd.Series],
+    planned: CapabilityConfig,
+    basis: list[str] | None,
+    prefer: tuple[str, ...],
+) -> str:
+    """One line: which models, which basis (observed on which of them: ``masks`` are the
+    rows with the target, the base models, the rows fitted and those the basis was chosen
+    on), how many components, and why."""
+    has, base, rows, fitted = masks
+    n, n_base = int(has.sum()), int((has & base).sum())
+    on = "them" if fitted.equals(rows) else f"the {int(fitted.sum())} of them the split trains on"
+    which = "all of them" if not planned.base_only else f"its {int(rows.sum())} base models"
+    line = f"{target}: {n} models with it ({n_base} base models), fitted on {which}"
+    if basis is not None:
+        source = "of the given scores, those" if set(basis) <= set(prefer) else "benchmarks"
+        line += (
+            f"; factor basis {', '.join(basis)} ({source} observed for at least "
+            f"{FRONTIER_SHARE:.0%} of {on}, instead of the default, which they lack)"
+        )
+    left = [c for c in prefer if basis is not None and c not in basis and c != target]
+    if left:
+        line += f"; left out of it, observed for fewer of them: {', '.join(left)}"
+    return line + f"; {planned.n_components} capability component(s)"
+
+
+def date_cutoff(models: pd.DataFrame, target: str, share: float = 0.7) -> CutoffDate:
+    """A release-date split for a back-test of frontier models (whose compute is rarely
+    public, so a FLOPs cutoff leaves one side empty): train before the first of the month
+    by which ``share`` of the target's dated models were released, test on the rest."""
+    dates = pd.to_datetime(models.loc[models[target].notna(), "release_date"], errors="coerce")
+    dates = dates.dropna()
+    if len(dates) < 4:
+        raise PredictError(f"{target}: {len(dates)} dated models, too few for a date split")
+    cut = dates.sort_values().iloc[int(share * (len(dates) - 1))]
+    return CutoffDate(cut.to_period("M").to_timestamp().strftime("%Y-%m-%d"))

@@ -125,6 +125,13 @@ class Choice:
     def reason(self, name: str) -> str:
         used = ", ".join(f"{_label(m)} x{w:.2f}" for m, w in self.members)
         ranked = ", ".join(f"{k} {v:.3g}" for k, v in sorted(self.inner_mse.items(), key=_key))
+        if not any(math.isfinite(v) for v in self.inner_mse.values()):
+            return (
+                f"{name}: {used}, the paper's predictor alone: no nested FLOPs back-test "
+                "could score a candidate (no inner test model above a cutoff has every "
+                "candidate's inputs; models without FLOPs never test)"
+                + (f"; intervals: {self.calibration.describe()}" if self.calibration else "")
+            )
         why = (
             f"weights 1/inner MSE, {self.departure:.2f} of the way from the paper's "
             f"predictor, as far as a paired bootstrap supports; {self.anchor:.2f} kept on it"
@@ -220,6 +227,8 @@ def choose(
     )
     flat = is_flat(r2)
     members, anchor, lam = _weights(ok, name, pconf, y[test])
+    if not ok[0].pred.size:  # the fallback: all weight on the paper's predictor, none moved
+        anchor, lam = 1.0, 0.0
     if flat:
         members = _hedged(members, ok)
     inner_mse = {f"{_label(r)}@{r.alpha:g}": r.mse for r in results}
