@@ -127,9 +127,9 @@ class Choice:
         ranked = ", ".join(f"{k} {v:.3g}" for k, v in sorted(self.inner_mse.items(), key=_key))
         if not any(math.isfinite(v) for v in self.inner_mse.values()):
             return (
-                f"{name}: {used}, the paper's predictor alone: no nested FLOPs back-test "
-                "could score a candidate (no inner test model above a cutoff has every "
-                "candidate's inputs; models without FLOPs never test)"
+                f"{name}: {used}, the paper's predictor alone: no nested back-test "
+                "could score a candidate (too few inner test models above a cutoff with "
+                "the candidates' inputs; models without the cut variable never test)"
                 + (f"; intervals: {self.calibration.describe()}" if self.calibration else "")
             )
         why = (
