@@ -15,7 +15,8 @@ from obsscale.model.prediction import interval_prior
 from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.calibration import Frontier, calibrate, conformal_quantile
 from obsscale.model.prediction.conformal import Calibration
-from obsscale.model.prediction.splits import CutoffDate, CutoffFlops
+from obsscale.model.prediction.methods import DefaultMethod, Factors
+from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, CutoffRank, LeaveFamilyOut
 from obsscale.model.prediction.tuning import Ensemble, choose, inner_folds
 
 SINGLE_START = PredictConfig(n_starts=0)
@@ -119,9 +120,17 @@ def test_shift_corrects_an_error_every_nested_cutoff_sees() -> None:
         assert np.mean((err - shift) ** 2) < 0.8 * np.mean(err**2)
 
 
-def test_only_a_flops_cutoff_is_shifted() -> None:
-    """The nested FLOPs cutoffs ask a FLOPs cutoff's question, not a release date's: only
-    the former's predictions are shifted (and say by how much)."""
+def test_only_a_split_its_nested_cutoffs_ask_is_shifted() -> None:
+    """The nested cutoffs cut what the outer split cuts (FLOPs, release date, rank), so
+    those splits' predictions are shifted (and say by how much); a family split asks
+    another question (interpolation to a new family) and gets no shift."""
+    assert (CutoffFlops.nested_by, CutoffDate.nested_by, CutoffRank.nested_by) == (
+        "log_flops",
+        "date",
+        "rank",
+    )
+    assert CutoffFlops.nested_like and CutoffDate.nested_like and CutoffRank.nested_like
+    assert not LeaveFamilyOut.nested_like and LeaveFamilyOut.nested_by == "log_flops"
     pconf = replace(FAST, method="obsscale", n_bootstrap=20)
     data = world(n_fam=5, per=12)  # >= 10 inner test models: enough evidence for a shift
     # linear in log-FLOPs: the factors' sigmoid errs the same way past every nested cutoff
@@ -129,8 +138,26 @@ def test_only_a_flops_cutoff_is_shifted() -> None:
     flops = backtest_target(
         data, "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=pconf
     )
-    date = backtest_target(
-        data, "target", split=CutoffDate("2022-06-01"), settings=SETTINGS, pconf=pconf
-    )
     assert flops.choices["pc"]["interval"]["shift"] != 0.0
-    assert date.choices["pc"]["interval"]["shift"] == 0.0
+
+
+def test_nested_cutoffs_of_a_date_split_cut_dates() -> None:
+    """With ``nested_by="date"`` the inner test models are the latest ones, whatever their
+    compute (here the newest models are the smallest)."""
+    rng = np.random.default_rng(0)
+    n = 60
+    logf = np.linspace(24, 21, n)  # newest last, and smallest
+    date = np.linspace(2020, 2024, n)
+    y = np.clip(expit(1.2 * (logf - 22.5)) + rng.normal(0, 0.02, n), 0, 1)
+    feats = {
+        "pc": np.column_stack([logf - 22.5, rng.normal(size=n)]),
+        "log_flops": logf[:, None],
+        "log_params": logf[:, None] - 11,
+        "pc+log_flops": np.column_stack([logf - 22.5, rng.normal(size=n), logf]),
+        "date": date[:, None],
+    }
+    fit = DefaultMethod(SINGLE_START, nested_by="date").fit(
+        feats, y, Factors(), np.random.default_rng(0)
+    )
+    newest = date > np.quantile(date, min(SINGLE_START.inner_quantiles))
+    assert np.array_equal(np.sort(fit.choice.y_inner), np.sort(y[newest]))

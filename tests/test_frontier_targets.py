@@ -118,10 +118,11 @@ def test_predict_with_a_date_split_on_a_hub_target_needs_no_flags(
     assert result["notes"][0].startswith(f"{TARGET}: 60 models with it (0 base models)")
     assert "3 benchmarks" in out and "2 capability component(s)" in out
     assert result["n_test"] > 0 and 0 < result["pc"]["coverage_90"] <= 1
-    # no model above a nested FLOPs cutoff has a size too: the nested back-tests cannot rank
-    # the candidates, which is said, and the paper's predictor is used
-    assert "pc: pc x1.00, the paper's predictor alone: no nested FLOPs back-test" in out
-    assert result["choices"]["pc"]["anchor_weight"] == 1.0
+    # the nested cutoffs of a date split cut release dates, and the candidates that need
+    # compute (which these models lack) are left out: the factor candidates are ranked
+    assert "cutoffs of the split's variable" in out
+    assert _ranked(result)
+    assert all("flops" not in k and "params" not in k for k in _ranked(result))
     assert "no test model has the inputs of every predictor" in out  # nor in the outer test
 
 
@@ -192,3 +193,9 @@ def test_fit_back_tests_a_hub_target_on_its_own_models(
     assert 0 < n_common < n_test
     (note,) = [n for n in result["notes"] if n.startswith("the metrics rest on")]
     assert f"the {n_common} of {n_test} test models" in note and f"all {n_test} it" in note
+
+
+def _ranked(result: dict) -> list[str]:
+    """The candidates the default method's nested back-tests scored (finite inner MSE)."""
+    inner = result["choices"]["pc"]["inner_mse"]
+    return [k for k, v in inner.items() if v is not None and v != float("inf")]

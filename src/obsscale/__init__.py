@@ -60,6 +60,11 @@ _EXPORTS: dict[str, str] = {
     "Scenario": "obsscale.model.forecast.forecast",
     "ForecastTarget": "obsscale.model.forecast.forecast",
     "ForecastResult": "obsscale.model.forecast.results",
+    # matrix completion
+    "complete": "obsscale.model.completion.complete",
+    "CompletionResult": "obsscale.model.completion.complete",
+    "LogitALS": "obsscale.model.completion.als",
+    "MatrixCompleter": "obsscale.model.completion.choose",
     # settings
     "Config": "obsscale.config",
     "default_config": "obsscale.config",
@@ -80,6 +85,7 @@ __all__ = [  # literal (linters read it); a test keeps it equal to _EXPORTS
     "AuditConfig",
     "CapabilityConfig",
     "CapabilityFit",
+    "CompletionResult",
     "Config",
     "CutoffDate",
     "CutoffFlops",
@@ -95,6 +101,8 @@ __all__ = [  # literal (linters read it); a test keeps it equal to _EXPORTS
     "LeaveFamilyOut",
     "LogFlops",
     "LogParams",
+    "LogitALS",
+    "MatrixCompleter",
     "NetworkConfig",
     "ObsscaleError",
     "ObsscaleWarning",
@@ -107,6 +115,7 @@ __all__ = [  # literal (linters read it); a test keeps it equal to _EXPORTS
     "Split",
     "__version__",
     "backtest",
+    "complete",
     "default_config",
     "fit_capabilities",
     "forecast",
@@ -146,6 +155,9 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
     from obsscale.exceptions import ObsscaleError, ObsscaleWarning
     from obsscale.model.capabilities.fit import CapabilityFit, fit_capabilities
     from obsscale.model.capabilities.rows import Selection, select_models
+    from obsscale.model.completion.als import LogitALS
+    from obsscale.model.completion.choose import MatrixCompleter
+    from obsscale.model.completion.complete import CompletionResult, complete
     from obsscale.model.forecast.forecast import ForecastTarget, Scenario, forecast
     from obsscale.model.forecast.results import ForecastResult
     from obsscale.model.prediction.backtest import backtest

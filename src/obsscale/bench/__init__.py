@@ -13,6 +13,9 @@
   family and FLOPs, from 3 of its own scores, and its basis completed from 3 of them
   (``obsscale bench --only forecast``).
 - Frontier (``frontier``): date back-tests and matrix completion on Epoch's hub scores.
+- Completion (``completion``): every completer on the hub matrix by the published protocol
+  (per model 3 folds of its cells, 10 seeds), choices made inside each training fold.
+  ``run_completion_bench`` runs it alone (``obsscale bench --only completion``).
 - Probes (``probes``): which benchmarks to run next for a held-out hub model, designed
   against random and most common ones (``obsscale bench --only probes``).
 - Speed of the edges: fetch from a loopback mirror (cold and warm cache) and report generation.
@@ -29,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from obsscale.bench.accuracy import CURATED, run_accuracy
+from obsscale.bench.completion import completion_markdown, completion_protocol
 from obsscale.bench.edges import run_edges
 from obsscale.bench.forecast import (
     forecast_markdown,
@@ -54,7 +58,14 @@ from obsscale.data.table import load_models
 from obsscale.model.capabilities.rows import select_models
 from obsscale.model.prediction.splits import CutoffFlops
 
-__all__ = ["SIZES", "run_accuracy_bench", "run_bench", "run_forecast_bench", "run_probes_bench"]
+__all__ = [
+    "SIZES",
+    "run_accuracy_bench",
+    "run_bench",
+    "run_completion_bench",
+    "run_forecast_bench",
+    "run_probes_bench",
+]
 
 
 def write_accuracy(out: Path, rows: list[dict], half: str | None) -> None:
@@ -71,6 +82,25 @@ def run_accuracy_bench(config: Config, out: Path, half: str | None = None) -> st
     write_accuracy(out, rows, half)
     md = "# obsscale accuracy bench\n\n" + accuracy_markdown(rows)
     store.write_text(out / (f"accuracy-{half}.md" if half else "accuracy.md"), md)
+    return md
+
+
+def completion_section(config: Config, out: Path) -> str:
+    """``OUT/completion.json`` and its Markdown section (empty without hub scores)."""
+    from obsscale.model.completion.hub_matrix import hub_columns, hub_matrix
+
+    models = load_models(config)
+    if not hub_columns(models):
+        return "### Completion\n\nskipped: no epoch_hub: columns\n"
+    result = completion_protocol(hub_matrix(models))
+    store.write_json(out / "completion.json", result)
+    return completion_markdown(result)
+
+
+def run_completion_bench(config: Config, out: Path) -> str:
+    """The completion protocol alone: ``OUT/completion.json`` and ``OUT/completion.md``."""
+    md = "# obsscale completion bench\n\n" + completion_section(config, out)
+    store.write_text(out / "completion.md", md)
     return md
 
 
@@ -131,6 +161,7 @@ def run_bench(
     store.write_json(out / "speed.json", speed)
     md = summary_markdown(acc, sel, real, scale, slopes, edges)
     md += forecasts + frontier_markdown(frontier)
+    md += "\n" + completion_section(config, out)
     md += probes_markdown(probes)
     md += "\n" + speed_markdown(speed) + "\n"
     store.write_text(out / "summary.md", md)

@@ -17,6 +17,7 @@ from obsscale.exceptions import PredictError
 from obsscale.model.capabilities.rows import select_models
 from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.results import PredictionResult
+from obsscale.model.prediction.scoring import scored_test_models
 from obsscale.workers import available_workers
 
 CURATED = OBSSCALING_BENCHMARKS
@@ -96,7 +97,7 @@ def _run_entry(entry: PoolEntry) -> dict[str, Any]:
     row["n_unknown"] = r.n_unknown
     for method, result in res.items():
         row |= _scores(method, result)
-    return row | _comparison(row, r)
+    return row | _comparison(row, res)
 
 
 def _scores(method: str, r: PredictionResult) -> dict[str, Any]:
@@ -120,13 +121,16 @@ def _finite(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _comparison(row: dict[str, Any], r: PredictionResult) -> dict[str, Any]:
+def _comparison(row: dict[str, Any], res: dict[str, PredictionResult]) -> dict[str, Any]:
     """Default over paper, default over the better compute baseline (of either method; None
     where neither baseline can score the test models), and what the default's nested
-    back-tests chose for the factor predictor."""
+    back-tests chose for the factor predictor. Where no test model has every predictor's
+    inputs (hubs of frontier models without known compute), each predictor was scored on its
+    own test models: the factor predictor is then compared with each baseline on the models
+    both score, and the ratio to the better baseline is the largest of those."""
     bases = [row.get(f"{m}_{b}_mse") for m in ("paper", "default") for b in BASELINES]
     best_base = min((b for b in bases if b is not None), default=None)
-    choice = (r.choices or {}).get("pc", {})
+    choice = (res["default"].choices or {}).get("pc", {})
     members = choice.get("members")
     chosen = (
         " + ".join(f"{m['inputs']}{FORM_LABELS.get(m['form'], '')}" for m in members)
@@ -134,13 +138,41 @@ def _comparison(row: dict[str, Any], r: PredictionResult) -> dict[str, Any]:
         else ", ".join(f"{k} x{v}" for k, v in choice.get("inputs", {}).items())
     )
     default, paper = row["default_pc_mse"], row["paper_pc_mse"]
-    return {
+    out = {
         "ratio_default_paper": _ratio(default, paper),
         "best_baseline_mse": best_base,
         "ratio_default_baseline": _ratio(default, best_base),
         "ratio_paper_baseline": _ratio(paper, best_base),
         "selected": chosen,
     }
+    tests = {m: _test_frame(r) for m, r in res.items()}
+    if not scored_test_models(res["default"].predictions.query("split == 'test'"))[1]:
+        for m in ("default", "paper"):
+            out[f"ratio_{m}_baseline"] = _pairwise_ratio(tests[m], tests)
+    return out
+
+
+def _test_frame(r: PredictionResult) -> pd.DataFrame:
+    """Test models x predictors: the predictions, and the actual score."""
+    te = r.predictions[r.predictions["split"] == "test"]
+    frame = te.pivot_table(index="model", columns="predictor", values="predicted")
+    return frame.assign(actual=te.drop_duplicates("model").set_index("model")["actual"])
+
+
+def _pairwise_ratio(pc: pd.DataFrame, tests: dict[str, pd.DataFrame]) -> float | None:
+    """The factor predictor's MSE over each baseline's on the test models both score; the
+    largest such ratio (None where no baseline scores a model the factor predictor does)."""
+    ratios = []
+    for frame in tests.values():
+        for b in BASELINES:
+            if b not in frame or "pc" not in pc:
+                continue
+            both = pc["pc"].dropna().index.intersection(frame[b].dropna().index)
+            if len(both):
+                y = pc.loc[both, "actual"]
+                num = float(((pc.loc[both, "pc"] - y) ** 2).mean())
+                ratios.append(_ratio(num, float(((frame.loc[both, b] - y) ** 2).mean())))
+    return max((x for x in ratios if x is not None), default=None)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

@@ -294,11 +294,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         SIZES,
         run_accuracy_bench,
         run_bench,
+        run_completion_bench,
         run_forecast_bench,
         run_probes_bench,
     )
 
     cfg = config_from_args(args)
+    if args.only == "completion":
+        print(run_completion_bench(cfg, args.out))
+        print(f"wrote {args.out}/completion.json, completion.md")
+        return 0
     acc = f"accuracy-{args.half}" if args.half else "accuracy"
     if args.only == "probes":
         from obsscale.data.table import load_models
@@ -381,10 +386,15 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         targets=targets,
         scenarios=tuple(scenarios),
         at_flops=tuple(args.at_flops or ()),
-        complete=args.complete,
         selection=_selection(args),
     )
     _output_file(args.out, cfg, args.scores, args.config)
+    if args.complete:
+        from obsscale.cli.complete import forecast_complete
+
+        forecast_complete(args, cfg, request)
+        if not (scenarios or args.at_flops):
+            return 0
     with warnings.catch_warnings():  # the result's notes say it, on stdout: once
         warnings.simplefilter("ignore", ExtrapolationWarning)
         result = run_forecast(cfg, request)
@@ -394,8 +404,4 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         print(result.to_json())
     elif len(result.rows):
         print(result.summary_text())
-    if args.complete and not args.json:
-        done = result.completion
-        n = int((done["status"] == "predicted").sum()) if done is not None else 0
-        print(f"completion: {n} missing scores predicted" + (f" -> {args.out}" if args.out else ""))
     return 0

@@ -8,7 +8,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from obsscale.cli import commands, frontier, probe
+from obsscale.cli import commands, complete, frontier, probe
 from obsscale.cli.options import add_setting, expected, value_type
 from obsscale.config import (
     DATA_DIR_ENV,
@@ -299,10 +299,10 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--only",
-        choices=("accuracy", "forecast", "probes"),
-        help="run only this part: accuracy = the task pool (-> OUT/accuracy[-HALF].json, .md); "
-        "forecast = the held-out-model forecasts and completion (-> OUT/forecast.json, .md); "
-        "probes = which benchmarks to run next (-> OUT/probes.json, .md)",
+        choices=("accuracy", "completion", "forecast", "probes"),
+        help="run only this part (-> OUT/<part>[-HALF].json, .md): accuracy = the task pool, "
+        "completion = the completers on the hub matrix, forecast = the held-out-model "
+        "forecasts and completion, probes = which benchmarks to run next",
     )
     p.add_argument(
         "--half",
@@ -344,7 +344,7 @@ def _forecast_parser(sub: argparse._SubParsersAction) -> None:
         metavar="C",
         help="forecast along the reference family's line at these (equivalent) FLOPs",
     )
-    p.add_argument("--complete", action="store_true", help="fill every missing score of models.csv")
+    p.add_argument("--complete", action="store_true", help="fill missing scores (see complete)")
     p.add_argument(
         "--released",
         type=value_type(datetime.date),
@@ -357,7 +357,7 @@ def _forecast_parser(sub: argparse._SubParsersAction) -> None:
     )
     _add_chance(p, of="each target")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON to FILE")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write the JSON (--complete: or CSV)")
     _add_selection(p)
     p.set_defaults(func=commands.cmd_forecast)
 
@@ -397,4 +397,5 @@ def build_parser() -> argparse.ArgumentParser:
     _report_parser(sub)
     _bench_parser(sub)
     _index_parser(sub)
+    complete.add_parser(sub, _add_subcommand_common)
     return parser

@@ -64,7 +64,7 @@ def backtest(
     pconf, settings = method.settings, predictor.capabilities or CapabilityConfig()
     split = split or CutoffFlops(pconf.cutoff_flops)
     if isinstance(method, DefaultMethod):
-        method = replace(method, shift=split.nested_like)
+        method = replace(method, shift=split.nested_like, nested_by=split.nested_by)
     task = _task(predictor, models, target, settings, factors)
     # the refits read the task's fractions (``prepare``), whatever scale the table had
     refit = replace(method, settings=replace(pconf, scale="fraction"))

@@ -22,13 +22,13 @@ half-width ``q·s(x)``, with the distances measured from the outer training side
 Intervals are clipped to the metric's range. Absolute errors, not logits: on the logit scale
 the errors of models near 0 dominate and the intervals of mid-range models come out too narrow.
 
-Where the outer split asks the nested back-tests' own question (a FLOPs cutoff: train below a
-compute, predict above it), their systematic error is corrected too: the median signed inner
-error (``shift``; e.g. a task on which larger models keep beating the fitted trend) is added
-to every prediction, and the conformal scores are taken around it (|e - shift|). Splits of
-another kind (release date, family, rank) err in ways the FLOPs cutoffs do not see, and get
-no shift: over the bench's accuracy suite it helped every FLOPs-cutoff task on average and
-hurt the date and family splits.
+Where the outer split asks the nested back-tests' own question (a cutoff of what they cut:
+FLOPs, release date or rank by the first factor; ``splits.Split.nested_by``), their
+systematic error is corrected too: the median signed inner error (``shift``; e.g. a task on
+which larger models keep beating the fitted trend), as far as the evidence supports it
+(``evidence.supported_shift``), is added to every prediction, and the conformal scores are
+taken around it (|e - shift|). Splits of another kind (family, K-fold) ask an interpolation
+question the cutoffs do not, and get no shift.
 """
 
 from __future__ import annotations
@@ -110,12 +110,12 @@ def calibrate(
     as in the selection, which already made them); its errors on the cutoff's test side
     calibrate the interval (through the cross-task model ``interval_prior`` in force), and
     with ``shift`` their median corrects the predictions as far as the evidence supports."""
-    signed, Z, rows = _inner_errors(choice, features, y, folds, pconf)
+    signed, Z, rows, cuts = _inner_errors(choice, features, y, folds, pconf)
     prior = interval_prior.active()
     if not len(signed) and prior is None:
         return Calibration(np.array([1.0, 0.0, 0.0]), math.inf, 0, pconf.interval)
     use_shift = shift and not choice.flat and len(signed) > 0
-    bias = supported_shift(signed, rows, pconf.random_state) if use_shift else 0.0
+    bias = supported_shift(signed, rows, pconf.random_state, cuts) if use_shift else 0.0
     err = np.abs(signed - bias)
     if prior is None:  # each task's own errors alone
         coef = fit_scale(err, Z)
@@ -141,11 +141,11 @@ def _inner_errors(
     y: np.ndarray,
     folds: list[tuple[np.ndarray, np.ndarray]],
     pconf: PredictConfig,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Signed errors of the ensemble on every nested cutoff's test side, their scale terms
-    and the row of each (a model above several cutoffs errs once per cutoff)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Signed errors of the ensemble on every nested cutoff's test side, their scale terms,
+    the row of each (a model above several cutoffs errs once per cutoff) and its cutoff."""
     logf = features["log_flops"][:, 0]
-    errors, terms, rows_of = [], [], []
+    errors, terms, rows_of, cuts = [], [], [], []
     for k, (tr, te) in enumerate(folds):
         try:
             ens = Ensemble.of_fold(choice, features, k) or Ensemble.fit(
@@ -158,9 +158,15 @@ def _inner_errors(
         errors.append(y[rows] - pred)
         terms.append(Frontier.of(ens, logf, tr).terms(pred, logf[rows]))
         rows_of.append(np.flatnonzero(rows))
+        cuts.append(np.full(int(rows.sum()), k))
     if not errors:
-        return np.empty(0), np.empty((0, 3)), np.empty(0, int)
-    return np.concatenate(errors), np.vstack(terms), np.concatenate(rows_of)
+        return np.empty(0), np.empty((0, 3)), np.empty(0, int), np.empty(0, int)
+    return (
+        np.concatenate(errors),
+        np.vstack(terms),
+        np.concatenate(rows_of),
+        np.concatenate(cuts),
+    )
 
 
 def fit_scale(err: np.ndarray, Z: np.ndarray) -> np.ndarray:

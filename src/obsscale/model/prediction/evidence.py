@@ -11,14 +11,18 @@ predictor by 2-13x above the cutoff. Three rules keep every departure within the
   (``DEPARTURE_QUANTILE``) of the best λ over a paired bootstrap of the inner test models.
   Only where the ensemble beats the paper's predictor on most resamples does λ leave 0.
 - **Shift**: the median signed inner error only as far as its bootstrap interval
-  (``SHIFT_EVIDENCE``, two-sided) stays away from 0: the bound nearest 0, or no shift.
+  (``SHIFT_EVIDENCE``, two-sided) stays away from 0, and only as far as every nested
+  cutoff shows it (each cutoff's median error of the same sign): the smallest of those
+  bounds, or no shift. (An error that fades as the inner training side grows, as on
+  leaderboard v1's Winogrande, is not carried to the outer cutoff.)
 - **Minimum evidence**: fewer than ``MIN_EVIDENCE`` inner test models: neither.
 - **Flat training side**: where no candidate explains ``FLAT_R2`` of the inner test models'
   spread around the training mean (a task flat near chance, or a fitted floor, below the
   cutoff), the inner errors say nothing of the jump that may come above it: no shift, and
-  the interval model's own rule for it (``interval_prior``). The weights still follow the
-  bootstrap: on the design half, forcing the paper's predictor on such tasks cost more
-  than it saved (BBH subtasks whose noisy training sides the ensemble still read better).
+  the interval model's own rule for it (``interval_prior``), and the log-FLOPs candidate
+  takes a fixed share of the weight (``tuning.FLAT_COMPUTE_SHARE``): the back-tests cannot
+  tell factors from compute apart there, and on the design half's flat tasks (BBH subtasks
+  at chance below the cutoff) compute predicted the jump better than the factors did.
 
 Every bootstrap is seeded by the caller's ``random_state``: the same inputs, the same choice.
 """
@@ -77,23 +81,47 @@ def departure(
     return float(min(cap, np.quantile(np.clip(lam, 0.0, 1.0), DEPARTURE_QUANTILE)))
 
 
-def supported_shift(signed: np.ndarray, groups: np.ndarray, seed: int) -> float:
+def supported_shift(
+    signed: np.ndarray, groups: np.ndarray, seed: int, cutoffs: np.ndarray | None = None
+) -> float:
     """The median signed error as far as the evidence supports it: resampling the inner
     test models (``groups``: one id per error; a model above several cutoffs errs once per
     cutoff and is drawn as a whole), the bound of the ``SHIFT_EVIDENCE`` interval of the
-    median nearest 0, or 0 when the interval contains 0."""
+    median nearest 0, or 0 when the interval contains 0. With ``cutoffs`` (the nested
+    cutoff of each error), a systematic error must also be one that every cutoff shows:
+    0 unless each cutoff's median error has the bound's sign, and at most the smallest of
+    them (an error that shrinks as the inner training side grows toward the outer one, as
+    on a task whose small models lag, is mostly gone at the outer cutoff)."""
     ids, inverse = np.unique(groups, return_inverse=True)
     if len(ids) < MIN_EVIDENCE:
         return 0.0
     rng = np.random.default_rng([seed, len(signed)])
     draws = rng.integers(0, len(ids), size=(N_BOOTSTRAP, len(ids)))
-    order = np.argsort(inverse, kind="stable")
-    starts = np.searchsorted(inverse[order], np.arange(len(ids)))
-    members = np.split(signed[order], starts[1:])
-    medians = np.array([np.median(np.concatenate([members[i] for i in row])) for row in draws])
-    lo, hi = np.quantile(medians, [(1 - SHIFT_EVIDENCE) / 2, (1 + SHIFT_EVIDENCE) / 2])
-    if lo > 0:
-        return float(lo)
-    if hi < 0:
-        return float(hi)
-    return 0.0
+    lo, hi = np.quantile(_resampled_medians(signed, inverse, draws), _SHIFT_QUANTILES)
+    bound = float(lo) if lo > 0 else float(hi) if hi < 0 else 0.0
+    if bound == 0.0 or cutoffs is None:
+        return bound
+    per_cutoff = np.array([np.median(signed[cutoffs == k]) for k in np.unique(cutoffs)])
+    if np.any(np.sign(per_cutoff) != np.sign(bound)):
+        return 0.0
+    return float(np.sign(bound) * min(abs(bound), float(np.abs(per_cutoff).min())))
+
+
+_SHIFT_QUANTILES = ((1 - SHIFT_EVIDENCE) / 2, (1 + SHIFT_EVIDENCE) / 2)
+
+
+def _resampled_medians(signed: np.ndarray, inverse: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """The median of every resample's errors (row i of ``draws``: the groups drawn, each
+    bringing all of its errors), as ``np.median`` of their concatenation, without building
+    it: each error weighs the number of times its group was drawn, and the two middle
+    order statistics are read off the cumulative weights of the sorted errors."""
+    n_res, n_ids = draws.shape
+    flat = (np.arange(n_res)[:, None] * n_ids + draws).ravel()
+    counts = np.bincount(flat, minlength=n_res * n_ids).reshape(n_res, n_ids)
+    order = np.argsort(signed, kind="stable")
+    cum = np.cumsum(counts[:, inverse[order]], axis=1)
+    total = cum[:, -1]
+    lo = np.argmax(cum > ((total - 1) // 2)[:, None], axis=1)
+    hi = np.argmax(cum > (total // 2)[:, None], axis=1)
+    sorted_errors = signed[order]
+    return (sorted_errors[lo] + sorted_errors[hi]) / 2

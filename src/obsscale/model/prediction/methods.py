@@ -3,7 +3,7 @@
 - **Inputs** (``Factors``, ``LogFlops``, ``LogParams``): what a predictor is fed. The factor
   predictor is the observational scaling law; the two compute-only ones are its baselines.
 - **Methods**: ``PaperMethod`` fits one link of its inputs with a pairs-bootstrap interval
-  (the reference's predictor); ``DefaultMethod`` lets nested FLOPs back-tests on the training
+  (the reference's predictor); ``DefaultMethod`` lets nested back-tests on the training
   side choose and weight candidates (``tuning.choose``) and calibrates split-conformal
   intervals on the same back-tests (``calibration.calibrate``).
 
@@ -78,13 +78,21 @@ class LogParams(Inputs):
 PREDICTOR_INPUTS: tuple[Inputs, ...] = (Factors(), LogFlops(), LogParams())
 
 
-def features(pcs: np.ndarray, log_flops: np.ndarray, log_params: np.ndarray) -> Features:
-    """Each input for every row, from the factors (n x k) and the two compute columns."""
+def features(
+    pcs: np.ndarray,
+    log_flops: np.ndarray,
+    log_params: np.ndarray,
+    date: np.ndarray | None = None,
+) -> Features:
+    """Each input for every row, from the factors (n x k) and the two compute columns;
+    ``date`` (release date in years, NaN: unknown) is no predictor's input, only what the
+    default method's nested cutoffs of a date split cut."""
     return {
         "pc": pcs,
         "log_flops": log_flops[:, None],
         "log_params": log_params[:, None],
         "pc+log_flops": np.column_stack([pcs, log_flops]),
+        "date": (np.full(len(pcs), np.nan) if date is None else date)[:, None],
     }
 
 
@@ -140,14 +148,17 @@ class PaperMethod:
 
 @dataclass(frozen=True)
 class DefaultMethod:
-    """The default: candidates (inputs, link form, ridge) chosen and weighted by nested FLOPs
+    """The default: candidates (inputs, link form, ridge) chosen and weighted by nested
     back-tests on the training side, split-conformal intervals calibrated on the same ones.
     ``shift``: correct the predictions by the back-tests' median error (only where the
-    question asked is theirs: predicting past a compute cutoff)."""
+    question asked is theirs: predicting past a cutoff of ``nested_by``). ``nested_by``: what
+    the nested cutoffs cut, as the outer split does (``log_flops``, ``date`` or ``rank``: the
+    first factor), so that the inner back-tests ask the outer question."""
 
     name: ClassVar[str] = "obsscale"
     settings: PredictConfig = field(default_factory=PredictConfig)
     shift: bool = False
+    nested_by: str = "log_flops"
 
     def fit(
         self, feats: Features, y: np.ndarray, inputs: Inputs, rng: np.random.Generator
@@ -156,7 +167,8 @@ class DefaultMethod:
         if not np.isfinite(feats[inputs.name]).all(axis=1).any():  # as the paper method says
             raise PredictError(f"{inputs.name}: none of the training models has this predictor")
         train = np.ones(len(y), bool)
-        folds = inner_folds(logf, train, pconf.inner_quantiles, pconf.random_state)
+        order = feats["pc"][:, 0] if self.nested_by == "rank" else feats[self.nested_by][:, 0]
+        folds = inner_folds(order, train, pconf.inner_quantiles, pconf.random_state)
         choice = choose(feats, y, folds, inputs.name, pconf)
         calibration = calibrate(choice, feats, y, folds, pconf, self.shift)
         choice = replace(choice, calibration=calibration)  # reported with the choice

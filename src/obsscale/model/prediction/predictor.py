@@ -207,12 +207,18 @@ class DownstreamPredictor(BaseEstimator):
             factors = np.full((len(models), self.factors_.n_components), np.nan)
             if has.any():
                 factors[has] = self.factors_.transform(scores[has])
-        return features(factors, _log10(models, "flops", 1.0), _log10(models, "params_b", 1e9))
+        return features(
+            factors,
+            _log10(models, "flops", 1.0),
+            _log10(models, "params_b", 1e9),
+            _years(models),
+        )
 
     def _draw_features(self, feats: Features, i: int, draws: np.ndarray) -> Features:
-        n = len(draws)
-        logf = np.repeat(feats["log_flops"][i, 0], n)
-        return features(draws, logf, np.repeat(feats["log_params"][i, 0], n))
+        def rep(key: str) -> np.ndarray:
+            return np.repeat(feats[key][i, 0], len(draws))
+
+        return features(draws, rep("log_flops"), rep("log_params"), rep("date"))
 
 
 def fit_factors(scores: pd.DataFrame, cfg: CapabilityConfig) -> CapabilityPCA:
@@ -229,6 +235,15 @@ def _log10(models: pd.DataFrame, column: str, unit: float) -> np.ndarray:
     values = pd.to_numeric(models[column], errors="coerce")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log10(values.where(values > 0).to_numpy(dtype=float) * unit)
+
+
+def _years(models: pd.DataFrame) -> np.ndarray:
+    """Release dates in (fractional) years since 1970; NaN where unknown."""
+    if "release_date" not in models.columns:
+        return np.full(len(models), np.nan)
+    dates = pd.to_datetime(models["release_date"], errors="coerce")
+    days = (dates - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float)
+    return days / 365.25
 
 
 def _row(feats: Features, i: int) -> Features:

@@ -36,9 +36,13 @@ class Split(ABC):
     kind: ClassVar[str]
     #: a split that leaves no test model is an error (a cutoff above every model)
     needs_test: ClassVar[bool] = True
-    #: the default method's nested FLOPs cutoffs ask this split's own question (predict above
-    #: a compute from below it), so their systematic error corrects its predictions
+    #: the default method's nested cutoffs ask this split's own question (predict above a
+    #: compute, a date or a rank from below it), so their systematic error corrects its
+    #: predictions
     nested_like: ClassVar[bool] = False
+    #: the variable the default method's nested cutoffs cut (a key of its features): the
+    #: split's own, where it has one (release date, rank by PC-1), else log-FLOPs
+    nested_by: ClassVar[str] = "log_flops"
 
     @property
     def value(self) -> float | str | int | None:
@@ -92,6 +96,8 @@ class CutoffDate(Split):
 
     date: str = "2024-06-01"
     kind: ClassVar[str] = "cutoff_date"
+    nested_like: ClassVar[bool] = True
+    nested_by: ClassVar[str] = "date"
 
     @property
     def value(self) -> str:
@@ -165,6 +171,8 @@ class CutoffRank(Split):
 
     fraction: float = 0.1
     kind: ClassVar[str] = "cutoff_top_fraction"
+    nested_like: ClassVar[bool] = True
+    nested_by: ClassVar[str] = "rank"
 
     @property
     def value(self) -> float:

@@ -1,6 +1,7 @@
 """The default method's nested back-tests: on each fold's training side alone, cut again by
-FLOPs (train below a quantile of the training models' FLOPs, test above it) and let these
-inner extrapolations choose what the outer fit uses, and how wide its intervals are.
+what the outer split cuts (FLOPs, release date, or rank by the first factor: train below a
+quantile of it, test above) and let these inner extrapolations choose what the outer fit
+uses, and how wide its intervals are.
 
 - Inputs: the factor predictor may use the capability factors (``pc``), log-FLOPs,
   log-parameters, or factors and log-FLOPs together; the baselines keep their one input.
@@ -13,10 +14,14 @@ inner extrapolations choose what the outer fit uses, and how wide its intervals 
   (the factors, sigmoid) only as far as a paired bootstrap of the inner test models supports
   (``evidence``): the inner back-tests are noisy (12-40 inner test models) and the paper's
   predictor is the prior they update. At least ``anchor_weight`` stays on it, and all of it
-  where fewer than ``evidence.MIN_EVIDENCE`` inner test models speak.
+  where fewer than ``evidence.MIN_EVIDENCE`` inner test models speak. A flat training side
+  (``evidence.is_flat``) hands a fixed share to the log-FLOPs candidate (``_hedged``).
+- Candidates whose inputs most inner test models lack (compute, on a hub of frontier
+  models) are left out; the others are all scored on the same inner test models.
 - Intervals: calibrated on the same nested cutoffs (``calibration``).
 
-Models without FLOPs are never on an inner test side; they train wherever their inputs allow.
+Models without the cut variable are never on an inner test side; they train wherever their
+inputs allow.
 """
 
 from __future__ import annotations
@@ -122,9 +127,9 @@ class Choice:
         ranked = ", ".join(f"{k} {v:.3g}" for k, v in sorted(self.inner_mse.items(), key=_key))
         if not any(math.isfinite(v) for v in self.inner_mse.values()):
             return (
-                f"{name}: {used}, the paper's predictor alone: no nested FLOPs back-test "
-                "could score a candidate (no inner test model above a cutoff has every "
-                "candidate's inputs; models without FLOPs never test)"
+                f"{name}: {used}, the paper's predictor alone: no nested back-test "
+                "could score a candidate (too few inner test models above a cutoff with "
+                "the candidates' inputs; models without the cut variable never test)"
                 + (f"; intervals: {self.calibration.describe()}" if self.calibration else "")
             )
         why = (
@@ -134,7 +139,8 @@ class Choice:
         )
         return (
             f"{name}: {used} ({why}), chosen by "
-            f"nested FLOPs back-tests on the training side ({len(self.y_inner)} inner test "
+            f"nested back-tests on the training side (cutoffs of the split's variable; "
+            f"{len(self.y_inner)} inner test "
             f"predictions; inner MSE {ranked})"
             + (f"; intervals: {self.calibration.describe()}" if self.calibration else "")
         )
@@ -167,10 +173,11 @@ def _key(item: tuple[str, float]) -> float:
 
 
 def inner_folds(
-    logf: np.ndarray, train: np.ndarray, quantiles: tuple[float, ...], seed: int = 0
+    order: np.ndarray, train: np.ndarray, quantiles: tuple[float, ...], seed: int = 0
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(inner train, inner test) masks: nested FLOPs cutoffs at quantiles of the training
-    models' FLOPs; models without FLOPs are always on the inner training side. Above
+    """(inner train, inner test) masks: nested cutoffs at quantiles of the training models'
+    ``order`` (log-FLOPs, release date or the first factor: what the outer split cuts);
+    models without it are always on the inner training side. Above
     ``SEARCH_ROWS`` training models the nested back-tests run on a seeded sample of that
     many, as the sigmoid fit's start search does: their ranking of the candidates and their
     error quantile are as well estimated from 10^5 models, and their cost would grow with n."""
@@ -179,13 +186,13 @@ def inner_folds(
     if keep is not None:
         train = np.zeros_like(train)
         train[rows[keep]] = True
-    known = train & np.isfinite(logf)
+    known = train & np.isfinite(order)
     if known.sum() < 4:
         return []
     folds = []
     for q in quantiles:
-        cut = np.quantile(logf[known], q)
-        test = known & (logf > cut)
+        cut = np.quantile(order[known], q)
+        test = known & (order > cut)
         if test.any():
             folds.append((train & ~test, test))
     return folds
@@ -205,8 +212,7 @@ def choose(
     test = np.zeros(len(y), bool)
     for _, te in folds:
         test |= te
-    for i, _ in specs:  # score every candidate on the same inner test models
-        test &= np.isfinite(spec_inputs(features, i)).all(axis=1)
+    specs, test = _scorable(features, specs, test)
     results = []
     for inputs, form in specs:
         X = spec_inputs(features, inputs)
@@ -223,6 +229,8 @@ def choose(
     members, anchor, lam = _weights(ok, name, pconf, y[test])
     if not ok[0].pred.size:  # the fallback: all weight on the paper's predictor, none moved
         anchor, lam = 1.0, 0.0
+    if flat:
+        members = _hedged(members, ok)
     inner_mse = {f"{_label(r)}@{r.alpha:g}": r.mse for r in results}
     y_inner = y[test] if ok[0].pred.size else np.empty(0)
     return Choice(
@@ -235,6 +243,20 @@ def choose(
         inner_r2=r2,
         predictor=name,
     )
+
+
+def _scorable(
+    features: dict[str, np.ndarray], specs: list[tuple[str, str]], test: np.ndarray
+) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The candidates, and the inner test models every one of them is scored on (the same
+    for all). A candidate whose inputs are unknown for more than half of the inner test
+    models (compute on a hub of frontier models, cut by release date) is left out, rather
+    than leaving the others too few models to be ranked on."""
+    known = {i: np.isfinite(spec_inputs(features, i)).all(axis=1) for i, _ in specs}
+    enough = [s for s in specs if known[s[0]][test].sum() * 2 > test.sum()] or specs[:1]
+    for i, _ in enough:
+        test = test & known[i]
+    return enough, test
 
 
 def _training_side(folds: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
@@ -268,6 +290,23 @@ def _weights(
     weights[top.index(anchor)] += 1 - lam
     kept = [(m, wt) for m, wt in zip(top, weights, strict=True) if wt > 0]
     return kept, 1 - lam, lam
+
+
+#: on a flat training side, the share of the weight the log-FLOPs candidate gets
+FLAT_COMPUTE_SHARE = 0.5
+
+
+def _hedged(members: list[tuple[Inner, float]], ok: list[Inner]) -> list[tuple[Inner, float]]:
+    """A flat training side (``evidence.is_flat``): the nested back-tests cannot tell the
+    factors from compute apart, so the chosen members and the log-FLOPs candidate share the
+    weight (``FLAT_COMPUTE_SHARE``), whatever their inner MSEs say. On the design half's
+    flat tasks (emergent BBH subtasks) this halved the worst loss to the compute baselines;
+    rows without FLOPs keep the members alone (``Ensemble.predict`` renormalises)."""
+    compute = next((r for r in ok if (r.inputs, r.form) == ("log_flops", "sigmoid")), None)
+    if compute is None:
+        return members
+    kept = [(m, w * (1 - FLAT_COMPUTE_SHARE)) for m, w in members if m is not compute]
+    return [*kept, (compute, FLAT_COMPUTE_SHARE + sum(w for m, w in members if m is compute) / 2)]
 
 
 def _inner(
