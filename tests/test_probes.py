@@ -14,6 +14,7 @@ from scipy.special import expit
 from obsscale.bench.probes import probes_markdown, run_probes
 from obsscale.cli import main
 from obsscale.cli.probe import model_scores
+from obsscale.data import store
 from obsscale.exceptions import SelectionError
 from obsscale.model.completion.loadings import (
     LinearGaussianCompletion,
@@ -30,7 +31,7 @@ from obsscale.model.design.benchmarks import (
 )
 from obsscale.model.design.probe_backtest import backtest_frame, probe_backtest
 from obsscale.model.design.selection import Criterion
-from obsscale.report.probes import probe_table_html
+from obsscale.report.bench_tables import bench_tables
 
 
 def world(n: int = 90, p: int = 10, missing: float = 0.3, seed: int = 0) -> pd.DataFrame:
@@ -198,17 +199,20 @@ def test_cli_refusals_are_one_line(tmp_path, capsys, args: list[str], message: s
     assert message in err and err.count("\n") == 1
 
 
-def test_report_table_escapes_and_shows_every_row() -> None:
+def test_report_reads_the_bench_result_and_skips_a_broken_one(tmp_path, caplog) -> None:
     result = probe_backtest(
         world(n=50, p=8),
         {"<b>fit</b>": lambda M: pca_completion(M, 1)},
         [ProbeCriterion()],
         budgets=(1, 3),
     )
-    html = probe_table_html(result)
-    assert "<b>" not in html and "&lt;b&gt;fit&lt;/b&gt;" in html
-    assert html.count("<tr>") == 1 + len(result["table"])
-    assert probe_table_html({"skipped": "no hub"}) == ""
+    (tmp_path / "bench").mkdir()
+    store.write_json(tmp_path / "bench" / "probes.json", result)
+    (table,) = bench_tables(tmp_path)
+    assert len(table.frame) == len(result["table"]) and "probes.json" in table.caption
+    (tmp_path / "bench" / "probes.json").write_text('{"table": [', encoding="utf-8")
+    assert bench_tables(tmp_path) == []
+    assert "probes.json left out of the report" in caplog.text
 
 
 def test_bench_markdown_has_both_halves() -> None:

@@ -33,6 +33,7 @@ from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.prediction.results import PredictionResult
 from obsscale.report import canvas, frontier, tables, wording
 from obsscale.report import figures as plots
+from obsscale.report.bench_tables import bench_tables
 from obsscale.workers import available_workers, end_with_parent
 
 if TYPE_CHECKING:
@@ -239,7 +240,7 @@ def render_report(config: Config, out_dir: str | Path, run: FitRun) -> Path:
             forecasts=forecasts,
             forecast_method=wording.forecast_interval_method(run.forecast),
             forecast_multipliers=" and ".join(f"{m:g}x" for m in config.forecast.next_multipliers),
-            frontier=frontier.context(run.frontier),
+            frontier=frontier.context(run.frontier, bench_tables(out_dir)),
         )
     )
     index = out_dir / "index.html"
