@@ -43,10 +43,19 @@ class CompletionResult:
 
     def cells(self) -> pd.DataFrame:
         """One row per cell: model, benchmark, value, lower, upper, observed."""
+        # Row-major ravel keeps NaN cells, as ``stack(future_stack=True)`` would, on any pandas.
+        index = pd.MultiIndex.from_product(
+            [self.values.index, self.values.columns], names=["model", "benchmark"]
+        )
         frames = {"value": self.values, "lower": self.lower, "upper": self.upper}
-        long = pd.concat({k: f.stack(future_stack=True) for k, f in frames.items()}, axis=1)
-        long["observed"] = self.observed.stack(future_stack=True).to_numpy()
-        long.index.names = ["model", "benchmark"]
+        frames["observed"] = self.observed
+        long = pd.DataFrame(
+            {
+                k: f.loc[self.values.index, self.values.columns].to_numpy().ravel()
+                for k, f in frames.items()
+            },
+            index=index,
+        )
         return long.reset_index()
 
     def benchmark_table(self) -> pd.DataFrame:
