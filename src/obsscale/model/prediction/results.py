@@ -212,7 +212,7 @@ class PredictionResult:
             },
             ncols=2,
         )
-        s.add_df(self.table().astype(float).round(5))
+        s.add_df(_shown(self.table()))
         pc = self.scores["pc"]
         if pc.mse_test_all is not None:
             s.add_text(
@@ -225,6 +225,16 @@ class PredictionResult:
         for note in self.notes:
             s.add_text(note)
         return s
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The metrics table as printed: the training count as an integer, the rest to 4 decimals
+    (statsmodels' own format), a dash where a predictor has none."""
+    out = table.astype(object)
+    for c in table.columns:
+        digits = "{:.0f}" if c == "n_train" else "{:.4f}"
+        out[c] = [("-" if pd.isna(v) else digits.format(float(v))) for v in table[c]]
+    return out
 
 
 def coverage_key(level: float) -> str:
