@@ -63,6 +63,8 @@ class PredictionResult:
     baseline_curves: pd.DataFrame | None = None
     # the default method: what each predictor's nested back-tests chose (None: paper method)
     choices: dict[str, Any] | None = None
+    # compute baselines that could not be fitted or scored, with why: not in ``scores``
+    left_out: dict[str, str] = field(default_factory=dict)
 
     def mse_ratios(self) -> dict[str, float]:
         """Each baseline's test MSE over the factor predictor's (> 1: factors are better)."""
@@ -90,6 +92,7 @@ class PredictionResult:
             "n_train": self.n_train,
             "n_test": self.n_test,
             "n_unknown": self.n_unknown,
+            "left_out": self.left_out,
             "notes": self.notes,
             "settings": self.settings,
         }
@@ -148,6 +151,7 @@ class PredictionResult:
         scores = {
             name: PredictorScore(name=name, coverage=d[name][cover], **_without(d[name], cover))
             for name in PREDICTORS
+            if name in d
         }
         chance = float(d["chance"])
         pred = _prediction_frame(d["predictions"], chance)
@@ -169,6 +173,7 @@ class PredictionResult:
             notes=list(d["notes"]),
             baseline_curves=_frame(extras.get("baseline_curves")),
             choices=d.get("choices"),
+            left_out=dict(d.get("left_out") or {}),
         )
 
     def figure_extras(self) -> dict[str, Any]:
