@@ -7,13 +7,20 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
+import math
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from obsscale import exceptions
 from obsscale.cli import main
-from obsscale.exceptions import ObsscaleError, ObsscaleWarning, PredictError
+from obsscale.exceptions import InvalidParameterError, ObsscaleError, ObsscaleWarning, PredictError
+from obsscale.model.prediction.predictor import DownstreamPredictor
+from obsscale.model.prediction.sigmoid import SigmoidRegressor
+from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, CutoffRank, KFold
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "obsscale"
 
@@ -65,3 +72,58 @@ def test_a_bug_raises_with_its_traceback(monkeypatch: pytest.MonkeyPatch, tmp_pa
     _failing(KeyError("pc"), monkeypatch)
     with pytest.raises(KeyError, match="pc"):
         main(["harmonize", "--data-dir", str(tmp_path)])
+
+
+# ------------------------------------------------- user errors raised as ObsscaleError at source
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (lambda: CutoffFlops(-1.0), r"CutoffFlops: flops must be a finite number > 0, got -1"),
+        (lambda: CutoffFlops(math.nan), "CutoffFlops: flops"),
+        (lambda: CutoffDate("June 2024"), r"CutoffDate: date must be a YYYY-MM-DD date"),
+        (lambda: KFold(1), r"KFold: k must be a whole number >= 2, got 1"),
+        (lambda: CutoffRank(1.5), r"CutoffRank: fraction must lie in \(0, 1\), got 1.5"),
+    ],
+)
+def test_a_bad_split_built_in_python_is_a_user_error(build: Any, match: str) -> None:
+    with pytest.raises(PredictError, match=match):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"method": "paper"}, r"parameter 'method' must be a PaperMethod or a DefaultMethod"),
+        ({"interval": 90}, r"parameter 'interval' must be a number in \(0, 1\) or None; got 90"),
+        ({"chance": 1.0}, r"parameter 'chance' must be a number in \[0, 1\); got 1.0"),
+        ({"inputs": "pc"}, r"parameter 'inputs' must be a Inputs or None"),
+    ],
+)
+def test_a_bad_predictor_parameter_names_itself_before_any_work(
+    params: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(InvalidParameterError, match=match):
+        DownstreamPredictor(**params).fit(pd.DataFrame(), "target")
+
+
+def test_too_few_models_for_a_link_is_a_user_error() -> None:
+    with pytest.raises(PredictError, match="2 training models for 3 parameters"):
+        SigmoidRegressor().fit(np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([0.2, 0.4]))
+
+
+def test_a_user_error_from_the_model_layer_prints_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    def run(args: argparse.Namespace) -> int:
+        DownstreamPredictor(method="paper").fit(pd.DataFrame(), "target")
+        return 0
+
+    parser = _Failing(RuntimeError())
+    monkeypatch.setattr(parser, "run", run)
+    monkeypatch.setattr("obsscale.cli.build_parser", lambda: parser)
+    assert main(["harmonize", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("obsscale harmonize: error: DownstreamPredictor: parameter 'method'")

@@ -63,20 +63,23 @@ def test_baselines_without_compute_are_left_out_and_the_factors_back_test_runs()
     assert again.left_out == r.left_out and again.to_json() == r.to_json()  # byte-identical
 
 
-def test_a_baseline_with_too_few_training_or_no_test_models_is_left_out() -> None:
+def test_a_baseline_with_too_few_training_or_test_models_is_left_out() -> None:
     """FLOPs known for two training models (a sigmoid of two parameters would pass through
-    both), sizes for training models only (nothing to score the baseline on)."""
+    both), sizes for the training models and two test models (the factors, compared with it
+    on those two alone, would be judged on noise)."""
     rows = frontier_rows(no_compute())
     train = (pd.to_datetime(rows["release_date"]) < pd.Timestamp(SPLIT.date)).to_numpy()
     first = np.flatnonzero(train)[: MIN_BASELINE_MODELS - 1]
     rows.loc[first, "flops"] = [3e23, 6e23]
-    rows.loc[train, "params_b"] = np.linspace(7, 70, int(train.sum()))
+    sized = train | np.isin(np.arange(len(rows)), np.flatnonzero(~train)[:2])
+    rows.loc[sized, "params_b"] = np.linspace(7, 70, int(sized.sum()))
     r = backtest_target(rows, TARGET, split=SPLIT, settings=SETTINGS, pconf=FAST)
     assert r.left_out["log_flops"].startswith(
         f"only 2 of the {int(train.sum())} training models have known FLOPs; its sigmoid needs 3"
     )
     assert r.left_out["log_params"] == (
-        f"none of the {r.n_test} test models has known parameters: nothing to score it on"
+        f"only 2 of the {r.n_test} test models have known parameters: fewer than 5, too few to "
+        "compare it on"
     )
     assert list(r.scores) == ["pc"] and r.scores["pc"].n_test_scored == r.n_test
 

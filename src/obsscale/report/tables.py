@@ -119,7 +119,9 @@ def _non_monotone(rows: list[dict[str, Any]], targets: list[str], fit: Capabilit
 
 def trust_table(sections: list[Any]) -> list[dict[str, Any]]:
     """One row per back-tested target: the factor predictor's test error and interval coverage
-    beside the compute-only baselines' (mean absolute error in points of the raw score)."""
+    beside the compute-only baselines' (mean absolute error in points of the raw score), and
+    the verdict on whether the target is predictable (lower error alone is not: R² and
+    coverage count too)."""
     rows = []
     for sec in sections:
         r: PredictionResult | None = sec.result
@@ -137,12 +139,18 @@ def trust_table(sections: list[Any]) -> list[dict[str, Any]]:
         for name, why in r.left_out.items():  # no compute known: the cell says why
             cells[name] = {"mae": "left out", "coverage": "–", "covered": why}
         rows.append(
-            {"target": r.target, "n_test": r.n_test, "cells": cells, "verdict": _verdict(r)}
+            {
+                "target": r.target,
+                "n_test": r.n_test,
+                "cells": cells,
+                "vs_baselines": _vs_baselines(r),
+                "predictable": r.verdict().to_dict(),
+            }
         )
     return rows
 
 
-def _verdict(r: PredictionResult) -> str:
+def _vs_baselines(r: PredictionResult) -> str:
     """The factors against the baselines the back-test fitted (frontier targets often have
     none or one: the others are left out for want of known compute)."""
     ratios = r.mse_ratios()

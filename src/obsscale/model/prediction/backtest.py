@@ -36,6 +36,7 @@ from obsscale.model.prediction.scoring import score_predictors, scored_test_mode
 from obsscale.model.prediction.splits import CutoffFlops, Fold, Split
 from obsscale.model.prediction.targets import candidate_bases, prepare
 from obsscale.model.prediction.tuning import summarize_choices
+from obsscale.model.prediction.verdict import MIN_TEST_MODELS
 
 if TYPE_CHECKING:
     from obsscale.model.capabilities.factors import CapabilityPCA
@@ -222,8 +223,9 @@ def _fit_or_why(
 
 def _left_out(folds: list[Fold], fold_fits: list[FoldFit], pred: pd.DataFrame) -> dict[str, str]:
     """The compute baselines left out of the back-test, with why: those that could not be
-    fitted (in any fold), and those that score none of the test models (no test model has
-    their input: nothing to compare them on, and a row of NaN metrics would say nothing)."""
+    fitted (in any fold), and those that score fewer than ``verdict.MIN_TEST_MODELS`` of the
+    test models (frontier models rarely have known compute): compared on those alone, the
+    factors' metrics too would rest on one or two models (noise, by the verdict's rule)."""
     out: dict[str, str] = {}
     for fold, fitted in zip(folds, fold_fits, strict=True):
         for name, why in fitted.left_out.items():
@@ -231,8 +233,17 @@ def _left_out(folds: list[Fold], fold_fits: list[FoldFit], pred: pd.DataFrame) -
     test = pred[pred["split"] == "test"]
     n_test = test["model"].nunique()
     for name, (_, what) in COMPUTE.items():
-        if name not in out and n_test and not (test["predictor"] == name).any():
+        scored = test.loc[test["predictor"] == name, "model"].nunique()
+        if name in out or scored >= min(MIN_TEST_MODELS, n_test):
+            continue
+        if scored == 0:
             out[name] = f"none of the {n_test} test models has known {what}: nothing to score it on"
+        else:
+            verb = "has" if scored == 1 else "have"
+            out[name] = (
+                f"only {scored} of the {n_test} test models {verb} known {what}: fewer than "
+                f"{MIN_TEST_MODELS}, too few to compare it on"
+            )
     return {name: out[name] for name in COMPUTE if name in out}
 
 

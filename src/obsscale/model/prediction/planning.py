@@ -63,7 +63,9 @@ def default_split(
     (``frontier``: planned by ``plan_target``, whose compute is rarely public) or the cutoff
     leaves no model of the target with known FLOPs on one side. ``models``: the selected
     rows. The note (None: the FLOPs cutoff) says which split was chosen and why."""
-    has = models[target].notna() if target in models.columns else pd.Series(False, models.index)
+    if target not in models.columns or not models[target].notna().any():
+        return CutoffFlops(cutoff_flops), None  # check_target says what is wrong
+    has = models[target].notna()
     flops = pd.to_numeric(models.loc[has, "flops"], errors="coerce")
     below, above = int((flops <= cutoff_flops).sum()), int((flops > cutoff_flops).sum())
     if not (frontier or below == 0 or above == 0):

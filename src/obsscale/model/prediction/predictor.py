@@ -12,7 +12,8 @@ fit does not depend on the order of the input table.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from obsscale.exceptions import CapabilityDataError, PredictError
 from obsscale.model.capabilities.factors import CapabilityPCA
 from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.estimator import BaseEstimator, check_is_fitted
+from obsscale.model.params import RANDOM_STATE, Interval, ValidatedParams
 from obsscale.model.prediction.link_forms import Link
 from obsscale.model.prediction.methods import (
     DefaultMethod,
@@ -40,7 +42,7 @@ Method = PaperMethod | DefaultMethod
 COLUMNS = ("predicted", "lower", "upper")
 
 
-class DownstreamPredictor(BaseEstimator):
+class DownstreamPredictor(ValidatedParams, BaseEstimator):
     """A downstream metric predicted from capability factors (or a compute baseline).
 
     Parameters
@@ -57,6 +59,19 @@ class DownstreamPredictor(BaseEstimator):
     random_state : seed (int or ``numpy.random.SeedSequence``) of the bootstrap; None: the
         method's ``random_state``
     """
+
+    # checked when fitting, so that a string where a strategy object belongs (method="paper")
+    # or a level outside (0, 1) is one clear error naming the parameter, not an AttributeError
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "method": [PaperMethod, DefaultMethod, None],
+        "inputs": [Inputs, None],
+        "link": [type, None],
+        "interval": [Interval(Real, 0, 1, closed="neither"), None],
+        "chance": [Interval(Real, 0, 1, closed="left")],
+        "capabilities": [CapabilityConfig, None],
+        "score_pairs": [tuple],
+        "random_state": [RANDOM_STATE, np.random.SeedSequence, None],
+    }
 
     def __init__(
         self,
@@ -123,6 +138,7 @@ class DownstreamPredictor(BaseEstimator):
         ``factors``: a capability model already fitted, or the ``CapabilityFit`` that holds
         one (its benchmarks are the basis); by default one is fitted on these rows, on a basis
         chosen without the target."""
+        self._validate_params()
         if isinstance(factors, CapabilityFit):
             factors = factors.pca
         method, cfg = self.resolved_method(), self.capabilities or CapabilityConfig()

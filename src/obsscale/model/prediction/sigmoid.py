@@ -24,6 +24,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.special import expit, logit
 
+from obsscale.exceptions import PredictError
 from obsscale.model.estimator import (
     BaseEstimator,
     RegressorMixin,
@@ -106,8 +107,8 @@ class SigmoidRegressor(ValidatedParams, RegressorMixin, BaseEstimator):
         n, p = X.shape
         extras = self.link_.extras
         need = p + 1 + len(extras)
-        if n < need:
-            raise ValueError(
+        if n < need:  # a user's data, too thin for the link: one line, not a traceback
+            raise PredictError(
                 f"{n} training models for {need} parameters ({p} predictors + intercept"
                 f"{''.join(' + ' + e for e in extras)}): need at least {need} (n_samples = {n})"
             )

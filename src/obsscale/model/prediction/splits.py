@@ -8,9 +8,12 @@ one more subclass registered in ``SPLITS``.
 
 from __future__ import annotations
 
+import datetime
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -77,6 +80,15 @@ class CutoffFlops(Split):
     kind: ClassVar[str] = "cutoff_flops"
     nested_like: ClassVar[bool] = True
 
+    def __post_init__(self) -> None:  # built in Python too: a bad cutoff fails here, named
+        flops = self.flops
+        if (
+            isinstance(flops, bool)
+            or not isinstance(flops, Real)
+            or not (math.isfinite(flops) and flops > 0)
+        ):
+            raise PredictError(f"CutoffFlops: flops must be a finite number > 0, got {flops!r}")
+
     @property
     def value(self) -> float:
         return self.flops
@@ -98,6 +110,14 @@ class CutoffDate(Split):
     kind: ClassVar[str] = "cutoff_date"
     nested_like: ClassVar[bool] = True
     nested_by: ClassVar[str] = "date"
+
+    def __post_init__(self) -> None:
+        try:
+            datetime.date.fromisoformat(str(self.date))
+        except ValueError:
+            raise PredictError(
+                f"CutoffDate: date must be a YYYY-MM-DD date, got {self.date!r}"
+            ) from None
 
     @property
     def value(self) -> str:
@@ -141,6 +161,10 @@ class KFold(Split):
     kind: ClassVar[str] = "kfold"
     needs_test: ClassVar[bool] = False
 
+    def __post_init__(self) -> None:
+        if isinstance(self.k, bool) or not isinstance(self.k, Integral) or self.k < 2:
+            raise PredictError(f"KFold: k must be a whole number >= 2, got {self.k!r}")
+
     @property
     def value(self) -> int:
         return self.k
@@ -174,6 +198,11 @@ class CutoffRank(Split):
     nested_like: ClassVar[bool] = True
     nested_by: ClassVar[str] = "rank"
 
+    def __post_init__(self) -> None:
+        f = self.fraction
+        if isinstance(f, bool) or not isinstance(f, Real) or not 0 < f < 1:
+            raise PredictError(f"CutoffRank: fraction must lie in (0, 1), got {f!r}")
+
     @property
     def value(self) -> float:
         return self.fraction
@@ -185,8 +214,6 @@ class CutoffRank(Split):
         from obsscale.model.capabilities.factors import CapabilityPCA
 
         f = float(self.fraction)
-        if not 0 < f < 1:
-            raise PredictError(f"the top fraction must lie in (0, 1), got {f:g}")
         if not basis:
             raise PredictError("a rank split needs the factor basis to rank models by")
         idx = models.index
