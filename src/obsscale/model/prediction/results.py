@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from obsscale.data import store
+from obsscale.model.prediction.chance import add_raw_columns
 from obsscale.model.prediction.predictions_json import (
     HEAD_KEYS,
     VALUE_KEYS,
@@ -235,10 +236,10 @@ def _prediction_frame(records: list[dict[str, Any]], chance: float) -> pd.DataFr
         if name in r
     ]
     pred = pd.DataFrame(rows)
-    for col in ("actual", "predicted", "lower", "upper"):
+    columns = ("actual", "predicted", "lower", "upper")
+    for col in columns:
         pred[col] = pred[col].astype(float)
-        pred[f"{col}_raw"] = pred[col] * (1 - chance) + chance
-    return pred
+    return add_raw_columns(pred, columns, chance)
 
 
 _PLACEHOLDER = "\x00predictions\x00"  # encoded as "\u0000predictions\u0000"
