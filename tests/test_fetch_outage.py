@@ -209,7 +209,7 @@ def test_sigterm_during_fetch_exits_143_with_one_line_and_no_part(
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143
-    assert err.strip().splitlines()[-1] == "obsscale fetch: terminated (SIGTERM)"
+    assert err.strip().splitlines()[-1] == "obsscale fetch: terminated (SIGTERM)", err
     assert "Traceback" not in err
     assert not list(data.rglob("*.part"))
 

@@ -185,7 +185,7 @@ def _output_file(path: Path | None, cfg: Config, *inputs: Path | None) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from obsscale.model.capabilities.fit import CapabilityFit
+    from obsscale.io.run import load_run
     from obsscale.pipeline import FitRequest, default_targets, run_fit
 
     cfg = _data_config(args)
@@ -198,9 +198,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
         else default_targets(cfg, _columns(cfg, args.target, "--target", [_report_columns(cfg)])),
     )
     run_fit(cfg, args.out, request, progress=not args.quiet)
-    fit = CapabilityFit.load(args.out / "fit.json")
-    print(fit.summary().as_text())
-    print(f"\n{fit!r}\nwrote {args.out / 'fit.json'} and {args.out / 'run.json'}")
+    run = load_run(args.out)
+    print(run.fit.summary().as_text())
+    for target, result, error in run.targets:  # one verdict per back-test
+        print(f"{target.column}: {result.verdict() if result else f'not back-tested: {error}'}")
+    print(f"\n{run.fit!r}\nwrote {args.out / 'fit.json'} and {args.out / 'run.json'}")
     return 0
 
 

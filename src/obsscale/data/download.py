@@ -283,6 +283,24 @@ def _in_words(err: object, host: str) -> str | None:
     return None
 
 
+class _NoBar:
+    """The byte bar of a quiet download. No tqdm object at all: tqdm before 4.70 builds its bar
+    under a class-wide lock, and a download thread still building one when SIGTERM ends the
+    process leaves a half-built bar whose ``__del__`` prints an AttributeError after the
+    one-line "terminated" message."""
+
+    def update(self, n: int) -> None:
+        """Nothing to draw."""
+
+
+def _byte_bar(
+    total: int | None, name: str, progress: bool
+) -> contextlib.AbstractContextManager[Any]:
+    if not progress:
+        return contextlib.nullcontext(_NoBar())
+    return tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False)
+
+
 def _stream(
     resp: requests.Response,
     source: Source,
@@ -303,14 +321,7 @@ def _stream(
     try:
         with (
             target.open("wb") as f,
-            tqdm(
-                total=total,
-                unit="B",
-                unit_scale=True,
-                desc=source.name,
-                disable=not progress,
-                leave=False,
-            ) as bar,
+            _byte_bar(total, source.name, progress) as bar,
         ):
             for chunk in resp.iter_content(net.chunk_size):
                 if state.stop.is_set():

@@ -119,7 +119,9 @@ def _non_monotone(rows: list[dict[str, Any]], targets: list[str], fit: Capabilit
 
 def trust_table(sections: list[Any]) -> list[dict[str, Any]]:
     """One row per back-tested target: the factor predictor's test error and interval coverage
-    beside the compute-only baselines' (mean absolute error in points of the raw score)."""
+    beside the compute-only baselines' (mean absolute error in points of the raw score), and
+    the verdict on whether the target is predictable (lower error alone is not: R² and
+    coverage count too)."""
     rows = []
     for sec in sections:
         r: PredictionResult | None = sec.result
@@ -141,9 +143,11 @@ def trust_table(sections: list[Any]) -> list[dict[str, Any]]:
                 "target": r.target,
                 "n_test": r.n_test,
                 "cells": cells,
-                "verdict": {2: "better than both baselines", 1: "better than one baseline"}.get(
-                    better, "no better than the baselines"
-                ),
+                "vs_baselines": {
+                    2: "better than both baselines",
+                    1: "better than one baseline",
+                }.get(better, "no better than the baselines"),
+                "predictable": r.verdict().to_dict(),
             }
         )
     return rows

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from obsscale.model.capabilities.fit import CapabilityFit
+from obsscale.model.prediction import verdict
 from obsscale.model.prediction.results import PREDICTORS, PredictionResult
 
 INPUTS = {
@@ -141,7 +142,25 @@ def headlines(fit: CapabilityFit, results: list[PredictionResult]) -> list[str]:
             f"ratio {np.median(ratios):.2g}x); their {results[0].interval:.0%} intervals cover "
             f"{min(cover):.0%}-{max(cover):.0%} of the held-out models."
         )
+        out.append(_verdict_headline(results))
     return out
+
+
+def _verdict_headline(results: list[PredictionResult]) -> str:
+    """Which targets are predictable, by the verdict's rule (a lower error alone is not)."""
+    by_level: dict[str, list[str]] = {}
+    for r in results:
+        by_level.setdefault(r.verdict().level, []).append(r.target)
+    said = "; ".join(
+        f"{level} for {', '.join(by_level[level])}"
+        for level in ("yes", "weakly", "no")
+        if level in by_level
+    )
+    return (
+        f"Predictable from the capability factors (test R² at least {verdict.MIN_R2:g}, test "
+        f"MSE at least {verdict.MIN_BASELINE_RATIO:g}x lower than each baseline's, interval "
+        f"coverage within {verdict.COVERAGE_SE:g} standard errors of nominal): {said}."
+    )
 
 
 def _efficiency_headline(fit: CapabilityFit) -> list[str]:

@@ -19,6 +19,7 @@ from obsscale.model.prediction.predictions_json import (
     prediction_columns,
     records_json,
 )
+from obsscale.model.prediction.verdict import Verdict, predictability
 
 if TYPE_CHECKING:
     from statsmodels.iolib.summary2 import Summary
@@ -70,6 +71,19 @@ class PredictionResult:
         pc = self.scores["pc"].mse_test
         return {k: s.mse_test / pc for k, s in self.scores.items() if k != "pc" and pc > 0}
 
+    def verdict(self, method: str = "pc") -> Verdict:
+        """Whether the target is predictable by ``method`` (``verdict``: the rule), judged on
+        its test scores beside every other predictor's (the compute-only baselines)."""
+        s = self.scores[method]
+        return predictability(
+            n_test=s.n_test_scored,
+            r2=s.r2_test,
+            mse=s.mse_test,
+            baseline_mse={k: b.mse_test for k, b in self.scores.items() if k != method},
+            coverage=s.coverage,
+            level=self.interval,
+        )
+
     def __repr__(self) -> str:
         ratios = ", ".join(f"{k} x{v:.2g}" for k, v in self.mse_ratios().items())
         return (
@@ -101,6 +115,7 @@ class PredictionResult:
             out[name] = fields
         if self.choices is not None:
             out["choices"] = self.choices
+        out["verdict"] = self.verdict().to_dict()  # derived: from_dict recomputes it
         out["predictions"] = None  # JSON-safe already: kept out of jsonable's recursion
         out["curve"] = self.curve
         out = store.jsonable(out)
@@ -207,6 +222,7 @@ class PredictionResult:
             )
         for k, v in self.mse_ratios().items():
             s.add_text(f"{k} test MSE / pc test MSE = {v:.3g}")
+        s.add_text(str(self.verdict()))
         for note in self.notes:
             s.add_text(note)
         return s
