@@ -108,6 +108,10 @@ class ReferenceFamilyWarning(ObsscaleWarning):
     """The reference family cannot define equivalent FLOPs in this fit."""
 
 
+class DeprecatedSettingWarning(ObsscaleWarning):
+    """A setting given by its former name: read under its new name, which the message says."""
+
+
 class ExtrapolationWarning(ObsscaleWarning):
     """A prediction lies further past the fitted data than the configured limit."""
 

@@ -23,11 +23,12 @@ import datetime
 import functools
 import math
 import types
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from obsscale.exceptions import ConfigError
+from obsscale.exceptions import ConfigError, DeprecatedSettingWarning
 
 _SPEC = "obsscale.schema"
 T = TypeVar("T")
@@ -155,10 +156,32 @@ def check(cls: type, values: Mapping[str, Any]) -> tuple[dict[str, Any], list[st
 def build_settings(cls: type[T], values: Mapping[str, Any], where: str) -> T:
     """``cls`` from a record (a run's JSON, a TOML table): the defaults updated by ``values``;
     a ``ConfigError`` names ``where`` and every problem."""
+    values, problems = renamed(cls, values, where)
+    if problems:
+        raise ConfigError(f"{where}: " + "; ".join(problems))
     clean, problems = check(cls, {**defaults(cls), **values})
     if problems:
         raise ConfigError(f"{where}: " + "; ".join(problems))
     return cls(**clean)
+
+
+def renamed(cls: type, values: Mapping[str, Any], where: str) -> tuple[dict[str, Any], list[str]]:
+    """``values`` with each setting given by its former name (``cls.RENAMED``: old -> new)
+    moved to its new name, with a ``DeprecatedSettingWarning`` naming both, so that files and
+    run records written before a rename still load; both names at once is a problem."""
+    out, problems = dict(values), []
+    for old, new in getattr(cls, "RENAMED", {}).items():
+        if old not in out:
+            continue
+        value = out.pop(old)
+        if new in out:
+            problems.append(f"{old} is the former name of {new}: give {new} only")
+            continue
+        out[new] = value
+        warnings.warn(
+            f"{where}: {old} is now called {new}; read as {new}", DeprecatedSettingWarning, 3
+        )
+    return out, problems
 
 
 def defaults(cls: type) -> dict[str, Any]:
