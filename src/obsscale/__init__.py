@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "Selection": "obsscale.model.capabilities.rows",
     "fit_capabilities": "obsscale.model.capabilities.fit",
     "CapabilityFit": "obsscale.model.capabilities.fit",
+    "rank_efficiency": "obsscale.model.capabilities.ranking",
     # prediction: the one predictor, its methods and inputs, the back-test harness
     "DownstreamPredictor": "obsscale.model.prediction.predictor",
     "PaperMethod": "obsscale.model.prediction.methods",
@@ -121,6 +122,7 @@ __all__ = [  # literal (linters read it); a test keeps it equal to _EXPORTS
     "forecast",
     "load_config_file",
     "load_models",
+    "rank_efficiency",
     "select_models",
 ]
 
@@ -154,6 +156,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
     from obsscale.data.table import load_models
     from obsscale.exceptions import ObsscaleError, ObsscaleWarning
     from obsscale.model.capabilities.fit import CapabilityFit, fit_capabilities
+    from obsscale.model.capabilities.ranking import rank_efficiency
     from obsscale.model.capabilities.rows import Selection, select_models
     from obsscale.model.completion.als import LogitALS
     from obsscale.model.completion.choose import MatrixCompleter

@@ -20,6 +20,7 @@ from obsscale.config import (
 from obsscale.exceptions import CLIError, ExtrapolationWarning
 
 if TYPE_CHECKING:
+    from obsscale.model.capabilities.fit import CapabilityFit
     from obsscale.model.capabilities.rows import Selection  # pandas: not for fetch
 
 
@@ -251,6 +252,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if args.out:
             print(f"wrote {args.out}")
     return 0
+
+
+def capability_fit(args: argparse.Namespace) -> CapabilityFit:
+    """The capability fit of the models and settings the arguments select (nothing written)."""
+    from obsscale.model.capabilities.fit import fit_capabilities
+    from obsscale.pipeline import selected_models
+
+    cfg = _data_config(args)
+    settings = _capability_settings(args, cfg)
+    return fit_capabilities(selected_models(cfg, settings, _selection(args))[1], settings)
 
 
 def cmd_select(args: argparse.Namespace) -> int:

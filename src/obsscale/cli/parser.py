@@ -8,7 +8,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from obsscale.cli import commands, complete, frontier, probe
+from obsscale.cli import commands, complete, efficiency, frontier, probe
 from obsscale.cli.options import add_setting, expected, value_type
 from obsscale.config import (
     DATA_DIR_ENV,
@@ -398,4 +398,5 @@ def build_parser() -> argparse.ArgumentParser:
     _bench_parser(sub)
     _index_parser(sub)
     complete.add_parser(sub, _add_subcommand_common)
+    efficiency.add_parser(sub, _add_subcommand_common, _add_selection)
     return parser

@@ -15,10 +15,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from obsscale.config import Config, Source, resolve_url
-from obsscale.data.download import FetchState, host_of
+from obsscale.data.download import FetchState, host_of, progress_bar
 
 CLEANUP_WAIT = 3.0  # s for interrupted downloads to remove their temporary files
 
@@ -47,10 +45,13 @@ def run_concurrently(
         for i, s in enumerate(sources)
     ]
     results: list[Any] = [None] * len(sources)
+    # The bar exists before any download starts: an interrupt cannot land in its construction
+    bar = progress_bar(progress, total=len(sources), desc="fetch", unit="file")
     try:
-        for t in threads:
-            t.start()
-        _collect(events, results, on_done, progress)
+        with bar as shown:
+            for t in threads:
+                t.start()
+            _collect(events, results, on_done, shown)
     except BaseException:
         state.interrupt()
         until = time.monotonic() + CLEANUP_WAIT
@@ -83,21 +84,20 @@ def _collect(
     events: queue.Queue[tuple[str, int, Any]],
     results: list[Any],
     on_done: Callable[[Any], None],
-    progress: bool,
+    bar: Any,
 ) -> None:
     pending, active = len(results), 0
-    with tqdm(total=pending, desc="fetch", unit="file", disable=not progress) as bar:
-        while pending:
-            try:
-                kind, i, value = events.get(timeout=0.2)  # a timeout: signals get through
-            except queue.Empty:
-                continue
-            if kind == "error":
-                raise value
-            active += 1 if kind == "start" else -1
-            bar.set_postfix_str(f"{active} downloading", refresh=False)
-            if kind == "done":
-                results[i] = value
-                pending -= 1
-                on_done(value)
-                bar.update(1)
+    while pending:
+        try:
+            kind, i, value = events.get(timeout=0.2)  # a timeout: signals get through
+        except queue.Empty:
+            continue
+        if kind == "error":
+            raise value
+        active += 1 if kind == "start" else -1
+        bar.set_postfix_str(f"{active} downloading", refresh=False)
+        if kind == "done":
+            results[i] = value
+            pending -= 1
+            on_done(value)
+            bar.update(1)

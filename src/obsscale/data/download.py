@@ -284,21 +284,22 @@ def _in_words(err: object, host: str) -> str | None:
 
 
 class _NoBar:
-    """The byte bar of a quiet download. No tqdm object at all: tqdm before 4.70 builds its bar
-    under a class-wide lock, and a download thread still building one when SIGTERM ends the
-    process leaves a half-built bar whose ``__del__`` prints an AttributeError after the
-    one-line "terminated" message."""
+    """A quiet progress bar. No tqdm object at all: tqdm before 4.70 leaves a half-built bar
+    when a signal (SIGTERM, Ctrl-C) interrupts its construction, and its ``__del__`` then
+    prints an AttributeError after the one-line "terminated" message."""
 
     def update(self, n: int) -> None:
         """Nothing to draw."""
 
+    def set_postfix_str(self, s: str, refresh: bool = True) -> None:
+        """Nothing to draw."""
 
-def _byte_bar(
-    total: int | None, name: str, progress: bool
-) -> contextlib.AbstractContextManager[Any]:
+
+def progress_bar(progress: bool, **kw: Any) -> contextlib.AbstractContextManager[Any]:
+    """A tqdm bar (``kw`` its options) when ``progress``, else a bar that draws nothing."""
     if not progress:
         return contextlib.nullcontext(_NoBar())
-    return tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False)
+    return tqdm(**kw)
 
 
 def _stream(
@@ -321,7 +322,9 @@ def _stream(
     try:
         with (
             target.open("wb") as f,
-            _byte_bar(total, source.name, progress) as bar,
+            progress_bar(
+                progress, total=total, unit="B", unit_scale=True, desc=source.name, leave=False
+            ) as bar,
         ):
             for chunk in resp.iter_content(net.chunk_size):
                 if state.stop.is_set():
