@@ -41,6 +41,11 @@ class CLIError(ObsscaleError):
         self.status = status
 
 
+class SettingValueError(ConfigError):
+    """A value outside its setting's declared type or range, raised while the schema checks
+    it; ``schema.check`` words the message (key, value, what was expected)."""
+
+
 class UnknownSourceError(ConfigError, KeyError):
     """A source name that the configuration does not define; lists the known ones."""
 
@@ -73,6 +78,11 @@ class SourceError(ObsscaleError):
     def __init__(self, source: str, url: str, cause: str) -> None:
         super().__init__(self.template.format(source=source, url=url, cause=cause))
         self.source, self.url, self.cause = source, url, cause
+
+
+class RetryStoppedError(ObsscaleError):
+    """Why a download stopped retrying before its retries ran out (the run's deadline, a
+    stop): the reason inside urllib3's ``MaxRetryError``, worded into a ``FetchError``."""
 
 
 class FetchError(SourceError, ConnectionError):

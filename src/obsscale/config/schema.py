@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from obsscale.exceptions import ConfigError, DeprecatedSettingWarning
+from obsscale.exceptions import ConfigError, DeprecatedSettingWarning, SettingValueError
 
 _SPEC = "obsscale.schema"
 T = TypeVar("T")
@@ -148,7 +148,7 @@ def check(cls: type, values: Mapping[str, Any]) -> tuple[dict[str, Any], list[st
             continue
         try:
             clean[name] = _conform(info.hint, info.spec.bounds, freeze(values[name]))
-        except _Bad:
+        except SettingValueError:
             problems.append(f"{name} = {values[name]!r}: expected {info.expected}")
     return (clean, []) if not problems else ({}, problems)
 
@@ -204,7 +204,7 @@ def parse_text(hint: Any, bounds: Bounds, text: str) -> Any:
     the expected form otherwise)."""
     try:
         return _conform(hint, bounds, _from_text(_unwrap(hint), text))
-    except (ValueError, KeyError, _Bad):
+    except (ValueError, KeyError, SettingValueError):
         raise ValueError(f"{text!r}: expected {describe(hint, bounds)}") from None
 
 
@@ -265,13 +265,9 @@ def _describe_list(args: tuple[Any, ...], bounds: Bounds, plural: bool) -> str:
     return f"{head} " + ", ".join(describe(a) for a in args)
 
 
-class _Bad(Exception):
-    """A value outside its declared type or range (``check`` words the message)."""
-
-
 def _conform(hint: Any, bounds: Bounds, value: Any) -> Any:
     """``value`` as a value of ``hint`` within ``bounds`` (an int given for a float becomes a
-    float), or ``_Bad``."""
+    float), or ``SettingValueError``."""
     origin, args = get_origin(hint), get_args(hint)
     if origin is Annotated:
         inner = [m for m in args[1:] if isinstance(m, Bounds)]
@@ -298,7 +294,7 @@ def _conform(hint: Any, bounds: Bounds, value: Any) -> Any:
 
 def _require(value: Any, ok: bool) -> Any:
     if not ok:
-        raise _Bad
+        raise SettingValueError
     return value
 
 
@@ -308,9 +304,9 @@ def _first_fit(args: tuple[Any, ...], bounds: Bounds, value: Any) -> Any:
     for a in args:
         try:
             return _conform(a, bounds, value)
-        except _Bad:
+        except SettingValueError:
             continue
-    raise _Bad
+    raise SettingValueError
 
 
 def _conform_tuple(args: tuple[Any, ...], bounds: Bounds, value: Any) -> tuple[Any, ...]:
