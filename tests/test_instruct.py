@@ -46,14 +46,17 @@ def test_rank_split_needs_no_flops_and_never_reads_the_target() -> None:
     assert _side(res).sort_index().equals(_side(again).sort_index())
     assert np.isfinite(res.scores["pc"].mse_test)
     # the strongest models without any compute (frontier-like): the split is the same, the
-    # baselines score none of them, so each predictor is scored on its own test models
+    # baselines score none of them, so they are left out and the factors scored on them all
     top = _side(res)[lambda s: s == "test"].index
     models.loc[models["model"].isin(top), ["flops", "params_b"]] = np.nan
     dark = backtest_target(models, "target", split=CutoffRank(0.1), settings=SETTINGS, pconf=FAST)
     assert set(_side(dark)[lambda s: s == "test"].index) == set(top)
     assert np.isfinite(dark.scores["pc"].mse_test)
-    assert np.isnan(dark.scores["log_flops"].mse_test)
-    assert any("on the test models it can score" in n for n in dark.notes)
+    assert dark.scores["pc"].n_test_scored == len(top)
+    assert set(dark.scores) == {"pc"}
+    assert dark.left_out["log_flops"] == (
+        f"none of the {len(top)} test models has known FLOPs: nothing to score it on"
+    )
 
 
 def test_rank_split_refuses_bad_fractions_and_a_missing_basis() -> None:

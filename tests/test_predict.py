@@ -282,6 +282,17 @@ def test_json_shape_and_determinism() -> None:
     assert {"predicted", "lower", "upper"} == set(rec["pc"])
 
 
+def test_summary_prints_counts_as_integers() -> None:
+    res = backtest_target(
+        world(), "target", split=CutoffFlops(10**22.6), settings=SETTINGS, pconf=FAST
+    )
+    lines = res.summary().as_text().splitlines()
+    rows = {x.split()[0]: x.split() for x in lines if len(x.split()) == 7}  # the metrics table
+    for name, score in res.scores.items():
+        assert rows[name][1] == str(score.n_train)  # not 60.0000
+        assert rows[name][3] == f"{score.mse_test:.4f}"
+
+
 # ---------------------------------------------------------------- bad input
 
 

@@ -38,8 +38,9 @@ from obsscale.exceptions import ArtifactError, CapabilityDataError, PredictError
 from obsscale.io.run import RUN_FORMAT, load_run, run_folder
 from obsscale.model.capabilities.fit import fit_capabilities
 from obsscale.model.capabilities.rows import Selection, select_models
+from obsscale.model.prediction.planning import plan_split
 from obsscale.model.prediction.results import PredictionResult
-from obsscale.model.prediction.splits import CutoffFlops, Split
+from obsscale.model.prediction.splits import Split
 from obsscale.model.prediction.targets import plan_for
 from obsscale.workers import in_background
 
@@ -91,33 +92,26 @@ def _backtest_target(
     """The back-test of one report target on the fit's models, or on its own models where
     they lack the fit's basis (``plan_target``); the reason when it cannot run."""
     from obsscale.model.prediction.backtest import backtest_target
-    from obsscale.model.prediction.targets import date_cutoff
 
     table, models = tables
     try:
-        plan = plan_for(table, target.column, request.capabilities, request.selection, config)
-        split: Split = CutoffFlops(target.cutoff_flops)
-        if plan.note is not None:  # frontier models: a date split unless a cutoff was set
-            models = select_models(
-                table, (), selection=request.selection, base_only=plan.settings.base_only
-            )
-            if target.cutoff_flops == ReportTarget.cutoff_flops:
-                split = date_cutoff(models, target.column)
-            caps, sel = request.capabilities, request.selection
-            plan = plan_for(table, target.column, caps, sel, config, split=split)
+        asked = (request.capabilities, request.selection)
+        planned = plan_split(table, target.column, asked, config, None, target.cutoff_flops)
+        if planned.plan.note is not None:  # frontier models: their own selection
+            models = planned.models
         result = backtest_target(
             models,
             target.column,
-            split=split,
+            split=planned.split,
             chance=target.chance,
-            settings=plan.settings,
+            settings=planned.plan.settings,
             pconf=config.predict,
             twins=config.audit.score_pairs,
         )
     except PredictError as e:
         log.warning("%s skipped: %s", target.column, e)
         return None, str(e)
-    result.notes[:0] = [plan.note] if plan.note else []
+    result.notes[:0] = planned.notes
     return result, None
 
 
@@ -267,7 +261,7 @@ class PredictRequest:
     capabilities: CapabilityConfig
     predict: PredictConfig
     selection: Selection = field(default_factory=Selection)
-    split: Split | None = None
+    split: Split | None = None  # None: ``plan_split``'s (FLOPs, or by date for frontier models)
     chance: float = 0.0
     downstream: Path | None = None
 
@@ -288,22 +282,20 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
         if target not in models.columns:
             raise PredictError(f"{request.downstream} has no column {request.target!r}")
     check_excluded(models, request.selection)
-    split = request.split or CutoffFlops(request.predict.cutoff_flops)
-    plan = plan_for(models, target, request.capabilities, request.selection, config, split=split)
-    selected = select_models(
-        models, (), selection=request.selection, base_only=plan.settings.base_only
-    )
-    _check_selected(models, selected, target)
+    asked = (request.capabilities, request.selection)
+    cutoff = request.predict.cutoff_flops
+    planned = plan_split(models, target, asked, config, request.split, cutoff)
+    _check_selected(models, planned.models, target)
     result = backtest_target(
-        selected,
+        planned.models,
         target,
-        split=split,
+        split=planned.split,
         chance=request.chance,
-        settings=plan.settings,
+        settings=planned.plan.settings,
         pconf=request.predict,
         twins=config.audit.score_pairs,
     )
-    result.notes[:0] = [plan.note] if plan.note else []
+    result.notes[:0] = planned.notes
     if unmatched:
         result.notes.append(
             f"{len(unmatched)} ids of {request.downstream} are not in the model table: "

@@ -22,6 +22,7 @@ from obsscale.exceptions import CLIError, ExtrapolationWarning, ObsscaleError
 if TYPE_CHECKING:
     from obsscale.model.capabilities.fit import CapabilityFit
     from obsscale.model.capabilities.rows import Selection  # pandas: not for fetch
+    from obsscale.model.prediction.splits import Split
 
 
 def _data_config(args: argparse.Namespace) -> Config:
@@ -207,15 +208,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _split(args: argparse.Namespace, cfg: Config):
+def _split(args: argparse.Namespace) -> Split | None:
     from obsscale.model.prediction.splits import Split
 
     kinds = ("cutoff_flops", "cutoff_date", "leave_family_out", "kfold", "cutoff_top_fraction")
     chosen = [k for k in kinds if getattr(args, k) not in (None, False)]
     if len(chosen) > 1:
         raise CLIError(f"choose one split, got {chosen}", status=2)
-    if not chosen:
-        return Split.of("cutoff_flops", cfg.predict.cutoff_flops)
+    if not chosen:  # the configured FLOPs cutoff, or by date for frontier models
+        return None
     kind = chosen[0]
     value = getattr(args, kind)
     if kind == "cutoff_date":
@@ -227,7 +228,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from obsscale.pipeline import PredictRequest, run_predict
 
     cfg = config_from_args(args)
-    split = _split(args, cfg)  # a usage error before a data error
+    split = _split(args)  # a usage error before a data error
     _require_data(cfg)
     target = args.target
     if not args.downstream:

@@ -9,6 +9,7 @@ rests on colour alone.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -172,7 +173,10 @@ def baseline_curve(
     ylabel: str,
     hover: Hover | None = None,
 ) -> Axes:
-    """A compute-only baseline's sigmoid over its own axis, with the same markers."""
+    """A compute-only baseline's sigmoid over its own axis, with the same markers; a baseline
+    left out of the back-test (no compute known) is a panel that says why."""
+    if predictor in result.left_out:
+        return left_out_panel(ax, predictor, result.left_out[predictor])
     curves = result.baseline_curves
     assert curves is not None, "draw baselines only for single-fold results"
     curve = curves[curves["predictor"] == predictor]
@@ -193,6 +197,15 @@ def baseline_curve(
     return ax
 
 
+def left_out_panel(ax: Axes, predictor: str, why: str) -> Axes:
+    """An empty panel naming a predictor the back-test left out, and why."""
+    text = "\n".join(textwrap.wrap(f"left out: {why}", 34))
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=8, transform=ax.transAxes)
+    ax.set_title(f"baseline: {PREDICTOR_LABEL[predictor]}", fontsize=9)
+    ax.set_axis_off()  # not its ticks: the panels share their axes
+    return ax
+
+
 def backtest(
     result: PredictionResult, fig: Figure, label: str, hover: Hover | None = None
 ) -> Figure:
@@ -202,6 +215,9 @@ def backtest(
     test = result.predictions[result.predictions["split"] == "test"]
     lims = [test["actual_raw"], test["predicted_raw"]]
     for ax, name in zip(axes, ("pc", "log_flops", "log_params"), strict=True):
+        if name in result.left_out:
+            left_out_panel(ax, name, result.left_out[name])
+            continue
         sub = test[test["predictor"] == name]
         ax.errorbar(
             sub["actual_raw"],

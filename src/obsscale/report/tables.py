@@ -136,21 +136,30 @@ def trust_table(sections: list[Any]) -> list[dict[str, Any]]:
                 "coverage": f"{s.coverage:.0%}",
                 "covered": f"{covered} of {s.n_test_scored}",
             }
-        ratios = r.mse_ratios()
-        better = sum(v > 1 for v in ratios.values())
+        for name, why in r.left_out.items():  # no compute known: the cell says why
+            cells[name] = {"mae": "left out", "coverage": "–", "covered": why}
         rows.append(
             {
                 "target": r.target,
                 "n_test": r.n_test,
                 "cells": cells,
-                "vs_baselines": {
-                    2: "better than both baselines",
-                    1: "better than one baseline",
-                }.get(better, "no better than the baselines"),
+                "vs_baselines": _vs_baselines(r),
                 "predictable": r.verdict().to_dict(),
             }
         )
     return rows
+
+
+def _vs_baselines(r: PredictionResult) -> str:
+    """The factors against the baselines the back-test fitted (frontier targets often have
+    none or one: the others are left out for want of known compute)."""
+    ratios = r.mse_ratios()
+    better, n = sum(v > 1 for v in ratios.values()), len(ratios)
+    if n == 0:
+        return "no compute baseline could be fitted"
+    if better == n:
+        return "better than both baselines" if n == 2 else "better than the one baseline fitted"
+    return "better than one baseline" if better else "no better than the baselines"
 
 
 def snapshot(config: Config, models: pd.DataFrame) -> dict[str, Any]:

@@ -133,17 +133,39 @@ def headlines(fit: CapabilityFit, results: list[PredictionResult]) -> list[str]:
     ]
     out += _efficiency_headline(fit)
     if results:
-        wins = sum(all(v > 1 for v in r.mse_ratios().values()) for r in results)
-        ratios = [v for r in results for v in r.mse_ratios().values()]
-        cover = [r.scores["pc"].coverage for r in results]
-        out.append(
-            f"Back-tested above a FLOPs cutoff, the capability factors beat both compute-only "
-            f"baselines on {wins} of {len(results)} targets (median baseline/factor test-MSE "
-            f"ratio {np.median(ratios):.2g}x); their {results[0].interval:.0%} intervals cover "
-            f"{min(cover):.0%}-{max(cover):.0%} of the held-out models."
-        )
+        out.append(_backtest_headline(results))
         out.append(_verdict_headline(results))
     return out
+
+
+def _backtest_headline(results: list[PredictionResult]) -> str:
+    """How the factors fared against the compute-only baselines each back-test could fit."""
+    compared = [r for r in results if r.mse_ratios()]
+    wins = sum(all(v > 1 for v in r.mse_ratios().values()) for r in compared)
+    ratios = [v for r in compared for v in r.mse_ratios().values()]
+    cover = [r.scores["pc"].coverage for r in results]
+    both = all(len(r.mse_ratios()) == 2 for r in compared)
+    kinds = {r.settings.get("split", {}).get("kind") for r in results}
+    where = "above a FLOPs cutoff" if kinds == {"cutoff_flops"} else "past their cutoffs"
+    text = (
+        f"Back-tested {where}, the capability factors beat "
+        f"{'both compute-only baselines' if both else 'every compute-only baseline fitted'} "
+        f"on {wins} of {len(compared)} targets"
+    )
+    if ratios:
+        text += f" (median baseline/factor test-MSE ratio {np.median(ratios):.2g}x)"
+    if len(compared) < len(results):
+        text += f"; {len(results) - len(compared)} had no compute baseline (no compute known)"
+    return (
+        f"{text}; their {results[0].interval:.0%} intervals cover "
+        f"{min(cover):.0%}-{max(cover):.0%} of the held-out models."
+    )
+
+
+def baseline_interval_method(result: PredictionResult) -> str | None:
+    """How the compute baselines' intervals were made (None: none was fitted)."""
+    fitted = [p for p in PREDICTORS if p != "pc" and p in result.scores]
+    return interval_method(result, fitted[0]) if fitted else None
 
 
 def _verdict_headline(results: list[PredictionResult]) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,10 @@ from obsscale.model.prediction.scoring import score_predictors, scored_test_mode
 from obsscale.model.prediction.splits import CutoffFlops, Fold, Split
 from obsscale.model.prediction.targets import candidate_bases, prepare
 from obsscale.model.prediction.tuning import summarize_choices
+from obsscale.model.prediction.verdict import MIN_TEST_MODELS
+
+if TYPE_CHECKING:
+    from obsscale.model.capabilities.factors import CapabilityPCA
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +85,8 @@ def backtest(
         rows.append(fold_rows)
         fold_fits.append(fitted)
     pred = pd.concat(rows, ignore_index=True)
+    left_out = _left_out(folds, fold_fits, pred)
+    pred, fold_fits = _keep(pred, fold_fits, left_out)
     curve = baselines = None
     if len(folds) == 1:
         rng = np.random.default_rng(fold_seeds[0].spawn(1)[0])
@@ -90,7 +96,7 @@ def backtest(
         pred = pred[pred["split"] != "train"].reset_index(drop=True)
     record = {"capabilities": asdict(settings), "predict": asdict(pconf)}
     record["split"] = {"kind": split.kind, "value": split.value}
-    return _result(task, split, folds, pred, fold_fits, curve, baselines, record)
+    return _result(task, split, folds, pred, fold_fits, (curve, baselines), record, left_out)
 
 
 def _task(
@@ -167,7 +173,10 @@ def run_fold(
     parts = []
     for inputs, child in zip(PREDICTOR_INPUTS, seed.spawn(len(PREDICTOR_INPUTS)), strict=True):
         p = _fresh(template, inputs=inputs, random_state=child)
-        p.fit(train_rows, task.target, factors=factors)
+        why = _fit_or_why(p, inputs.name, train_rows, task.target, factors)
+        if why is not None:
+            fitted.left_out[inputs.name] = why
+            continue
         X = p.reference_inputs(task.data)
         fitted.inputs[inputs.name], fitted.fits[inputs.name] = X, p.fitted_.reference
         fitted.train[inputs.name] = np.isfinite(X).all(axis=1) & (role == "train").to_numpy()
@@ -175,6 +184,85 @@ def run_fold(
             fitted.choices[inputs.name] = p.fitted_.choice
         parts.append(_rows(task, p, role, inputs.name))
     return pd.concat(parts, ignore_index=True), fitted
+
+
+#: the compute-only baselines: the column each one's input is read from, and its name
+COMPUTE = {"log_flops": ("flops", "FLOPs"), "log_params": ("params_b", "parameters")}
+
+
+#: a compute baseline is fitted on at least this many training models with its input: its
+#: sigmoid of one input has 2 parameters, so that 2 models fix it exactly and leave no error
+#: to estimate its interval from (frontier targets: 1-2 models with known compute)
+MIN_BASELINE_MODELS = 3
+
+
+def _fit_or_why(
+    p: DownstreamPredictor, name: str, rows: pd.DataFrame, target: str, factors: CapabilityPCA
+) -> str | None:
+    """Fit ``p`` (the predictor of inputs ``name``) on the training rows; for a compute
+    baseline that cannot be fitted there, why (too few training models with known compute, or
+    its fit's own reason) instead."""
+    if name not in COMPUTE:  # the factor predictor is what is back-tested: its errors stand
+        p.fit(rows, target, factors=factors)
+        return None
+    column, what = COMPUTE[name]
+    known = int((pd.to_numeric(rows[column], errors="coerce") > 0).sum())
+    if known == 0:
+        return f"none of the {len(rows)} training models has known {what}"
+    if known < MIN_BASELINE_MODELS:
+        verb = "has" if known == 1 else "have"
+        return (
+            f"only {known} of the {len(rows)} training models {verb} known {what}; its "
+            f"sigmoid needs {MIN_BASELINE_MODELS} to leave an error to estimate"
+        )
+    try:
+        p.fit(rows, target, factors=factors)
+    except PredictError as e:
+        return f"its fit on the {known} training models with known {what} failed: {e}"
+    return None
+
+
+def _left_out(folds: list[Fold], fold_fits: list[FoldFit], pred: pd.DataFrame) -> dict[str, str]:
+    """The compute baselines left out of the back-test, with why: those that could not be
+    fitted (in any fold), and those that score fewer than ``verdict.MIN_TEST_MODELS`` of the
+    test models (frontier models rarely have known compute): compared on those alone, the
+    factors' metrics too would rest on one or two models (noise, by the verdict's rule)."""
+    out: dict[str, str] = {}
+    for fold, fitted in zip(folds, fold_fits, strict=True):
+        for name, why in fitted.left_out.items():
+            out.setdefault(name, why if len(folds) == 1 else f"fold {fold.name}: {why}")
+    test = pred[pred["split"] == "test"]
+    n_test = test["model"].nunique()
+    for name, (_, what) in COMPUTE.items():
+        scored = test.loc[test["predictor"] == name, "model"].nunique()
+        if name in out or scored >= min(MIN_TEST_MODELS, n_test):
+            continue
+        if scored == 0:
+            out[name] = f"none of the {n_test} test models has known {what}: nothing to score it on"
+        else:
+            verb = "has" if scored == 1 else "have"
+            out[name] = (
+                f"only {scored} of the {n_test} test models {verb} known {what}: fewer than "
+                f"{MIN_TEST_MODELS}, too few to compare it on"
+            )
+    return {name: out[name] for name in COMPUTE if name in out}
+
+
+def _keep(
+    pred: pd.DataFrame, fold_fits: list[FoldFit], left_out: dict[str, str]
+) -> tuple[pd.DataFrame, list[FoldFit]]:
+    """The predictions and fits without the baselines left out."""
+    if not left_out:
+        return pred, fold_fits
+    pred = pred[~pred["predictor"].isin(list(left_out))].reset_index(drop=True)
+
+    def kept(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in d.items() if k not in left_out}
+
+    fits = [
+        FoldFit(kept(f.inputs), kept(f.fits), kept(f.train), kept(f.choices)) for f in fold_fits
+    ]
+    return pred, fits
 
 
 def _rows(task: Task, p: DownstreamPredictor, role: pd.Series, name: str) -> pd.DataFrame:
@@ -204,9 +292,9 @@ def _result(
     folds: list[Fold],
     pred: pd.DataFrame,
     fold_fits: list[FoldFit],
-    curve: pd.DataFrame | None,
-    baselines: pd.DataFrame | None,
+    curves: tuple[pd.DataFrame | None, pd.DataFrame | None],
     settings: dict[str, Any],
+    left_out: dict[str, str],
 ) -> PredictionResult:
     chance = task.chance
     add_raw_columns(pred, ("actual", "predicted", "lower", "upper"), chance)
@@ -217,6 +305,7 @@ def _result(
             f"{n_unknown} models have no value for the split variable: predicted "
             "(split 'unknown') but in neither side's metrics, except pc's mse_test_all"
         )
+    task.notes.extend(f"{name} left out of the back-test: {why}" for name, why in left_out.items())
     note = _scoring_note(pred[pred["split"] == "test"])
     task.notes.extend([note] if note else [])
     choices = None
@@ -233,11 +322,12 @@ def _result(
         n_unknown=n_unknown,
         scores=score_predictors(pred, fold_fits, task.y),
         predictions=pred,
-        curve=curve,
+        curve=curves[0],
         settings=settings,
         notes=task.notes,
-        baseline_curves=baselines,
+        baseline_curves=curves[1],
         choices=choices,
+        left_out=left_out,
     )
 
 

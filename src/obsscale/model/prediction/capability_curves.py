@@ -84,11 +84,12 @@ def _curve_frame(
 
 def baseline_curves(
     fold: FoldFit, pconf: PredictConfig, chance: float, rng: np.random.Generator
-) -> pd.DataFrame:
+) -> pd.DataFrame | None:
     """The compute-only predictors' sigmoids over their own axis (log10 FLOPs or params),
-    extended as far past the largest model as the capability curve."""
+    extended as far past the largest model as the capability curve; those left out of the
+    back-test have none (None: neither was fitted)."""
     parts = []
-    for name in ("log_flops", "log_params"):
+    for name in (n for n in ("log_flops", "log_params") if n in fold.fits):
         fit = fold.fits[name]
         x = fold.inputs[name][:, 0]
         x = x[np.isfinite(x)]
@@ -97,4 +98,4 @@ def baseline_curves(
         lo, hi = band(fit.reg.predict_thetas(fit.thetas, grid), fit, pconf.interval, rng)
         curve = _curve_frame(grid[:, 0], center, lo, hi, chance, "x")
         parts.append(curve.assign(predictor=name))
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True) if parts else None

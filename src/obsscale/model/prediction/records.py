@@ -35,9 +35,12 @@ class FoldFit:
     ``fits`` is each predictor's reference link (the paper method's only link; the default
     method's best member, which the curves and coefficients describe), ``inputs`` that link's
     inputs for every row of the task (e.g. log-FLOPs, when the nested back-tests ranked them
-    first for the factor predictor) and ``train`` the rows it was fitted on."""
+    first for the factor predictor) and ``train`` the rows it was fitted on. A compute
+    baseline that could not be fitted on the fold has no entry there but one in ``left_out``:
+    why (frontier models rarely have known compute)."""
 
     inputs: dict[str, np.ndarray]
     fits: dict[str, BootstrapFit]
     train: dict[str, np.ndarray]
     choices: dict[str, Choice] = field(default_factory=dict)  # the default method's choices
+    left_out: dict[str, str] = field(default_factory=dict)

@@ -58,6 +58,8 @@ class PredictionResult:
     baseline_curves: pd.DataFrame | None = None
     # the default method: what each predictor's nested back-tests chose (None: paper method)
     choices: dict[str, Any] | None = None
+    # compute baselines that could not be fitted or scored, with why: not in ``scores``
+    left_out: dict[str, str] = field(default_factory=dict)
 
     def mse_ratios(self) -> dict[str, float]:
         """Each baseline's test MSE over the factor predictor's (> 1: factors are better)."""
@@ -66,13 +68,15 @@ class PredictionResult:
 
     def verdict(self, method: str = "pc") -> Verdict:
         """Whether the target is predictable by ``method`` (``verdict``: the rule), judged on
-        its test scores beside every other predictor's (the compute-only baselines)."""
+        its test scores beside every other predictor's (the compute-only baselines; one left
+        out of the back-test is named, with no error to compare)."""
         s = self.scores[method]
+        others = {k: b.mse_test for k, b in self.scores.items() if k != method}
         return predictability(
             n_test=s.n_test_scored,
             r2=s.r2_test,
             mse=s.mse_test,
-            baseline_mse={k: b.mse_test for k, b in self.scores.items() if k != method},
+            baseline_mse=others | dict.fromkeys(self.left_out, float("nan")),
             coverage=s.coverage,
             level=self.interval,
         )
@@ -95,6 +99,7 @@ class PredictionResult:
             "n_train": self.n_train,
             "n_test": self.n_test,
             "n_unknown": self.n_unknown,
+            "left_out": self.left_out,
             "notes": self.notes,
             "settings": self.settings,
         }
@@ -155,6 +160,7 @@ class PredictionResult:
         scores = {
             name: PredictorScore(name=name, coverage=d[name][cover], **_without(d[name], cover))
             for name in PREDICTORS
+            if name in d
         }
         chance = float(d["chance"])
         pred = _prediction_frame(d["predictions"], chance)
@@ -176,6 +182,7 @@ class PredictionResult:
             notes=list(d["notes"]),
             baseline_curves=_frame(extras.get("baseline_curves")),
             choices=d.get("choices"),
+            left_out=dict(d.get("left_out") or {}),
         )
 
     def figure_extras(self) -> dict[str, Any]:
@@ -204,7 +211,7 @@ class PredictionResult:
             },
             ncols=2,
         )
-        s.add_df(self.table().astype(float).round(5))
+        s.add_df(_shown(self.table()))
         pc = self.scores["pc"]
         if pc.mse_test_all is not None:
             s.add_text(
@@ -217,6 +224,16 @@ class PredictionResult:
         for note in self.notes:
             s.add_text(note)
         return s
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The metrics table as printed: the training count as an integer, the rest to 4 decimals
+    (statsmodels' own format), a dash where a predictor has none."""
+    out = table.astype(object)
+    for c in table.columns:
+        digits = "{:.0f}" if c == "n_train" else "{:.4f}"
+        out[c] = [("-" if pd.isna(v) else digits.format(float(v))) for v in table[c]]
+    return out
 
 
 def coverage_key(level: float) -> str:

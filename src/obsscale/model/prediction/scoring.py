@@ -21,11 +21,12 @@ NAN = float("nan")
 def score_predictors(
     pred: pd.DataFrame, fold_fits: list[FoldFit], y: pd.Series
 ) -> dict[str, PredictorScore]:
-    """One ``PredictorScore`` per predictor; ``pc`` adds the reference's ``mse_test_all``."""
+    """One ``PredictorScore`` per predictor the folds fitted (a compute baseline left out of
+    the back-test has none); ``pc`` adds the reference's ``mse_test_all``."""
     test = pred[pred["split"] == "test"]
     common, _ = scored_test_models(test)
     out = {}
-    for name in PREDICTORS:
+    for name in (n for n in PREDICTORS if n in fold_fits[0].fits):
         mine = pred[pred["predictor"] == name]
         te = test[(test["predictor"] == name) & test["model"].isin(common)]
         score = PredictorScore(
@@ -46,10 +47,10 @@ def score_predictors(
 
 
 def scored_test_models(test: pd.DataFrame) -> tuple[set[str], bool]:
-    """The test models every predictor can score, and True; where there are none, every
-    test model some predictor can score, and False."""
+    """The test models every predictor of the back-test (those not left out) can score, and
+    True; where there are none, every test model some predictor can score, and False."""
     scorable = test.groupby("model")["predictor"].nunique()
-    common = set(scorable[scorable == len(PREDICTORS)].index)
+    common = set(scorable[scorable == test["predictor"].nunique()].index)
     return (common, True) if common else (set(scorable.index), False)
 
 

@@ -374,7 +374,11 @@ def _plan_note(
     return line + f"; {planned.n_components} capability component(s)"
 
 
-def date_cutoff(models: pd.DataFrame, target: str, share: float = 0.7) -> CutoffDate:
+#: a date split of frontier models trains on the oldest this share of the target's dated models
+DATE_SHARE = 0.7
+
+
+def date_cutoff(models: pd.DataFrame, target: str, share: float = DATE_SHARE) -> CutoffDate:
     """A release-date split for a back-test of frontier models (whose compute is rarely
     public, so a FLOPs cutoff leaves one side empty): train before the first of the month
     by which ``share`` of the target's dated models were released, test on the rest."""
