@@ -28,6 +28,7 @@ from obsscale.data import store
 from obsscale.data.concurrent import run_concurrently
 from obsscale.data.download import FetchState, download, host_of, make_session
 from obsscale.data.lock import data_lock
+from obsscale.data.parsers.common import missing_json_keys
 from obsscale.exceptions import FetchError, FormatError, RefusedError
 
 log = logging.getLogger(__name__)
@@ -104,21 +105,6 @@ def _validate_json(text: str, source: Source, url: str) -> int:
             f"JSON file (no entry has the keys {missing}; the upstream format changed)",
         )
     return len(obj)
-
-
-def missing_json_keys(obj: dict | list, required: Iterable[str]) -> list[str]:
-    """The required key paths (``pass@1.humaneval+``: key ``humaneval+`` of key ``pass@1``)
-    that no entry of a JSON table has: a renamed key is a format change, not missing data."""
-    entries = list(obj.values() if isinstance(obj, dict) else obj)
-    return [k for k in required if not any(_has_path(e, k.split(".")) for e in entries)]
-
-
-def _has_path(entry: object, keys: list[str]) -> bool:
-    for key in keys:
-        if not isinstance(entry, dict) or key not in entry:
-            return False
-        entry = entry[key]
-    return True
 
 
 def _validate_csv(text: str, source: Source, url: str) -> int:
