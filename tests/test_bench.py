@@ -120,3 +120,25 @@ def test_scale_targets_read_the_default_methods_rows() -> None:
     assert got["scale_1m_s"] == 50.0 and got["scale_1m_peak_mb"] == 1500.0
     assert got["slope_100k_1m"] == pytest.approx(np.log10(5.0))
     assert _scale_targets(rows[2:]) == {}
+
+
+def test_speed_section_shows_the_reworks_before_and_after() -> None:
+    """The report's target is 10% over its time before the rework; the section's table gives
+    make fit, the report and --help before and after, and names no commit or issue."""
+    import re
+
+    from obsscale.bench.speed import LIMITS, REWORK, _target
+    from obsscale.bench.summary import speed_markdown
+
+    before = REWORK["report_s"]["before"]
+    assert LIMITS["report_s"] == pytest.approx(1.1 * before, abs=0.01)
+    row = _target("report_s", LIMITS["report_s"], {"report_s": before * 1.2})
+    assert row["before"] == before and row["met"] is False
+    speed = {
+        "targets": [row],
+        "measured": {},
+        "rework": [{"timing": k, **v} for k, v in REWORK.items()],
+    }
+    text = speed_markdown(speed)
+    assert {"make_fit_s", "report_s", "help_s"} <= set(re.findall(r"\| (\w+_s) ", text))
+    assert not re.search(r"issue \d|commit [0-9a-f]{7}", text)

@@ -60,8 +60,8 @@ def speed_markdown(speed: dict[str, Any]) -> str:
     """Each speed target with its measured value, limit and the value before; the profiles."""
     lines = [
         "## Speed targets (fresh processes, median of 3; before = the code before the speed "
-        "work; reference = the reference implementation's same work, measured on this machine "
-        "class)",
+        "work, for the report alone the code before the one-predictor rework; reference = the "
+        "reference implementation's same work, measured on this machine class)",
         "",
         markdown_table(
             speed["targets"],
@@ -76,6 +76,17 @@ def speed_markdown(speed: dict[str, Any]) -> str:
             ],
         ),
     ]
+    if speed.get("rework"):
+        lines += [
+            "",
+            "Before and after the one-predictor rework and the report's redesign (wall "
+            "seconds, medians of 5 alternating runs on the shared 2-core machine; CPU seconds "
+            "beside):",
+            "",
+            markdown_table(
+                speed["rework"], ["timing", "before", "after", "before_cpu", "after_cpu"]
+            ),
+        ]
     for key, title in (
         ("make_fit_profile_top", "`make fit` (fit + report, figures in-process)"),
         ("predict_100k_profile_top", "fit + predict + JSON on 100,000 synthetic models"),
