@@ -28,7 +28,7 @@ from obsscale.config import (
     load_config_file,
 )
 from obsscale.config.schema import check, defaults, schema
-from obsscale.exceptions import ConfigError, ObsscaleError
+from obsscale.exceptions import ConfigError, DeprecatedSettingWarning, ObsscaleError
 
 SECTIONS = (
     NetworkConfig,
@@ -57,7 +57,7 @@ BAD = [
     ('[predict]\nform = "cubic"\n', r"form = 'cubic': expected one of 'sigmoid', 'parametric'"),
     ("[predict]\ncutoff_flops = nan\n", r"cutoff_flops = nan: expected"),
     ("[predict]\nn_starts = 2.0\n", r"n_starts = 2.0: expected a whole number"),
-    ("[predict]\nalphas = [-1.0]\n", r"alphas = \[-1.0\]: expected a list of finite numbers >= 0"),
+    ("[predict]\nridges = [-1.0]\n", r"ridges = \[-1.0\]: expected a list of finite numbers >= 0"),
     ("[capabilities]\nbenchmarks = [1, 2]\n", r"benchmarks = \[1, 2\]: expected a list of strings"),
     ("[capabilities]\nclip = [0]\n", r"clip = \[0\]: expected a list of 2 finite numbers"),
     ('[capabilities]\nreference_family = ""\n', r"reference_family = '': expected a non-empty"),
@@ -98,14 +98,14 @@ def test_every_problem_of_the_file_is_reported_at_once(tmp_path: Path) -> None:
 def test_a_good_file_overrides_only_what_it_names(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text(
-        '[predict]\nmethod = "paper"\nalphas = [0, 1]\n[capabilities]\nclip = [0, 1]\n'
+        '[predict]\nmethod = "paper"\nridges = [0, 1]\n[capabilities]\nclip = [0, 1]\n'
         "[[report.targets]]\ncolumn = 'a:b'\nchance = 0.25\ncutoff_flops = 1e23\n"
     )
     cfg = load_config_file(path, Config())
-    assert cfg.predict == replace(PredictConfig(), method="paper", alphas=(0.0, 1.0))
+    assert cfg.predict == replace(PredictConfig(), method="paper", ridges=(0.0, 1.0))
     assert cfg.capabilities == CapabilityConfig()
     assert cfg.report.targets == (ReportTarget("a:b", 0.25, 1e23),)
-    assert type(cfg.predict.alphas[1]) is float  # TOML's 1 is a float setting's 1.0
+    assert type(cfg.predict.ridges[1]) is float  # TOML's 1 is a float setting's 1.0
     hash(cfg.predict)  # a frozen value: lists became tuples
 
 
@@ -134,7 +134,7 @@ PYTHON_BAD: list[tuple[type, dict[str, Any], str]] = [
     (PredictConfig, {"interval": "0.9"}, r"interval = '0.9': expected a finite number > 0 and < 1"),
     (PredictConfig, {"interval": math.nan}, r"interval = nan: expected a finite number"),
     (PredictConfig, {"inner_quantiles": (0.5, 1.0)}, r"inner_quantiles = \(0.5, 1.0\)"),
-    (PredictConfig, {"alphas": ()}, r"alphas = \(\): expected .* \(at least 1\)"),
+    (PredictConfig, {"ridges": ()}, r"ridges = \(\): expected .* \(at least 1\)"),
     (CapabilityConfig, {"standardize": 1}, r"standardize = 1: expected true or false"),
     (CapabilityConfig, {"benchmarks": "obsscaling:MMLU"}, r"expected a list of strings"),
     (
@@ -169,9 +169,9 @@ def test_replace_checks_like_the_constructor_and_reports_every_field() -> None:
 
 
 def test_settings_are_frozen_values_whatever_they_were_built_from() -> None:
-    p = PredictConfig(alphas=[0, 1], huber_delta=1)  # a list and an int from a caller
-    assert p.alphas == (0.0, 1.0) and type(p.huber_delta) is float
-    assert hash(p) == hash(PredictConfig(alphas=(0.0, 1.0), huber_delta=1.0))
+    p = PredictConfig(ridges=[0, 1], huber_delta=1)  # a list and an int from a caller
+    assert p.ridges == (0.0, 1.0) and type(p.huber_delta) is float
+    assert hash(p) == hash(PredictConfig(ridges=(0.0, 1.0), huber_delta=1.0))
     assert Config(data_dir="d").data_dir == Path("d")  # type: ignore[arg-type]
 
 
@@ -215,3 +215,35 @@ def test_the_python_api_and_the_cli_default_to_the_configured_chance() -> None:
     assert ForecastTarget("openllm_v2:GPQA").chance == 0.25
     assert ForecastTarget("openllm_v2:GPQA", 0.0).chance == 0.0  # given: kept
     assert ForecastTarget("someone:else").chance == 0.0
+
+
+# ---------------------------------------------------------------- renamed settings
+
+
+def test_the_former_name_of_the_ridge_penalties_is_read_with_a_warning(tmp_path: Path) -> None:
+    """``alphas`` became ``ridges`` ("alpha" is an interval's level elsewhere): an old file
+    still loads, to the same settings, and says what the key is called now."""
+    path = tmp_path / "old.toml"
+    path.write_text("[predict]\nalphas = [0, 0.5]\n")
+    with pytest.warns(
+        DeprecatedSettingWarning, match=r"old.toml \[predict\]: alphas is now called ridges"
+    ):
+        cfg = load_config_file(path, Config())
+    assert cfg.predict == replace(PredictConfig(), ridges=(0.0, 0.5))
+
+
+def test_a_run_record_with_the_former_name_still_loads() -> None:
+    with pytest.warns(DeprecatedSettingWarning, match="run.json: alphas is now called ridges"):
+        pconf = build_settings(PredictConfig, {"alphas": [1.0]}, "run.json")
+    assert pconf.ridges == (1.0,)
+
+
+def test_both_names_at_once_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "both.toml"
+    path.write_text("[predict]\nalphas = [0]\nridges = [0]\n")
+    with pytest.raises(
+        ConfigError, match=r"\[predict\] alphas is the former name of ridges: give ridges only"
+    ):
+        load_config_file(path, Config())
+    with pytest.raises(ConfigError, match="give ridges only"):
+        build_settings(PredictConfig, {"alphas": [0.0], "ridges": [0.0]}, "run.json")

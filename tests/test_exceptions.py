@@ -9,6 +9,7 @@ import ast
 import inspect
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,13 @@ import pytest
 
 from obsscale import exceptions
 from obsscale.cli import main
-from obsscale.exceptions import InvalidParameterError, ObsscaleError, ObsscaleWarning, PredictError
+from obsscale.exceptions import (
+    ArtifactError,
+    InvalidParameterError,
+    ObsscaleError,
+    ObsscaleWarning,
+    PredictError,
+)
 from obsscale.model.prediction.predictor import DownstreamPredictor
 from obsscale.model.prediction.sigmoid import SigmoidRegressor
 from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, CutoffRank, KFold
@@ -127,3 +134,34 @@ def test_a_user_error_from_the_model_layer_prints_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("obsscale harmonize: error: DownstreamPredictor: parameter 'method'")
+
+
+def _fetch_with_a_failure(monkeypatch: pytest.MonkeyPatch, harmonize_raises: Exception) -> None:
+    """``fetch`` where one source failed and the harmonize after it raises."""
+    failed = SimpleNamespace(
+        status="failed", source="s", entry=None, error=" boom", cause="boom", host_down=False
+    )
+    monkeypatch.setattr("obsscale.data.fetch.fetch_all", lambda *a, **k: [failed])
+
+    def harmonize(*args: object, **kw: object) -> None:
+        raise harmonize_raises
+
+    monkeypatch.setattr("obsscale.cli.commands._harmonize", harmonize)
+
+
+def test_after_a_failed_fetch_a_user_error_of_harmonize_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    _fetch_with_a_failure(monkeypatch, ArtifactError("raw/s.csv not found"))
+    assert main(["fetch", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "harmonize skipped: raw/s.csv not found\n" in err
+    assert "Traceback" not in err
+
+
+def test_after_a_failed_fetch_a_bug_in_harmonize_still_raises(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _fetch_with_a_failure(monkeypatch, KeyError("family"))
+    with pytest.raises(KeyError, match="family"):
+        main(["fetch", "--data-dir", str(tmp_path)])

@@ -24,7 +24,7 @@ from obsscale.model.prediction.tuning import Ensemble, choose, inner_folds
 NEW_SETTINGS = {
     "predict": {
         "method",
-        "alphas",
+        "ridges",
         "inner_quantiles",
         "n_members",
         "ceiling_min",

@@ -41,6 +41,11 @@ class CLIError(ObsscaleError):
         self.status = status
 
 
+class SettingValueError(ConfigError):
+    """A value outside its setting's declared type or range, raised while the schema checks
+    it; ``schema.check`` words the message (key, value, what was expected)."""
+
+
 class UnknownSourceError(ConfigError, KeyError):
     """A source name that the configuration does not define; lists the known ones."""
 
@@ -75,6 +80,11 @@ class SourceError(ObsscaleError):
         self.source, self.url, self.cause = source, url, cause
 
 
+class RetryStoppedError(ObsscaleError):
+    """Why a download stopped retrying before its retries ran out (the run's deadline, a
+    stop): the reason inside urllib3's ``MaxRetryError``, worded into a ``FetchError``."""
+
+
 class FetchError(SourceError, ConnectionError):
     """A source could not be downloaded; ``host_down`` when its host failed every retry
     without serving any file in this run (its other files are then not tried)."""
@@ -106,6 +116,10 @@ class ConvergenceWarning(ObsscaleWarning):
 
 class ReferenceFamilyWarning(ObsscaleWarning):
     """The reference family cannot define equivalent FLOPs in this fit."""
+
+
+class DeprecatedSettingWarning(ObsscaleWarning):
+    """A setting given by its former name: read under its new name, which the message says."""
 
 
 class ExtrapolationWarning(ObsscaleWarning):

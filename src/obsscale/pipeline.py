@@ -345,21 +345,19 @@ def fit_and_report(
 
 @dataclass(frozen=True)
 class ForecastRequest:
-    """What ``obsscale forecast`` answers: scenarios (planned or evaluated models), a compute
-    grid on the reference family's line, and/or the completion of the whole table."""
+    """What ``obsscale forecast`` answers: scenarios (planned or evaluated models) and/or a
+    compute grid on the reference family's line (``--complete`` is ``cli.complete``'s)."""
 
     capabilities: CapabilityConfig
     targets: tuple[ReportTarget, ...]
     scenarios: tuple[Any, ...] = ()
     at_flops: tuple[float, ...] = ()
-    complete: bool = False
     selection: Selection = field(default_factory=Selection)
 
 
 def run_forecast(config: Config, request: ForecastRequest) -> Any:
-    """Forecast the request's scenarios; with ``complete``, fill the model table too."""
-    from obsscale.model.completion.basis import complete_basis
-    from obsscale.model.forecast.forecast import ForecastTarget, Scenario, complete_targets
+    """Forecast the request's scenarios and its grid on the reference family's line."""
+    from obsscale.model.forecast.forecast import ForecastTarget, Scenario
     from obsscale.model.forecast.planned import forecast_targets
     from obsscale.model.forecast.results import ForecastResult
 
@@ -375,11 +373,4 @@ def run_forecast(config: Config, request: ForecastRequest) -> Any:
         )
     else:
         result = ForecastResult(pd.DataFrame(columns=["scenario", "target"]), pconf.interval)
-    if request.complete:
-        basis = complete_basis(models, request.capabilities, pconf.interval, pconf.random_state)
-        pairs = config.audit.score_pairs
-        result.completion = pd.concat(
-            [basis, complete_targets(models, targets, request.capabilities, pconf, pairs)],
-            ignore_index=True,
-        )
     return result

@@ -1,4 +1,4 @@
-"""Speed targets (issue 15): each CLI call as a user runs it, in fresh processes, against its
+"""Speed targets: each CLI call as a user runs it, in fresh processes, against its
 limit and the time measured before the speed work; plus the profiles' top entries.
 
 - ``predict``: one ``obsscale predict`` process (one target, 200-resample intervals), <= 1 s
@@ -36,8 +36,8 @@ from obsscale.config import Config
 REPEATS = 3
 PREDICT_TARGET = "obsscaling:GSM8K"
 
-# commit ee28f37 (before the speed work) on the shared 2-core machine, median of 3 run back to
-# back with the speed branch at load ~1; 1M figures from the issue (336 s, 1.5 GB)
+# the code before the speed work, on the shared 2-core machine: median of 3 runs back to back
+# with the faster code at load ~1; the 1M figures (336 s, 1.5 GB) as first measured
 BEFORE: dict[str, float] = {
     "predict_s": 1.23,
     "make_fit_s": 7.08,
@@ -45,11 +45,11 @@ BEFORE: dict[str, float] = {
     "help_s": 1.18,
     "scale_1m_s": 336.0,
     "scale_1m_peak_mb": 1500.0,
-    "slope_100k_1m": 1.24,  # the issue's 300k -> 1M slope
+    "slope_100k_1m": 1.24,  # the 300k -> 1M slope measured then
     "json_share_100k": 0.76,  # 41 s of JSON after 13 s of fit + predict
 }
 # the reference implementation (github ryoungj/ObsScaling) doing the same work, as measured on
-# this machine class when the issue was filed (its code is not installed here, so it is not
+# this machine class before the speed work (its code is not installed here, so it is not
 # re-run): one ``predict`` is its 3 factor fits of the task, 2.1-2.3 s each, without imports
 REFERENCE: dict[str, float] = {"predict_s": 3 * 2.2}
 LIMITS: dict[str, float] = {

@@ -59,8 +59,9 @@ SEL_COLS = [
 def speed_markdown(speed: dict[str, Any]) -> str:
     """Each speed target with its measured value, limit and the value before; the profiles."""
     lines = [
-        "## Speed targets (fresh processes, median of 3; before = commit ee28f37; reference = "
-        "the reference implementation's same work, from the issue's measurement)",
+        "## Speed targets (fresh processes, median of 3; before = the code before the speed "
+        "work; reference = the reference implementation's same work, measured on this machine "
+        "class)",
         "",
         markdown_table(
             speed["targets"],

@@ -17,7 +17,7 @@ from obsscale.config import (
     Config,
     PredictConfig,
 )
-from obsscale.exceptions import CLIError, ExtrapolationWarning
+from obsscale.exceptions import CLIError, ExtrapolationWarning, ObsscaleError
 
 if TYPE_CHECKING:
     from obsscale.model.capabilities.fit import CapabilityFit
@@ -99,7 +99,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     if not args.no_harmonize:
         try:
             _harmonize(cfg, skip_unchanged=True)
-        except Exception as e:
+        except ObsscaleError as e:  # e.g. a raw file the failed fetch left out; a bug raises
             if not failed:
                 raise
             print(f"harmonize skipped: {e}", file=sys.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from obsscale.config.run import Config
-from obsscale.config.schema import check, defaults
+from obsscale.config.schema import check, defaults, renamed
 from obsscale.config.settings import ReportConfig, ReportTarget
 from obsscale.exceptions import ConfigError
 
@@ -37,6 +37,8 @@ def load_config_file(path: str | Path, config: Config) -> Config:
             changes[name] = _report(config, table, errors)
         else:
             current = getattr(config, name)
+            table, problems = renamed(type(current), table, f"{path} [{name}]")
+            errors.extend(f"[{name}] {p}" for p in problems)
             changes[name] = _section(type(current), _values(current), table, f"[{name}]", errors)
     if errors:
         raise ConfigError(f"{path}: " + f"\n{path}: ".join(errors))

@@ -23,11 +23,12 @@ import datetime
 import functools
 import math
 import types
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from obsscale.exceptions import ConfigError
+from obsscale.exceptions import ConfigError, DeprecatedSettingWarning, SettingValueError
 
 _SPEC = "obsscale.schema"
 T = TypeVar("T")
@@ -147,7 +148,7 @@ def check(cls: type, values: Mapping[str, Any]) -> tuple[dict[str, Any], list[st
             continue
         try:
             clean[name] = _conform(info.hint, info.spec.bounds, freeze(values[name]))
-        except _Bad:
+        except SettingValueError:
             problems.append(f"{name} = {values[name]!r}: expected {info.expected}")
     return (clean, []) if not problems else ({}, problems)
 
@@ -155,10 +156,32 @@ def check(cls: type, values: Mapping[str, Any]) -> tuple[dict[str, Any], list[st
 def build_settings(cls: type[T], values: Mapping[str, Any], where: str) -> T:
     """``cls`` from a record (a run's JSON, a TOML table): the defaults updated by ``values``;
     a ``ConfigError`` names ``where`` and every problem."""
+    values, problems = renamed(cls, values, where)
+    if problems:
+        raise ConfigError(f"{where}: " + "; ".join(problems))
     clean, problems = check(cls, {**defaults(cls), **values})
     if problems:
         raise ConfigError(f"{where}: " + "; ".join(problems))
     return cls(**clean)
+
+
+def renamed(cls: type, values: Mapping[str, Any], where: str) -> tuple[dict[str, Any], list[str]]:
+    """``values`` with each setting given by its former name (``cls.RENAMED``: old -> new)
+    moved to its new name, with a ``DeprecatedSettingWarning`` naming both, so that files and
+    run records written before a rename still load; both names at once is a problem."""
+    out, problems = dict(values), []
+    for old, new in getattr(cls, "RENAMED", {}).items():
+        if old not in out:
+            continue
+        value = out.pop(old)
+        if new in out:
+            problems.append(f"{old} is the former name of {new}: give {new} only")
+            continue
+        out[new] = value
+        warnings.warn(
+            f"{where}: {old} is now called {new}; read as {new}", DeprecatedSettingWarning, 3
+        )
+    return out, problems
 
 
 def defaults(cls: type) -> dict[str, Any]:
@@ -181,7 +204,7 @@ def parse_text(hint: Any, bounds: Bounds, text: str) -> Any:
     the expected form otherwise)."""
     try:
         return _conform(hint, bounds, _from_text(_unwrap(hint), text))
-    except (ValueError, KeyError, _Bad):
+    except (ValueError, KeyError, SettingValueError):
         raise ValueError(f"{text!r}: expected {describe(hint, bounds)}") from None
 
 
@@ -242,13 +265,9 @@ def _describe_list(args: tuple[Any, ...], bounds: Bounds, plural: bool) -> str:
     return f"{head} " + ", ".join(describe(a) for a in args)
 
 
-class _Bad(Exception):
-    """A value outside its declared type or range (``check`` words the message)."""
-
-
 def _conform(hint: Any, bounds: Bounds, value: Any) -> Any:
     """``value`` as a value of ``hint`` within ``bounds`` (an int given for a float becomes a
-    float), or ``_Bad``."""
+    float), or ``SettingValueError``."""
     origin, args = get_origin(hint), get_args(hint)
     if origin is Annotated:
         inner = [m for m in args[1:] if isinstance(m, Bounds)]
@@ -275,7 +294,7 @@ def _conform(hint: Any, bounds: Bounds, value: Any) -> Any:
 
 def _require(value: Any, ok: bool) -> Any:
     if not ok:
-        raise _Bad
+        raise SettingValueError
     return value
 
 
@@ -285,9 +304,9 @@ def _first_fit(args: tuple[Any, ...], bounds: Bounds, value: Any) -> Any:
     for a in args:
         try:
             return _conform(a, bounds, value)
-        except _Bad:
+        except SettingValueError:
             continue
-    raise _Bad
+    raise SettingValueError
 
 
 def _conform_tuple(args: tuple[Any, ...], bounds: Bounds, value: Any) -> tuple[Any, ...]:

@@ -5,7 +5,7 @@ range, help: ``schema.setting``), so that a run is fully described by one ``Conf
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from obsscale.config.schema import NonNegative, OpenFraction, Positive, Settings, setting
 
@@ -155,6 +155,10 @@ class PredictConfig(Settings):
     accuracy suite). The settings from ``inner_quantiles`` on are the default method's only.
     """
 
+    # former names still read (with a warning) from TOML files and run records: "alphas" was
+    # the ridge penalties, while "alpha" elsewhere is an interval's level
+    RENAMED: ClassVar[dict[str, str]] = {"alphas": "ridges"}
+
     method: Literal["obsscale", "paper"] = setting(
         "obsscale",
         help="obsscale: inputs and link chosen and weighted by nested back-tests, intervals "
@@ -189,7 +193,9 @@ class PredictConfig(Settings):
         help="nested FLOPs cutoffs (quantiles of the training models' FLOPs) that rank the "
         "candidates: high ones, so that each inner fit sees most of the training models",
     )
-    alphas: tuple[NonNegative, ...] = setting((0.0,), min_length=1, help="ridge strengths tried")
+    ridges: tuple[NonNegative, ...] = setting(
+        (0.0,), min_length=1, help="ridge penalties tried (on standardized weights)"
+    )
     n_members: int = setting(4, ge=1, le=20, help="how many of the best candidates are averaged")
     ceiling_min: float = setting(0.5, ge=0, le=1, help="lowest ceiling a fitted link may have")
     anchor_weight: float = setting(

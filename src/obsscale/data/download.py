@@ -35,15 +35,11 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from obsscale.config import MIRROR_ENV, NetworkConfig, Source
-from obsscale.exceptions import FetchError
+from obsscale.exceptions import FetchError, RetryStoppedError
 
 log = logging.getLogger("obsscale.data.fetch")
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-
-
-class GaveUp(Exception):
-    """Why retrying stopped before the retries ran out (the reason of a ``MaxRetryError``)."""
 
 
 def host_of(url: str) -> str:
@@ -109,7 +105,7 @@ class LoggedRetry(Retry):
         wait = max(wait, new.get_backoff_time())
         reason = self._stop_reason(time.monotonic() + wait - self.started, _pool)
         if reason is not None:
-            raise MaxRetryError(_pool, url or "", GaveUp(reason))
+            raise MaxRetryError(_pool, url or "", RetryStoppedError(reason))
         if response is not None:  # urllib3 itself warns of retried connection errors
             where = f"{_pool.scheme}://{_pool.host}:{_pool.port}" if _pool is not None else ""
             log.warning(
@@ -262,7 +258,7 @@ def _request_failure(e: requests.RequestException, url: str) -> str:
 
 
 def _in_words(err: object, host: str) -> str | None:
-    if isinstance(err, GaveUp):
+    if isinstance(err, RetryStoppedError):
         return f"{host}: gave up: {err}"
     if isinstance(err, NameResolutionError):
         return (

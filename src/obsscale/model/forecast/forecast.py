@@ -13,8 +13,9 @@ bootstrap), fitted on every model with the target:
   against their factors from these benchmarks only, filled by an imputer fitted without
   them: ``capabilities.holdout``, the fills completion's intervals come from), drawn and
   pushed through the predictor as for a planned model.
-- the **whole table** (``complete_targets``): every missing target score of every model,
-  predicted the same way from its observed basis scores.
+
+Filling a whole score matrix (``obsscale complete``, ``forecast --complete``) is
+``model.completion``'s job.
 
 Each target gets its own factor basis without the target (and its twins from other
 sources, ``[audit] score_pairs``), exactly as in back-tests, so an observed score never
@@ -291,39 +292,6 @@ def _extrapolation_notes(frame: pd.DataFrame, max_decades: float) -> list[str]:
         warnings.warn(msg, ExtrapolationWarning, stacklevel=3)
         notes.append(msg)
     return notes
-
-
-def complete_targets(
-    models: pd.DataFrame,
-    targets: list[ForecastTarget],
-    settings: CapabilityConfig,
-    pconf: PredictConfig,
-    score_pairs: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS,
-) -> pd.DataFrame:
-    """Every model's missing target scores, predicted from its observed basis scores."""
-    parts = []
-    for target in targets:
-        tm = TargetModel.fit(models, target, settings, pconf, score_pairs)
-        rows = models[models[tm.basis].notna().any(axis=1) & models[target.column].isna()]
-        if rows.empty:
-            continue
-        rng = np.random.default_rng(_seed(pconf.random_state, target.column, "complete"))
-        frame = tm.predictor.predict(
-            rows, draws=_own_draws(tm, rows, pconf, rng), random_state=rng
-        ).clip(0.0, 1.0)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "model": rows["model"].to_numpy(),
-                    "column": target.column,
-                    "status": "predicted",
-                    "value": frame["predicted_raw"].to_numpy(),
-                    "lower": frame["lower_raw"].to_numpy(),
-                    "upper": frame["upper_raw"].to_numpy(),
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def report_scenarios(config: Config, models: pd.DataFrame) -> list[Scenario]:

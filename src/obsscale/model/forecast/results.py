@@ -33,7 +33,6 @@ class ForecastResult:
     level: float
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
-    completion: pd.DataFrame | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per scenario and target; ``observed`` set where the score was given."""
@@ -79,8 +78,6 @@ class ForecastResult:
             "notes": self.notes,
             "forecasts": self.to_frame(),
         }
-        if self.completion is not None:
-            out["completion"] = self.completion
         return store.jsonable(out)
 
     def to_json(self) -> str:
@@ -99,5 +96,4 @@ class ForecastResult:
         rows = pd.DataFrame(d["forecasts"], columns=COLUMNS)
         for col in ("observed", "predicted", "lower", "upper", "decades_past"):
             rows[col] = rows[col].astype(float)
-        completion = pd.DataFrame(d["completion"]) if d.get("completion") is not None else None
-        return cls(rows, float(d["interval"]), list(d["notes"]), d["settings"], completion)
+        return cls(rows, float(d["interval"]), list(d["notes"]), d["settings"])

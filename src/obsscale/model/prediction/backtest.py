@@ -28,6 +28,7 @@ from obsscale.config import DEFAULT_SCORE_PAIRS, CapabilityConfig, PredictConfig
 from obsscale.exceptions import PredictError
 from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.prediction.capability_curves import baseline_curves, capability_curve
+from obsscale.model.prediction.chance import add_raw_columns
 from obsscale.model.prediction.methods import PREDICTOR_INPUTS, DefaultMethod
 from obsscale.model.prediction.predictor import DownstreamPredictor, fit_factors
 from obsscale.model.prediction.records import FoldFit, Task
@@ -296,9 +297,7 @@ def _result(
     left_out: dict[str, str],
 ) -> PredictionResult:
     chance = task.chance
-    pred["actual_raw"] = pred["actual"] * (1 - chance) + chance
-    for col in ("predicted", "lower", "upper"):
-        pred[f"{col}_raw"] = pred[col] * (1 - chance) + chance
+    add_raw_columns(pred, ("actual", "predicted", "lower", "upper"), chance)
     firsts = pred.drop_duplicates("model")["split"]
     n_unknown = int((firsts == "unknown").sum())
     if n_unknown:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from obsscale.config import PredictConfig
+from obsscale.model.prediction.chance import add_raw_columns
 from obsscale.model.prediction.intervals import band
 
 if TYPE_CHECKING:
@@ -78,9 +79,7 @@ def _curve_frame(
 ) -> pd.DataFrame:
     """A curve with its band on the normalised and the raw metric scale."""
     frame = pd.DataFrame({x_name: x, "predicted": center, "lower": lo, "upper": hi})
-    for col in ("predicted", "lower", "upper"):
-        frame[f"{col}_raw"] = frame[col] * (1 - chance) + chance
-    return frame
+    return add_raw_columns(frame, ("predicted", "lower", "upper"), chance)
 
 
 def baseline_curves(

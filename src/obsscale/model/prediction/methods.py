@@ -180,7 +180,7 @@ class DefaultMethod:
         # the best member with its bootstrap: what the curves and coefficients describe
         X = spec_inputs(feats, choice.inputs)
         ok = np.isfinite(X).all(axis=1)
-        params = regressor_params(choice.form, choice.alpha, pconf)
+        params = regressor_params(choice.form, choice.ridge, pconf)
         best = _bootstrap(X[ok], y[ok], inputs, pconf, rng, params)
         return DefaultFit(best, choice.inputs, choice, calibrated)
 

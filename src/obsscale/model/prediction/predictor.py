@@ -24,6 +24,7 @@ from obsscale.model.capabilities.factors import CapabilityPCA
 from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.estimator import BaseEstimator, check_is_fitted
 from obsscale.model.params import RANDOM_STATE, Interval, ValidatedParams
+from obsscale.model.prediction.chance import add_raw_columns, to_normalised
 from obsscale.model.prediction.link_forms import Link
 from obsscale.model.prediction.methods import (
     DefaultMethod,
@@ -182,7 +183,7 @@ class DownstreamPredictor(ValidatedParams, BaseEstimator):
         check_is_fitted(self, "fitted_")
         feats = self._features(models, factors)
         rng = self._rng(random_state)
-        low = -self.chance / (1 - self.chance)  # the metric's 0 on the fitted scale
+        low = to_normalised(0.0, self.chance)  # the metric's 0 on the fitted scale
         if draws is None:
             out = np.column_stack(self.fitted_.predict(feats, low, rng))
         else:
@@ -195,9 +196,7 @@ class DownstreamPredictor(ValidatedParams, BaseEstimator):
                 ]
             ).reshape(len(models), 3)
         frame = pd.DataFrame(out, index=models.index, columns=list(COLUMNS))
-        for col in COLUMNS:
-            frame[f"{col}_raw"] = frame[col] * (1 - self.chance) + self.chance
-        return frame
+        return add_raw_columns(frame, COLUMNS, self.chance)
 
     def reference_inputs(self, models: pd.DataFrame) -> np.ndarray:
         """The inputs of the reference link (the curves' and coefficients') for the rows."""

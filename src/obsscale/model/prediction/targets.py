@@ -16,6 +16,7 @@ from obsscale.data.table import META_FIELDS, require_score_columns, score_column
 from obsscale.exceptions import PredictError
 from obsscale.model.capabilities.basis import factor_basis, observed_share, resolve_basis
 from obsscale.model.capabilities.rows import Selection
+from obsscale.model.prediction.chance import check_chance, to_normalised
 from obsscale.model.prediction.records import Task
 from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, Split
 
@@ -55,12 +56,6 @@ def normalize_scale(
     if top == 1:
         return values.astype(float), None
     return values / top, f"{name}: values range {lo:g}..{hi:g}; read as {scale} (÷{top:g})"
-
-
-def chance_normalize(y: pd.Series, chance: float) -> pd.Series:
-    if not 0 <= chance < 1:
-        raise PredictError(f"--chance must be in [0, 1), got {chance}")
-    return (y - chance) / (1 - chance)
 
 
 def load_downstream(
@@ -192,7 +187,8 @@ def prepare(
         )
     # rows in id order: results do not depend on the order of the input table
     order = models.loc[keep, "model"].sort_values(kind="stable").index
-    y = chance_normalize(y_raw[order].reset_index(drop=True), chance)
+    check_chance(chance)
+    y = to_normalised(y_raw[order].reset_index(drop=True), chance)
     below = float((y < 0).mean())
     if chance > 0 and below > 0.2:
         notes.append(f"{below:.0%} of the models score below the chance level {chance:g}")

@@ -5,7 +5,7 @@ uses, and how wide its intervals are.
 
 - Inputs: the factor predictor may use the capability factors (``pc``), log-FLOPs,
   log-parameters, or factors and log-FLOPs together; the baselines keep their one input.
-- Ridge strength ``alpha`` (on standardized weights) and link form (sigmoid; with a floor
+- Ridge penalty ``ridge`` (on standardized weights) and link form (sigmoid; with a floor
   and a ceiling for metrics that saturate below 1; with a floor up to
   ``candidate_floor_max`` for metrics whose chance level was not given).
 - Weights: the best ``n_members`` candidates by inner MSE (the geometric mean over the
@@ -63,10 +63,10 @@ def has_inputs(features: dict[str, np.ndarray], inputs: str) -> bool:
     return inputs in features or int(inputs[2:]) < features["pc"].shape[1]
 
 
-def regressor_params(form: str, alpha: float, pconf: PredictConfig) -> dict[str, object]:
+def regressor_params(form: str, ridge: float, pconf: PredictConfig) -> dict[str, object]:
     """A candidate's regressor settings; its floor form is bounded by ``candidate_floor_max``
     (the paper's ``floor_max`` belongs to ``--form parametric`` of the paper method)."""
-    params: dict[str, object] = {"form": form, "ridge": alpha}
+    params: dict[str, object] = {"form": form, "ridge": ridge}
     if form == "parametric":
         params["floor_max"] = pconf.candidate_floor_max
     return params
@@ -86,7 +86,7 @@ class Inner:
 
     inputs: str
     form: str
-    alpha: float
+    ridge: float
     mse: float
     pred: np.ndarray
     # the regressor fitted on each nested cutoff's training side, in the folds' order (empty
@@ -119,8 +119,8 @@ class Choice:
         return self.members[0][0].form
 
     @property
-    def alpha(self) -> float:
-        return self.members[0][0].alpha
+    def ridge(self) -> float:
+        return self.members[0][0].ridge
 
     def reason(self, name: str) -> str:
         used = ", ".join(f"{_label(m)} x{w:.2f}" for m, w in self.members)
@@ -149,9 +149,9 @@ class Choice:
         return {
             "inputs": self.inputs,
             "form": self.form,
-            "alpha": self.alpha,
+            "ridge": self.ridge,
             "members": [
-                {"inputs": m.inputs, "form": m.form, "alpha": m.alpha, "weight": w}
+                {"inputs": m.inputs, "form": m.form, "ridge": m.ridge, "weight": w}
                 for m, w in self.members
             ],
             "inner_mse": self.inner_mse,
@@ -205,9 +205,9 @@ def choose(
     name: str,
     pconf: PredictConfig,
 ) -> Choice:
-    """Every candidate (inputs, form, alpha) through the nested back-tests; the best
+    """Every candidate (inputs, form, ridge penalty) through the nested back-tests; the best
     ``pconf.n_members`` weighted by inverse inner MSE, blended with the anchor (the paper's
-    predictor: these inputs, sigmoid, the first alpha) as far as the evidence supports."""
+    predictor: these inputs, sigmoid, the first ridge penalty) as far as the evidence supports."""
     specs = [(i, f) for i, f in SPECS[name] if has_inputs(features, i)]
     test = np.zeros(len(y), bool)
     for _, te in folds:
@@ -216,12 +216,12 @@ def choose(
     results = []
     for inputs, form in specs:
         X = spec_inputs(features, inputs)
-        for alpha in pconf.alphas:
-            results.append(_inner(X, y, folds, test, pconf, inputs, form, alpha))
+        for ridge in pconf.ridges:
+            results.append(_inner(X, y, folds, test, pconf, inputs, form, ridge))
     ok = sorted((r for r in results if math.isfinite(r.mse)), key=lambda r: r.mse)
     if not ok:  # no usable nested back-test: the paper's predictor (else the first), alone
         inputs, form = (name, "sigmoid") if (name, "sigmoid") in specs else specs[0]
-        ok = [Inner(inputs, form, pconf.alphas[0], math.inf, np.empty(0))]
+        ok = [Inner(inputs, form, pconf.ridges[0], math.inf, np.empty(0))]
     r2 = inner_r2(
         y[_training_side(folds, len(y)) & ~test], y[test], [r.pred for r in ok if r.pred.size]
     )
@@ -231,7 +231,7 @@ def choose(
         anchor, lam = 1.0, 0.0
     if flat:
         members = _hedged(members, ok)
-    inner_mse = {f"{_label(r)}@{r.alpha:g}": r.mse for r in results}
+    inner_mse = {f"{_label(r)}@{r.ridge:g}": r.mse for r in results}
     y_inner = y[test] if ok[0].pred.size else np.empty(0)
     return Choice(
         members,
@@ -275,7 +275,7 @@ def _weights(
     w = np.array([1 / max(r.mse, 1e-12) if math.isfinite(r.mse) else 1.0 for r in top])
     w /= w.sum()
     anchor = next(
-        (r for r in ok if (r.inputs, r.form, r.alpha) == (name, "sigmoid", pconf.alphas[0])),
+        (r for r in ok if (r.inputs, r.form, r.ridge) == (name, "sigmoid", pconf.ridges[0])),
         None,
     )
     if anchor is None or len(ok) == 1:
@@ -317,7 +317,7 @@ def _inner(
     pconf: PredictConfig,
     inputs: str,
     form: str,
-    alpha: float,
+    ridge: float,
 ) -> Inner:
     """One candidate's nested back-tests (geometric mean of the MSE over the cutoffs)."""
     ok = np.isfinite(X).all(axis=1)
@@ -325,22 +325,22 @@ def _inner(
     mses, fits = [], []
     for tr, te in folds:
         tr, te = tr & ok, te & test
-        reg = make_regressor(pconf, n_starts=0, **regressor_params(form, alpha, pconf))
+        reg = make_regressor(pconf, n_starts=0, **regressor_params(form, ridge, pconf))
         if not te.any() or tr.sum() < X.shape[1] + 1 + reg.link_.k:
-            return Inner(inputs, form, alpha, math.inf, np.empty(0))
+            return Inner(inputs, form, ridge, math.inf, np.empty(0))
         try:
             reg.fit(X[tr], y[tr])
         except ValueError:
-            return Inner(inputs, form, alpha, math.inf, np.empty(0))
+            return Inner(inputs, form, ridge, math.inf, np.empty(0))
         fits.append(reg)
         p = reg.predict(X[te])
         mses.append(float(np.mean((y[te] - p) ** 2)))
         new = te & np.isnan(pred)  # nested test sides overlap: each model once, outermost cut
         pred[new] = p[new[te]]
     if not mses:
-        return Inner(inputs, form, alpha, math.inf, np.empty(0))
+        return Inner(inputs, form, ridge, math.inf, np.empty(0))
     gmean = float(np.exp(np.mean(np.log(np.maximum(mses, 1e-12)))))
-    return Inner(inputs, form, alpha, gmean, pred[test], tuple(fits))
+    return Inner(inputs, form, ridge, gmean, pred[test], tuple(fits))
 
 
 @dataclass
@@ -362,7 +362,7 @@ class Ensemble:
         for m, w in choice.members:
             X = spec_inputs(features, m.inputs)
             tr = train & np.isfinite(X).all(axis=1)
-            params = regressor_params(m.form, m.alpha, pconf)
+            params = regressor_params(m.form, m.ridge, pconf)
             # the two deterministic starts only: over the accuracy suite the random restarts
             # never moved a member's fit (test MSE equal to 1e-6), at a third of the fit time
             reg = make_regressor(pconf, n_starts=0, **params).fit(X[tr], y[tr])
@@ -412,7 +412,7 @@ def summarize_choices(
             "folds": len(picks),
             "inputs": inputs,
             "form": _counts(c.form for c in picks),
-            "alpha": _counts(f"{c.alpha:g}" for c in picks),
+            "ridge": _counts(f"{c.ridge:g}" for c in picks),
             "interval_quantile_median": _median_quantile(picks),
         }
         out[name] = summary
