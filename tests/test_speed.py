@@ -35,7 +35,7 @@ def _settings(t):
 
 @pytest.mark.parametrize("split", [CutoffFlops(10**23.5), KFold(3)])
 def test_json_holds_the_values_of_to_dict_and_its_bytes_are_stable(table, split, tmp_path) -> None:
-    """orjson writes the JSON (its float notation differs from json's, e.g. 1e-5 for 1e-05,
+    """orjson writes the JSON (its float notation differs from json's, e.g. 0.00001 for 1e-05,
     and it leaves non-ASCII text unescaped), so only the values equal json's, exactly; the
     same result, rebuilt from its record or not, gives the same bytes."""
     r = backtest_target(
