@@ -19,6 +19,7 @@ from obsscale.model.capabilities.factors import CapabilityPCA
 from obsscale.model.capabilities.fit import CapabilityFit, fit_capabilities
 from obsscale.model.capabilities.imputation import PCAImputer
 from obsscale.model.capabilities.rows import Selection, select_models
+from obsscale.model.capabilities.saved import SavedFactors
 
 BENCH = [f"b{j}" for j in range(8)]
 SETTINGS = CapabilityConfig(benchmarks=tuple(BENCH), reference_family="Ref")
@@ -243,6 +244,23 @@ def test_json_round_trip_and_determinism(tmp_path: Path) -> None:
         "settings",
         "input_sha256",
     } <= set(d)
+
+
+def test_loaded_fit_reads_its_arrays_without_building_the_estimator(tmp_path: Path) -> None:
+    """What summaries and the report read comes from fit.json's arrays as they are; the
+    estimator (scikit-learn) is built once, by the first use of ``pca``."""
+    fit = fit_capabilities(synthetic_models(noise=0.01), SETTINGS)
+    fit.save(tmp_path / "a.json")
+    back = CapabilityFit.load(tmp_path / "a.json")
+    assert repr(back) == repr(fit)
+    pd.testing.assert_frame_equal(back.loadings, fit.loadings, rtol=0, atol=0)
+    pd.testing.assert_series_equal(back.explained_variance_ratio, fit.explained_variance_ratio)
+    assert_allclose(back.spectrum_ratio, fit.spectrum_ratio, rtol=0, atol=0)
+    assert back.summary().as_text() == fit.summary().as_text()
+    assert isinstance(back.factors, SavedFactors)
+    pca = back.pca
+    assert isinstance(pca, CapabilityPCA) and back.pca is pca and back.factors is pca
+    assert_allclose(pca.spectrum_ratio_, fit.pca.spectrum_ratio_, rtol=0, atol=0)
 
 
 def test_summary_and_repr() -> None:

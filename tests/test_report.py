@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import html
+import pickle
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -276,11 +279,29 @@ def test_figures_drawn_in_forked_workers_equal_serial(report: tuple[Path, Config
     out = []
     for workers in (1, 2):
         sections = [html.TargetSection(t, r, e) for t, r, e in run.targets]
-        figs = html._figures(run.fit, run.fit.pca.spectrum_ratio_, models, sections, 40, workers)
+        figs = html._figures(run.fit, run.fit.spectrum_ratio, models, sections, 40, workers)
         out.append((figs, [(s.curve_png, s.backtest_png) for s in sections]))
     assert out[0] == out[1]
     assert set(out[0][0]) == {"scree", "loadings", "families"}
     assert all(png for pair in out[0][1] for png in pair)
+
+
+def test_report_process_imports_no_scikit_learn(
+    report: tuple[Path, Config], tmp_path: Path
+) -> None:
+    """``obsscale report`` reads the fit's arrays; scikit-learn (0.6 s of imports) stays out."""
+    index, cfg = report
+    shutil.copytree(index.parent, tmp_path / "reports")
+    (tmp_path / "config.pickle").write_bytes(pickle.dumps(cfg))
+    code = (
+        "import pickle, sys; from pathlib import Path; from obsscale.pipeline import run_report; "
+        f"cfg = pickle.loads(Path({str(tmp_path / 'config.pickle')!r}).read_bytes()); "
+        f"run_report(cfg, Path({str(tmp_path / 'reports')!r})); "
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'); "
+        "sys.exit(f'imported {loaded[:3]}' if loaded else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def section_numbers(text: str) -> list[int]:

@@ -17,14 +17,18 @@ from typing import Any
 
 from obsscale.data import store
 from obsscale.exceptions import ArtifactError
-from obsscale.model.completion.protocol import accuracy_table
-from obsscale.model.design.probe_backtest import backtest_frame
 from obsscale.report.frontier import FrontierTable
 
 log = logging.getLogger(__name__)
 
 
+# the two protocols' modules are imported by their readers, when a bench result is there to
+# read: they import scikit-learn (~0.6 s), which a report without them does not need
+
+
 def _completion(result: dict[str, Any], path: Path) -> FrontierTable:
+    from obsscale.model.completion.protocol import accuracy_table
+
     return FrontierTable(
         title="Completing the hub matrix: accuracy by method",
         caption=(
@@ -39,6 +43,8 @@ def _completion(result: dict[str, Any], path: Path) -> FrontierTable:
 
 
 def _probes(result: dict[str, Any], path: Path) -> FrontierTable:
+    from obsscale.model.design.probe_backtest import backtest_frame
+
     return FrontierTable(
         title="Which benchmarks to run next: the probe-set back-test",
         caption=(

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -49,8 +50,15 @@ Hover = list[tuple[Axes, np.ndarray, np.ndarray, list[str]]]
 
 @contextmanager
 def theme() -> Iterator[None]:
-    """seaborn's whitegrid style at a compact scale, as an rc context around one figure."""
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.8):
+    """seaborn's whitegrid style at a compact scale, as an rc context around one figure.
+    Titles sit at the top of their axes (``axes.titley``): placed automatically, matplotlib
+    lays out every y axis once more per title at each draw, to move titles clear of top-side
+    ticks these figures do not have (6% of the report's CPU; the same pixels)."""
+    with (
+        sns.axes_style("whitegrid"),
+        sns.plotting_context("notebook", font_scale=0.8),
+        mpl.rc_context({"axes.titley": 1.0}),
+    ):
         yield
 
 

@@ -210,7 +210,7 @@ def render_report(config: Config, out_dir: str | Path, run: FitRun) -> Path:
     forecasts = tables.forecast_table(run.forecast, fit)
     extra: list[Job] = [("forecasts", partial(_forecast_png, forecasts, dpi))] if forecasts else []
     extra += frontier.figure_jobs(run.frontier, dpi)
-    figs = _figures(fit, fit.pca.spectrum_ratio_, all_models, sections, dpi, extra=extra)
+    figs = _figures(fit, fit.spectrum_ratio, all_models, sections, dpi, extra=extra)
     results = [s.result for s in sections if s.result is not None]
     html = (
         _environment()

@@ -125,7 +125,7 @@ def forecast_interval_method(forecast: Any) -> str:
 
 def headlines(fit: CapabilityFit, results: list[PredictionResult]) -> list[str]:
     """Three findings in words, generated from the numbers."""
-    evr = fit.pca.explained_variance_ratio_
+    evr = fit.factors.explained_variance_ratio_
     out = [
         f"One capability factor (PC-1) explains {evr[0]:.1%} of the variance of "
         f"{len(fit.benchmarks)} benchmarks across {len(fit.models)} models; "

@@ -17,17 +17,18 @@ from obsscale.config import CapabilityConfig
 from obsscale.data import store
 from obsscale.data.table import require_score_columns
 from obsscale.exceptions import CapabilityDataError
-from obsscale.model.capabilities.factors import CapabilityPCA
 from obsscale.model.capabilities.families import (
     GroupedOLS,
     ReferenceLine,
     family_efficiency,
     family_regressions,
 )
-from obsscale.model.capabilities.imputation import PCAImputer
+from obsscale.model.capabilities.saved import SavedFactors
 
 if TYPE_CHECKING:
     from statsmodels.iolib.summary2 import Summary
+
+    from obsscale.model.capabilities.factors import CapabilityPCA
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,12 @@ class CapabilityFit:
 
     ``models``: one row per model used (id, family, FLOPs, PC scores, equivalent FLOPs);
     ``families``: per-family OLS of every PC on log10 FLOPs; ``efficiency``: per-family
-    compute efficiency relative to the reference; ``pca``: the fitted ``CapabilityPCA``.
+    compute efficiency relative to the reference; ``factors``: the fitted ``CapabilityPCA``,
+    or (a fit read back from JSON) its ``SavedFactors`` until ``pca`` is first asked for.
     """
 
     benchmarks: list[str]
-    pca: CapabilityPCA
+    factors: CapabilityPCA | SavedFactors
     models: pd.DataFrame
     families: pd.DataFrame
     efficiency: pd.DataFrame
@@ -57,17 +59,30 @@ class CapabilityFit:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def pca(self) -> CapabilityPCA:
+        """The fitted capability model (what ``transform`` and the predictors use)."""
+        if isinstance(self.factors, SavedFactors):
+            self.factors = self.factors.build(self.benchmarks)
+        return self.factors
+
+    @property
     def components(self) -> list[str]:
-        return [f"PC-{j + 1}" for j in range(self.pca.n_components)]
+        return [f"PC-{j + 1}" for j in range(self.factors.n_components)]
 
     @property
     def explained_variance_ratio(self) -> pd.Series:
-        return pd.Series(self.pca.explained_variance_ratio_, index=self.components)
+        return pd.Series(self.factors.explained_variance_ratio_, index=self.components)
+
+    @property
+    def spectrum_ratio(self) -> np.ndarray:
+        """Every component's share of the variance, fitted or not (the scree plot's)."""
+        return np.asarray(self.factors.spectrum_ratio_)
 
     @property
     def loadings(self) -> pd.DataFrame:
         """Benchmark x component weights (rows of ``components_``, as in the paper)."""
-        return pd.DataFrame(self.pca.components_.T, index=self.benchmarks, columns=self.components)
+        weights = self.factors.components_.T
+        return pd.DataFrame(weights, index=self.benchmarks, columns=self.components)
 
     def transform(self, models: pd.DataFrame) -> pd.DataFrame:
         """Capability factors of new models (imputed with this fit's training basis)."""
@@ -84,8 +99,8 @@ class CapabilityFit:
         fams = self.models["family"].nunique()
         return (
             f"<CapabilityFit: {len(self.models)} models, {fams} families, "
-            f"{len(self.benchmarks)} benchmarks, {self.pca.n_components} components, PC-1 "
-            f"explains {self.pca.explained_variance_ratio_[0]:.3f}>"
+            f"{len(self.benchmarks)} benchmarks, {self.factors.n_components} components, PC-1 "
+            f"explains {self.factors.explained_variance_ratio_[0]:.3f}>"
         )
 
     def summary(self) -> Summary:
@@ -98,9 +113,9 @@ class CapabilityFit:
             "Models": str(len(self.models)),
             "Families": str(self.models["family"].nunique()),
             "Benchmarks": str(len(self.benchmarks)),
-            "Components": str(self.pca.n_components),
+            "Components": str(self.factors.n_components),
             "Reference family": self.reference.family if self.reference else "-",
-            "Explained var. (cum.)": f"{self.pca.explained_variance_ratio_.sum():.3f}",
+            "Explained var. (cum.)": f"{self.factors.explained_variance_ratio_.sum():.3f}",
         }
         s.add_dict(info, ncols=2)
         ev = self.explained_variance_ratio.to_frame("explained variance ratio").T
@@ -172,32 +187,9 @@ class CapabilityFit:
     def from_dict(cls, d: dict[str, Any]) -> CapabilityFit:
         if d.get("format") != FIT_FORMAT:
             raise CapabilityDataError(f"not a capability fit (format {d.get('format')!r})")
-        imp_d, pca_d = d["imputer"], d["pca"]
-        imp = PCAImputer(
-            n_components=imp_d["n_components"],
-            clip=tuple(imp_d["clip"]) if imp_d["clip"] else None,
-        )
-        imp.mean_, imp.scale_ = np.array(imp_d["mean"]), np.array(imp_d["scale"])
-        imp.center_, imp.components_ = np.array(imp_d["center"]), np.array(imp_d["components"])
-        imp.n_iter_, imp.n_features_in_ = imp_d["n_iter"], len(d["benchmarks"])
-        imp.feature_names_in_ = np.asarray(d["benchmarks"], dtype=object)
-        pca = CapabilityPCA(
-            n_components=len(d["components"]),
-            impute_components=imp.n_components,
-            standardize=pca_d["standardize"],
-            clip=imp.clip,
-        )
-        pca.imputer_ = imp
-        pca.mean_, pca.scale_ = np.array(pca_d["mean"]), np.array(pca_d["scale"])
-        pca.components_ = np.array(pca_d["components"])
-        pca.explained_variance_ratio_ = np.array(d["explained_variance_ratio"])
-        pca.explained_variance_ = np.array(d["explained_variance"])
-        pca.spectrum_ratio_ = np.array(d["spectrum_ratio"])
-        pca.n_features_in_ = len(d["benchmarks"])
-        pca.feature_names_in_ = np.asarray(d["benchmarks"], dtype=object)
         return cls(
             benchmarks=list(d["benchmarks"]),
-            pca=pca,
+            factors=SavedFactors(d),
             models=pd.DataFrame(d["models"]),
             families=pd.DataFrame(d["families"]),
             efficiency=pd.DataFrame(d["efficiency"]),
@@ -227,6 +219,8 @@ def fit_capabilities(
     ``models`` must hold ``model``, ``family``, ``flops`` and the benchmark columns named in
     ``settings.benchmarks``; select rows first with ``select_models``.
     """
+    from obsscale.model.capabilities.factors import CapabilityPCA  # scikit-learn: ~0.6 s
+
     cfg = settings or CapabilityConfig()
     benchmarks = list(cfg.benchmarks)
     _check_basis(models, benchmarks)
@@ -255,7 +249,7 @@ def fit_capabilities(
         )
     return CapabilityFit(
         benchmarks=benchmarks,
-        pca=pca,
+        factors=pca,
         models=table.reset_index(drop=True),
         families=families,
         efficiency=efficiency,

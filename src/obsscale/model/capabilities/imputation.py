@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from numbers import Integral, Real
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -116,7 +116,8 @@ def _row_coefficients(Zc: np.ndarray, observed: np.ndarray, W: np.ndarray) -> np
         coef[~short] = np.linalg.solve(G[~short], b[~short, :, None])[:, :, 0]
     except np.linalg.LinAlgError:  # an observed block of the axes is singular
         short[:] = True
-    coef[short] = (np.linalg.pinv(G[short]) @ b[short, :, None])[:, :, 0]
+    if short.any():  # pinv of no matrices costs as much as the solve above
+        coef[short] = (np.linalg.pinv(G[short]) @ b[short, :, None])[:, :, 0]
     return coef
 
 
@@ -132,7 +133,15 @@ def _fill_missing(
     reference's step "replace missing by reconstruction" when the PCA basis is held fixed."""
     coef = _row_coefficients(np.where(observed, Z - mu, 0.0), observed, W)
     rows, cols = missing
-    return mu[cols] + np.einsum("kr,rk->k", coef[rows], W[:, cols])
+    if len(W) > 2:
+        return mu[cols] + np.einsum("kr,rk->k", coef[rows], W[:, cols])
+    # one or two axes: the same products and sum as einsum's, in a fifth of its time (it pays
+    # per element; ``take`` gathers in half the time of indexing), for an imputer that runs
+    # this hundreds of times per fit
+    filled = coef[:, 0].take(rows) * W[0].take(cols)
+    if len(W) == 2:
+        filled += coef[:, 1].take(rows) * W[1].take(cols)
+    return mu[cols] + filled
 
 
 class AllowsMissingScores:
@@ -198,12 +207,18 @@ class PCAImputer(AllowsMissingScores, ValidatedParams, TransformerMixin, BaseEst
         observed = ~mask
         missing = np.nonzero(mask)
         Z = np.where(mask, 0.0, (arr - self.mean_) / self.scale_)
+        # the missing entries of Z through a flat view in its memory order (np.where keeps
+        # the input's, often Fortran from pandas), listed as ``missing`` lists them: a fifth
+        # of the time of indexing Z with (rows, columns), at every iteration
+        order: Literal["C", "F"] = "F" if Z.flags.f_contiguous else "C"
+        Z_flat = Z.reshape(-1, order=order)
+        flat = np.ravel_multi_index(missing, Z.shape, order=order)
         mu, W = _top_components(Z, self.n_components)
         for it in range(1, self.max_iter + 1):
             filled = _fill_missing(Z, observed, missing, mu, W)
-            change = filled - Z[missing]
+            change = filled - Z_flat.take(flat)
             delta = float(np.sqrt(np.mean(change**2))) if change.size else 0.0
-            Z[missing] = filled
+            Z_flat[flat] = filled
             mu, W = _top_components(Z, self.n_components)
             if delta <= self.tol:
                 return mu, W, it
