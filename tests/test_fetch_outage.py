@@ -146,8 +146,9 @@ def test_failures_are_said_in_words_not_urllib3_text(
     tmp_path: Path, server: ScriptedServer
 ) -> None:
     server.set("/ex.org/a.csv", reset())
-    server.set("/ex.org/b.csv", slow(2.0, ok(CSV)))
-    cfg = config(tmp_path, server, table("a"), table("b"), retries=0, timeout=0.3)
+    # a timeout well above a loaded machine's scheduling delay: the reset must come first
+    server.set("/ex.org/b.csv", slow(4.0, ok(CSV)))
+    cfg = config(tmp_path, server, table("a"), table("b"), retries=0, timeout=1.5)
     a, b = fetch_all(cfg, progress=False)
     assert "closed or reset the connection before answering" in a.error
     assert "accepted the connection but sent no answer" in b.error

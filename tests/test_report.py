@@ -351,6 +351,22 @@ def test_paper_method_captions_say_bootstrap(report: tuple[Path, Config]) -> Non
 
 
 @pytest.mark.mirror
+def test_report_answers_predictability_and_efficiency(report: tuple[Path, Config]) -> None:
+    """The trust table's verdict column and the efficiency section's answer, as the CLI says
+    them (``PredictionResult.verdict``, ``rank_efficiency``)."""
+    from obsscale.io.run import load_run
+    from obsscale.model.capabilities.ranking import rank_efficiency
+
+    text = " ".join(html.unescape(report[0].read_text()).split())
+    run = load_run(report[0].parent)
+    ((_, result, _),) = run.targets
+    verdict = result.verdict()
+    assert '<th rowspan="2">predictable?</th>' in text
+    assert f"<b>{verdict.level}</b>: {verdict.reason}" in text
+    headline = rank_efficiency(run.fit).headline()
+    assert f"<b>M{headline[1:]}</b>" in text
+
+
 def test_real_report_reads_as_forwarded(mirror_data: Path, tmp_path: Path) -> None:
     """The report of the mirror's data: small enough to mail, numbered sections, and (with
     Chromium) no sideways scroll with every appendix open, at 1,400 px."""

@@ -34,8 +34,8 @@ def _settings(t):
 
 
 @pytest.mark.parametrize("split", [CutoffFlops(10**23.5), KFold(3)])
-def test_json_holds_the_values_of_to_dict_and_its_bytes_are_stable(table, split) -> None:
-    """orjson writes the JSON (its float notation differs from json's, e.g. 1e-5 for 1e-05,
+def test_json_holds_the_values_of_to_dict_and_its_bytes_are_stable(table, split, tmp_path) -> None:
+    """orjson writes the JSON (its float notation differs from json's, e.g. 0.00001 for 1e-05,
     and it leaves non-ASCII text unescaped), so only the values equal json's, exactly; the
     same result, rebuilt from its record or not, gives the same bytes."""
     r = backtest_target(
@@ -46,6 +46,8 @@ def test_json_holds_the_values_of_to_dict_and_its_bytes_are_stable(table, split)
     assert r.to_json() == text
     back = PredictionResult.from_dict(json.loads(text))
     assert back.to_json() == text
+    r.save(tmp_path / "r.json")
+    assert (tmp_path / "r.json").read_text(encoding="utf-8") == text + "\n"
 
 
 # ---------------------------------------------------------------- harmonize skipped if unchanged

@@ -73,12 +73,19 @@ def test_no_skill_is_no_whatever_the_baselines_ratios() -> None:
         (MIN_BASELINE_RATIO, "yes", "1.1x lower than log_flops's"),
         (1.09, "weakly", "test MSE only 1.09x lower than log_flops's (< 1.1x)"),
         (0.5, "weakly", "log_flops predicts better (its test MSE is 0.5x the factors')"),
-        (math.nan, "yes", "(log_flops scored no held-out model)"),
+        (math.nan, "yes", "; log_flops left out (no test error to compare)"),
     ],
 )
 def test_each_baseline_must_be_beaten_by_a_margin(ratio: float, level: str, words: str) -> None:
     v = verdict({"log_flops": 0.001 * ratio, "log_params": 0.005})
     assert (v.level, words in v.reason) == (level, True), v.reason
+
+
+def test_a_baseline_left_out_is_named_in_every_verdict_with_skill() -> None:
+    v = verdict({"log_flops": math.nan, "log_params": 0.005}, coverage=0.5)
+    assert v.level == "weakly" and v.reason.endswith(
+        "; log_flops left out (no test error to compare)"
+    )
 
 
 def test_coverage_within_two_binomial_standard_errors() -> None:

@@ -139,6 +139,12 @@ def write_text(target: str | Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_bytes(target: str | Path, data: bytes) -> None:
+    """``write_text`` for text already encoded (orjson's output: no decode and re-encode)."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
 def jsonable(obj: Any) -> Any:
     """A JSON-safe copy: DataFrames as records, numpy scalars and arrays as Python values,
     tuples as lists, NaN/NA as null (strict JSON has no NaN)."""

@@ -120,14 +120,15 @@ class PredictionResult:
     def to_json(self) -> str:
         """``to_dict`` as JSON (sorted keys, indent 2: equal results give equal bytes), written
         by orjson: json's indenting encoder is pure Python, ~1 ms per model's record."""
-        import orjson  # imported here: only JSON output needs it
-
-        return orjson.dumps(
-            self.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-        ).decode()
+        return self._json_bytes().decode()
 
     def save(self, path: str | Path) -> None:
-        store.write_text(path, self.to_json() + "\n")
+        store.write_bytes(path, self._json_bytes() + b"\n")  # no decode and re-encode
+
+    def _json_bytes(self) -> bytes:
+        import orjson  # imported here: only JSON output needs it
+
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
 
     @classmethod
     def load(cls, path: str | Path) -> PredictionResult:

@@ -69,7 +69,7 @@ def predictability(
 
     ``n_test``: held-out models it was scored on; ``r2``, ``mse``, ``coverage``: its test R²,
     MSE and interval coverage there; ``baseline_mse``: each compute-only baseline's test MSE (a
-    NaN one, a baseline that could score no held-out model, is named but not compared);
+    NaN one, a baseline left out of the back-test, is named but not compared);
     ``level``: the intervals' nominal coverage (e.g. 0.9).
     """
     held_out = f"{n_test} held-out model{'s' if n_test != 1 else ''}"
@@ -82,7 +82,8 @@ def predictability(
     if r2 < MIN_R2 or failures:  # the R² first when it is what fails
         low = r2 < MIN_R2
         fit = f"test R² {r2:.2f}{f' < {MIN_R2:g}' if low else ''} on {held_out}"
-        return Verdict("weakly", "; ".join([fit, *failures] if low else [*failures, fit]))
+        reason = "; ".join([fit, *failures] if low else [*failures, fit])
+        return Verdict("weakly", reason + _without_error(ratios))
     return Verdict("yes", _strengths(r2, ratios, coverage, level, held_out))
 
 
@@ -138,8 +139,14 @@ def _strengths(
     r2: float, ratios: Mapping[str, float], coverage: float, level: float, held_out: str
 ) -> str:
     compared = [f"{v:.3g}x lower than {k}'s" for k, v in ratios.items() if not math.isnan(v)]
-    missing = [k for k, v in ratios.items() if math.isnan(v)]
     vs = f"test MSE {' and '.join(compared)}" if compared else "no baseline to compare"
-    if missing:
-        vs += f" ({', '.join(missing)} scored no held-out model)"
-    return f"test R² {r2:.2f} on {held_out}, {vs}, coverage {coverage:.0%} (nominal {level:.0%})"
+    return (
+        f"test R² {r2:.2f} on {held_out}, {vs}, coverage {coverage:.0%} (nominal {level:.0%})"
+        + _without_error(ratios)
+    )
+
+
+def _without_error(ratios: Mapping[str, float]) -> str:
+    """The baselines with no test error to compare (left out of the back-test), named."""
+    missing = [k for k, v in ratios.items() if math.isnan(v)]
+    return f"; {', '.join(missing)} left out (no test error to compare)" if missing else ""
