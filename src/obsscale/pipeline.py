@@ -36,6 +36,7 @@ from obsscale.data.table import (
 from obsscale.exceptions import ArtifactError, CapabilityDataError, PredictError
 from obsscale.io.run import RUN_FORMAT, load_run, run_folder
 from obsscale.model.capabilities.fit import fit_capabilities
+from obsscale.model.capabilities.ranking import efficiency_answer
 from obsscale.model.capabilities.rows import Selection, select_models
 from obsscale.model.prediction.planning import plan_split
 from obsscale.model.prediction.results import PredictionResult
@@ -168,6 +169,7 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
             "targets": entries,
             "forecast": forecast_entry,
             "frontier": frontier_entry,
+            "efficiency_answer": efficiency_answer(fit),
         }
         store.write_json(stage / "run.json", run)
     return out_dir / "run.json"

@@ -85,6 +85,7 @@ class FitRun:
     models_sha256: str
     forecast: Any = None  # ForecastResult, or None
     frontier: dict[str, Any] | None = None  # frontier.json (None: a run from before it)
+    efficiency_answer: str | None = None  # the most compute-efficient family, in a sentence
 
 
 def load_run(out_dir: Path) -> FitRun:
@@ -131,7 +132,10 @@ def _read_run(out_dir: Path, run: dict[str, Any]) -> FitRun:
         _check_hash(out_dir, run["frontier"])
         frontier = store.read_json(out_dir / run["frontier"]["file"], "frontier analysis")
     predict = build_settings(PredictConfig, run["predict"], f"{out_dir / 'run.json'} [predict]")
-    return FitRun(fit, targets, predict, run["models_sha256"], forecast, frontier)
+    answer = run.get("efficiency_answer")  # absent in a run from before it: no sentence
+    if answer is not None and not isinstance(answer, str):
+        raise TypeError(f"efficiency_answer is a {type(answer).__name__}, not text")
+    return FitRun(fit, targets, predict, run["models_sha256"], forecast, frontier, answer)
 
 
 def _check_hash(out_dir: Path, entry: dict[str, Any]) -> None:

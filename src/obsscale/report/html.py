@@ -235,7 +235,7 @@ def render_report(config: Config, out_dir: str | Path, run: FitRun) -> Path:
             quality=tables.quality(config),
             models_table=tables.models_table(fit, all_models),
             efficiency=fit.efficiency.to_dict(orient="records"),
-            most_efficient=wording.most_efficient(fit),
+            most_efficient=run.efficiency_answer,
             input_sha=run.models_sha256,
             bench_summary=_bench_link(out_dir),
             forecasts=forecasts,

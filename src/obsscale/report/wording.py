@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from obsscale.model.capabilities.fit import CapabilityFit
-from obsscale.model.capabilities.ranking import rank_efficiency
 from obsscale.model.prediction import verdict
 from obsscale.model.prediction.results import PREDICTORS, PredictionResult
 
@@ -184,15 +183,6 @@ def _verdict_headline(results: list[PredictionResult]) -> str:
         f"MSE at least {verdict.MIN_BASELINE_RATIO:g}x lower than each baseline's, interval "
         f"coverage within {verdict.COVERAGE_SE:g} standard errors of nominal): {said}."
     )
-
-
-def most_efficient(fit: CapabilityFit) -> str | None:
-    """``obsscale efficiency``'s answer: the most compute-efficient family and whether it leads
-    (None without a reference line)."""
-    if fit.reference is None or not len(fit.efficiency):
-        return None
-    text = rank_efficiency(fit).headline()
-    return text[0].upper() + text[1:]
 
 
 def _efficiency_headline(fit: CapabilityFit) -> list[str]:
