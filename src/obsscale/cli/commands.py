@@ -303,49 +303,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from obsscale.bench import (
-        SIZES,
-        run_accuracy_bench,
-        run_bench,
-        run_completion_bench,
-        run_forecast_bench,
-        run_probes_bench,
-    )
-
-    cfg = config_from_args(args)
-    if args.only == "completion":
-        print(run_completion_bench(cfg, args.out))
-        print(f"wrote {args.out}/completion.json, completion.md")
-        return 0
-    acc = f"accuracy-{args.half}" if args.half else "accuracy"
-    if args.only == "probes":
-        from obsscale.data.table import load_models
-
-        print(run_probes_bench(load_models(cfg), args.out))
-        print(f"wrote {args.out}/probes.json, probes.md")
-        return 0
-    if args.only == "accuracy":
-        print(run_accuracy_bench(cfg, args.out, args.half))
-        print(f"wrote {args.out}/{acc}.json, {acc}.md")
-        return 0
-    if args.only == "forecast":
-        print(run_forecast_bench(cfg, args.out))
-        print(f"wrote {args.out}/forecast.json, forecast.md")
-        return 0
-    md = run_bench(
-        cfg,
-        args.out,
-        mirror=args.mirror,
-        upstream=cfg.upstream_dir,
-        sizes=tuple(args.sizes or SIZES),
-        half=args.half,
-    )
-    print(md)
-    print(f"wrote {args.out}/summary.md, {acc}.json, scale.json, edges.json")
-    return 0
-
-
 def _forecast_targets(args: argparse.Namespace, cfg: Config) -> tuple[Any, ...]:
     """--target (bare names resolved) or the report's targets, with --chance if given."""
     from obsscale.pipeline import default_targets

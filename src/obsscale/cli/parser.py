@@ -1,5 +1,6 @@
 """The argument parser: one small function per subcommand, options shared by several of them
-in helpers. Parsing only: every subcommand's ``func`` is a function of ``commands``."""
+in helpers. Parsing only: every subcommand's ``func`` is a function of ``commands`` or of the
+subcommand's own module (``bench``, ``complete``, ``efficiency``, ...)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from obsscale.cli import commands, complete, efficiency, frontier, probe
+from obsscale.cli import bench, commands, complete, efficiency, frontier, probe
 from obsscale.cli.options import add_setting, expected, value_type
 from obsscale.config import (
     DATA_DIR_ENV,
@@ -281,37 +282,6 @@ def _report_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=commands.cmd_report)
 
 
-def _bench_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="accuracy suite, speed and scale -> OUT/*.json, summary")
-    _add_subcommand_common(p)
-    p.add_argument("--out", type=Path, default=Path("reports/bench"))
-    p.add_argument(
-        "--mirror",
-        help=f"mirror for the fetch timing (env {MIRROR_ENV}; default: "
-        "serve ../shared/upstream when present)",
-    )
-    p.add_argument(
-        "--sizes",
-        nargs="+",
-        type=value_type(int, ge=1),
-        metavar="N",
-        help="synthetic table sizes (default 1000 10000 100000)",
-    )
-    p.add_argument(
-        "--only",
-        choices=("accuracy", "completion", "forecast", "probes"),
-        help="run only this part (-> OUT/<part>[-HALF].json, .md): accuracy = the task pool, "
-        "completion = the completers on the hub matrix, forecast = the held-out-model "
-        "forecasts and completion, probes = which benchmarks to run next",
-    )
-    p.add_argument(
-        "--half",
-        choices=("design", "confirmation"),
-        help="only this half of the task pool (default both, and the whole pool)",
-    )
-    p.set_defaults(func=commands.cmd_bench)
-
-
 def _forecast_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "forecast", help="scores of a model not yet trained or not yet evaluated, with intervals"
@@ -395,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     _select_parser(sub)
     _forecast_parser(sub)
     _report_parser(sub)
-    _bench_parser(sub)
+    bench.add_parser(sub, _add_subcommand_common)
     _index_parser(sub)
     complete.add_parser(sub, _add_subcommand_common)
     efficiency.add_parser(sub, _add_subcommand_common, _add_selection)

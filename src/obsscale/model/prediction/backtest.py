@@ -29,6 +29,7 @@ from obsscale.exceptions import PredictError
 from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.prediction.capability_curves import baseline_curves, capability_curve
 from obsscale.model.prediction.chance import add_raw_columns
+from obsscale.model.prediction.choices import summarize_choices
 from obsscale.model.prediction.methods import PREDICTOR_INPUTS, DefaultMethod
 from obsscale.model.prediction.predictor import DownstreamPredictor, fit_factors
 from obsscale.model.prediction.records import FoldFit, Task
@@ -36,7 +37,6 @@ from obsscale.model.prediction.results import PredictionResult
 from obsscale.model.prediction.scoring import score_predictors, scored_test_models, test_metrics
 from obsscale.model.prediction.splits import CutoffFlops, Fold, Split
 from obsscale.model.prediction.targets import candidate_bases, prepare
-from obsscale.model.prediction.tuning import summarize_choices
 from obsscale.model.prediction.verdict import MIN_TEST_MODELS
 
 if TYPE_CHECKING:
