@@ -325,15 +325,7 @@ def _score_groups(cfg: Config, targets: tuple[Any, ...]) -> list[Any]:
     return [own, cfg.capabilities.benchmarks, *cfg.capabilities.basis_fallbacks]
 
 
-def cmd_forecast(args: argparse.Namespace) -> int:
-    from obsscale.cli.scenarios import planned_scenario, score_scenarios
-    from obsscale.pipeline import ForecastRequest, run_forecast
-
-    if args.released:
-        from obsscale.cli.frontier import forecast_released
-
-        return forecast_released(args)
-    cfg = config_from_args(args)
+def _check_something_to_forecast(args: argparse.Namespace) -> None:
     planned_flags = (args.family, args.like, args.flops, args.times, args.params_b, args.tokens_t)
     if not (
         any(f is not None for f in planned_flags) or args.scores or args.at_flops or args.complete
@@ -343,6 +335,18 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             "and --tokens-t), --scores FILE, --at-flops C..., or --complete",
             status=2,
         )
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from obsscale.cli.scenarios import planned_scenario, score_scenarios
+    from obsscale.pipeline import ForecastRequest, run_forecast
+
+    if args.released:
+        from obsscale.cli.frontier import forecast_released
+
+        return forecast_released(args)
+    cfg = config_from_args(args)
+    _check_something_to_forecast(args)
     _require_data(cfg)
     planned = planned_scenario(args, _largest(cfg) if args.times is not None else None)
     targets = _forecast_targets(args, cfg)

@@ -78,13 +78,11 @@ def backtest(
     # one independent stream per fold (and per predictor within it): changing one predictor
     # or fold leaves the others' bootstrap draws unchanged
     fold_seeds = np.random.SeedSequence(pconf.random_state).spawn(len(folds))
-    rows, fold_fits = [], []
-    for fold, seed in zip(folds, fold_seeds, strict=True):
+    for fold in folds:
         _check_fold(task, fold, split)
-        fold_rows, fitted = run_fold(task, fold, template, seed, factors)
-        rows.append(fold_rows)
-        fold_fits.append(fitted)
-    pred = pd.concat(rows, ignore_index=True)
+    runs = [run_fold(task, f, template, s, factors) for f, s in zip(folds, fold_seeds, strict=True)]
+    pred = pd.concat([fold_rows for fold_rows, _ in runs], ignore_index=True)
+    fold_fits = [fitted for _, fitted in runs]
     left_out = _left_out(folds, fold_fits, pred)
     pred, fold_fits = _keep(pred, fold_fits, left_out)
     curve = baselines = None
