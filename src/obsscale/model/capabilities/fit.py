@@ -126,7 +126,7 @@ class CapabilityFit:
             lines = pc1.set_index("family")[["n", "slope", "slope_low", "slope_high", "r2"]]
             s.add_df(_for_display(lines))
         if len(self.efficiency):
-            order = [c for c in _EFFICIENCY_ORDER if c in self.efficiency.columns]
+            order = [c for c in EFFICIENCY_COLUMNS if c in self.efficiency.columns]
             s.add_df(_for_display(self.efficiency.set_index("family")[order]))
         for note in self.notes:
             s.add_text(note)
@@ -338,7 +338,7 @@ def _nan_for_none(d: dict[str, Any]) -> dict[str, Any]:
 
 
 # the efficiency table as families.efficiency builds it (fit.json stores columns sorted by name)
-_EFFICIENCY_ORDER = (
+EFFICIENCY_COLUMNS = (
     "n",
     "at_log10_flops",
     "pc1_offset",

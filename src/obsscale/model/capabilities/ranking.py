@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,20 +33,10 @@ import pandas as pd
 from obsscale.data import store
 from obsscale.exceptions import CapabilityDataError
 from obsscale.model.capabilities.families import GroupedOLS
+from obsscale.model.capabilities.fit import EFFICIENCY_COLUMNS, CapabilityFit
 
-if TYPE_CHECKING:
-    from obsscale.model.capabilities.fit import CapabilityFit
-
-COLUMNS = (
-    "family",
-    "n",
-    "at_log10_flops",
-    "pc1_offset",
-    "pc1_offset_low",
-    "pc1_offset_high",
-    "compute_multiplier",
-    "significant",
-)
+#: the ranking's columns: the fit's efficiency table (all comparable: no ``extrapolated``)
+COLUMNS = ("family", *(c for c in EFFICIENCY_COLUMNS if c != "extrapolated"))
 
 
 @dataclass(frozen=True)
