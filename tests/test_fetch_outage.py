@@ -221,14 +221,13 @@ def test_a_worker_process_ends_with_its_parent(tmp_path: Path) -> None:
         f"""
         import os, time
         os.environ["OBSSCALE_WORKERS"] = "2"
-        from obsscale.workers import in_background
+        from obsscale.workers import run_all
 
         def work():
             open({str(pid_file)!r}, "w").write(str(os.getpid()))
             time.sleep(60)
 
-        with in_background(work) as result:
-            result()
+        list(run_all([work, lambda: None]))
         """
     )
     parent = subprocess.Popen([sys.executable, "-c", script])

@@ -249,13 +249,14 @@ def test_fit_interrupted_keeps_the_previous_run_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import obsscale.pipeline as pipeline
+    import obsscale.pipeline.jobs as jobs
 
     before = snapshot(fitted)
 
     def killed(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "_report_forecasts", killed)  # after fit.json, back-tests
+    monkeypatch.setattr(jobs, "_write_forecasts", killed)  # after fit.json, back-tests
     rc, _ = run(capsys, *fit_args(data, fitted), "--components", "2")
     assert rc == 130
     assert snapshot(fitted) == before

@@ -1,6 +1,7 @@
-"""How much to do at once: two CPUs let independent work (the report's figures, the frontier
-analysis beside the back-tests) run in forked processes, which inherit the imported modules
-and the data and so start in milliseconds. Results are the same either way (seeded work)."""
+"""How much to do at once: two CPUs let independent work (the report's figures; the fit's
+back-tests, forecasts and frontier analysis) run in forked processes, which inherit the
+imported modules and the data and so start in milliseconds. Results are the same either way
+(seeded work)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import ctypes.util
 import multiprocessing as mp
 import os
 import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def available_workers() -> int:
@@ -27,25 +29,36 @@ def available_workers() -> int:
     return min(2, cpus) if "fork" in mp.get_all_start_methods() else 1
 
 
-@contextmanager
-def in_background(fn: Callable[..., Any], *args: Any) -> Iterator[Callable[[], Any]]:
-    """``fn(*args)`` in a forked process while the caller goes on; yields a function that
-    returns its result (or raises its error). If the caller fails, the process is stopped
-    rather than waited for. With one worker, ``fn`` runs when asked."""
-    if available_workers() < 2:
-        yield lambda: fn(*args)
+def run_all(jobs: Sequence[Callable[[], T]], workers: int | None = None) -> Iterator[T]:
+    """The results of ``jobs`` (callables without arguments), in their order, as each is
+    ready: run by ``workers`` forked processes (default: ``available_workers()``), each job
+    taken by the first worker free, so that jobs given longest first balance the workers.
+    With one worker they run here, one after another. The workers inherit the jobs (only a
+    job's index and its result are pickled); if the caller stops early or fails, they are
+    stopped rather than waited for."""
+    global _JOBS
+    workers = available_workers() if workers is None else workers
+    if workers < 2 or len(jobs) < 2:
+        yield from (job() for job in jobs)
         return
-    pool = mp.get_context("fork").Pool(1, initializer=end_with_parent, initargs=(os.getpid(),))
-    pending = pool.apply_async(fn, args)
+    if _JOBS:
+        raise RuntimeError("run_all is not reentrant: its workers read one list of jobs")
+    _JOBS = list(jobs)
     try:
-        yield pending.get
-    except BaseException:
-        pool.terminate()
-        raise
-    else:
-        pool.close()
+        with mp.get_context("fork").Pool(
+            min(workers, len(jobs)), initializer=end_with_parent, initargs=(os.getpid(),)
+        ) as pool:
+            yield from pool.imap(_run_job, range(len(jobs)), chunksize=1)
     finally:
-        pool.join()
+        _JOBS = []
+
+
+#: the jobs of the ``run_all`` in progress, read by its forked workers
+_JOBS: list[Callable[[], Any]] = []
+
+
+def _run_job(i: int) -> Any:
+    return _JOBS[i]()
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h

@@ -11,8 +11,6 @@ the page escaped.
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +32,7 @@ from obsscale.model.prediction.results import PredictionResult
 from obsscale.report import canvas, frontier, tables, wording
 from obsscale.report import figures as plots
 from obsscale.report.bench_tables import bench_tables
-from obsscale.workers import available_workers, end_with_parent
+from obsscale.workers import run_all
 
 if TYPE_CHECKING:
     from obsscale.io.run import FitRun
@@ -112,13 +110,15 @@ def _figure_jobs(
     dpi: int,
     extra: list[Job],
 ) -> list[Job]:
-    """Every figure of the report as (key, function returning it), the most expensive first;
-    ``curve:i`` and ``backtest:i`` belong to ``sections[i]``; ``extra`` (the forecasts' and the
-    frontier section's) go before the two small ones."""
+    """Every figure of the report as (key, function returning it), the most expensive first,
+    so that the workers taking them in turn end together; ``curve:i`` and ``backtest:i``
+    belong to ``sections[i]``; ``extra`` (the forecasts' and the frontier section's, whose
+    curves are the second largest figure) go before the targets' many small ones."""
     jobs: list[Job] = []
     n_fam = int((fit.families["component"] == "PC-1").sum()) if len(fit.families) else 0
     if n_fam:
         jobs.append(("families", partial(_families_png, fit, n_fam, dpi)))
+    jobs += extra
     for i, sec in enumerate(sections):
         r = sec.result
         if r is None:
@@ -130,20 +130,9 @@ def _figure_jobs(
             jobs.append((f"backtest:{i}", partial(_backtest_png, r, label, dpi)))
     return [
         *jobs,
-        *extra,
         ("loadings", partial(_loadings_png, fit, dpi)),
         ("scree", partial(_scree_png, scree_ratios, dpi)),
     ]
-
-
-# the jobs of the render in progress, read by forked workers (they inherit it; nothing is
-# pickled but the job's index and its PNG)
-_JOBS: list[Job] = []
-
-
-def _run_job(i: int) -> Any:
-    with canvas.theme():
-        return _JOBS[i][1]()
 
 
 def _figures(
@@ -156,29 +145,25 @@ def _figures(
     extra: list[Job] | None = None,
 ) -> dict[str, Any]:
     """Draw every figure; the independent figures are drawn by ``workers`` forked processes
-    (default: ``available_workers()``), which halves the report's time on two CPUs. Forked workers
-    inherit the imported matplotlib and the data, so they start in milliseconds."""
-    global _JOBS
-    _JOBS = _figure_jobs(fit, scree_ratios, models, sections, dpi, extra or [])
-    workers = available_workers() if workers is None else workers
-    try:
-        # the last (smallest) figure first, here: it loads the fonts the workers then inherit
-        done = {_JOBS[-1][0]: _run_job(len(_JOBS) - 1)}
-        rest = range(len(_JOBS) - 1)
-        if workers > 1 and len(rest) > 1:
-            with mp.get_context("fork").Pool(
-                workers, initializer=end_with_parent, initargs=(os.getpid(),)
-            ) as pool:
-                uris = pool.map(_run_job, rest, chunksize=1)
-        else:
-            uris = [_run_job(i) for i in rest]
-        done |= {_JOBS[i][0]: uri for i, uri in zip(rest, uris, strict=True)}
-    finally:
-        _JOBS = []
+    (default: ``available_workers()``; ``run_all``), which halves the report's time on two
+    CPUs. Forked workers inherit the imported matplotlib and the data, so they start in
+    milliseconds."""
+    jobs = _figure_jobs(fit, scree_ratios, models, sections, dpi, extra or [])
+    # the last (smallest) figure first, here: it loads the fonts the workers then inherit
+    key, draw = jobs[-1]
+    done = {key: _themed(draw)}
+    rest = jobs[:-1]
+    drawn = run_all([partial(_themed, draw) for _, draw in rest], workers)
+    done |= {key: uri for (key, _), uri in zip(rest, drawn, strict=True)}
     for i, sec in enumerate(sections):
         sec.curve_png = done.pop(f"curve:{i}", None)
         sec.backtest_png = done.pop(f"backtest:{i}", None)
     return done
+
+
+def _themed(draw: Callable[[], Any]) -> Any:
+    with canvas.theme():
+        return draw()
 
 
 def _environment() -> Environment:

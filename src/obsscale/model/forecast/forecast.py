@@ -252,16 +252,56 @@ def forecast(
     Deterministic for ``pconf.random_state``; each (scenario, target) is seeded on its own."""
     settings = settings or CapabilityConfig()
     pconf = pconf or PredictConfig()
+    _check_asked(scenarios, targets)
+    parts = [
+        forecast_target(models, scenarios, t, settings, pconf, score_pairs, factors)
+        for t in targets
+    ]
+    return joined(parts, pconf, max_decades)
+
+
+@dataclass(frozen=True)
+class TargetForecasts:
+    """One target's forecasts of every scenario (rows of ``ForecastResult``'s frame), and
+    its notes."""
+
+    rows: list[dict[str, object]]
+    notes: list[str]
+
+
+def forecast_target(
+    models: pd.DataFrame,
+    scenarios: list[Scenario],
+    target: ForecastTarget,
+    settings: CapabilityConfig,
+    pconf: PredictConfig,
+    score_pairs: tuple[tuple[str, str], ...] = DEFAULT_SCORE_PAIRS,
+    factors: CapabilityFit | None = None,
+) -> TargetForecasts:
+    """``forecast``'s work for one target: it depends on no other target, so that the
+    targets can be forecast apart (``obsscale fit`` shares them out between its workers)
+    and ``joined`` in the order asked."""
+    _check_asked(scenarios, [target])
+    tm = TargetModel.fit(models, target, settings, pconf, score_pairs, factors)
+    rows = []
+    for sc in scenarios:
+        rng = np.random.default_rng(_seed(pconf.random_state, target.column, repr(sc)))
+        rows.append(_one(tm, sc, pconf, rng) | {"scenario": sc.name, "target": target.column})
+    return TargetForecasts(rows, [f"{target.column}: {n}" for n in tm.predictor.notes_])
+
+
+def _check_asked(scenarios: list[Scenario], targets: list[ForecastTarget]) -> None:
     if not scenarios or not targets:
         raise PredictError("nothing to forecast: give at least one scenario and one target")
-    rows, notes = [], []
-    for target in targets:
-        tm = TargetModel.fit(models, target, settings, pconf, score_pairs, factors)
-        notes += [f"{target.column}: {n}" for n in tm.predictor.notes_]
-        for sc in scenarios:
-            rng = np.random.default_rng(_seed(pconf.random_state, target.column, repr(sc)))
-            rows.append(_one(tm, sc, pconf, rng) | {"scenario": sc.name, "target": target.column})
-    frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
+
+
+def joined(
+    parts: list[TargetForecasts], pconf: PredictConfig, max_decades: float = 1.5
+) -> ForecastResult:
+    """The forecasts of several targets as one result, in the order given; scenarios past
+    ``max_decades`` of compute beyond their line's largest model are noted (and warned of)."""
+    frame = pd.DataFrame([r for p in parts for r in p.rows]).reindex(columns=COLUMNS)
+    notes = [n for p in parts for n in p.notes]
     notes += _extrapolation_notes(frame, max_decades)
     record = {"max_decades": max_decades, "method": pconf.method}  # whose intervals these are
     return ForecastResult(frame, pconf.interval, notes, settings=record)
@@ -289,7 +329,7 @@ def _extrapolation_notes(frame: pd.DataFrame, max_decades: float) -> list[str]:
             f"{sc}: {d:.1f} decades of compute past the largest model of its line "
             f"(limit {max_decades:g}); the law is extrapolated far outside its data"
         )
-        warnings.warn(msg, ExtrapolationWarning, stacklevel=3)
+        warnings.warn(msg, ExtrapolationWarning, stacklevel=4)  # forecast's caller
         notes.append(msg)
     return notes
 

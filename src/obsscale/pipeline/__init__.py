@@ -12,7 +12,6 @@ CLI, the report and the bench alike.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,8 +40,7 @@ from obsscale.model.capabilities.rows import Selection, select_models
 from obsscale.model.prediction.planning import plan_split
 from obsscale.model.prediction.results import PredictionResult
 from obsscale.model.prediction.splits import Split
-from obsscale.model.prediction.targets import plan_for
-from obsscale.workers import in_background
+from obsscale.pipeline.jobs import fit_stages
 
 log = logging.getLogger(__name__)
 
@@ -78,69 +76,6 @@ def _check_reference_family(models: pd.DataFrame, name: str) -> None:
         )
 
 
-def slug(column: str) -> str:
-    """File-name-safe form of a (configured) column name."""
-    return re.sub(r"[^a-z0-9]+", "-", column.lower()).strip("-")
-
-
-def _backtest_target(
-    tables: tuple[pd.DataFrame, pd.DataFrame],
-    target: ReportTarget,
-    request: FitRequest,
-    config: Config,
-) -> tuple[PredictionResult | None, str | None]:
-    """The back-test of one report target on the fit's models, or on its own models where
-    they lack the fit's basis (``plan_target``); the reason when it cannot run."""
-    from obsscale.model.prediction.backtest import backtest_target
-
-    table, models = tables
-    try:
-        asked = (request.capabilities, request.selection)
-        planned = plan_split(table, target.column, asked, config, None, target.cutoff_flops)
-        if planned.plan.note is not None:  # frontier models: their own selection
-            models = planned.models
-        result = backtest_target(
-            models,
-            target.column,
-            split=planned.split,
-            chance=target.chance,
-            settings=planned.plan.settings,
-            pconf=config.predict,
-            twins=config.audit.score_pairs,
-        )
-    except PredictError as e:
-        log.warning("%s skipped: %s", target.column, e)
-        return None, str(e)
-    result.notes[:0] = planned.notes
-    return result, None
-
-
-def _backtests(
-    tables: tuple[pd.DataFrame, pd.DataFrame],
-    request: FitRequest,
-    config: Config,
-    out_dir: Path,
-    progress: bool,
-) -> list[dict[str, Any]]:
-    """Back-test every report target; write each result and return the run's entries."""
-    from tqdm.auto import tqdm  # here: with asyncio, 0.06 s that ``obsscale report`` skips
-
-    entries = []
-    for target in tqdm(request.targets, desc="back-tests", unit="target", disable=not progress):
-        result, error = _backtest_target(tables, target, request, config)
-        entry: dict[str, Any] = {"target": asdict(target), "error": error, "file": None}
-        if result is not None:
-            name = f"predict-{slug(target.column)}.json"
-            result.save(out_dir / name)
-            entry |= {
-                "file": name,
-                "sha256": store.sha256_file(out_dir / name),
-                "extras": result.figure_extras(),
-            }
-        entries.append(entry)
-    return entries
-
-
 def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool = True) -> Path:
     """Fit capabilities and back-test every target; write the run's artifacts to ``out_dir``.
 
@@ -157,10 +92,9 @@ def run_fit(config: Config, out_dir: Path, request: FitRequest, progress: bool =
     fit = fit_capabilities(models, request.capabilities, input_sha256=models_sha)
     with run_folder(out_dir) as stage:  # created only once the settings proved fittable
         fit.save(stage / "fit.json")
-        with in_background(_frontier, table, config) as frontier:  # the whole table: hub models
-            entries = _backtests((table, models), request, config, stage, progress)
-            forecast_entry = _report_forecasts(config, (table, models), request, stage)
-            frontier_entry = _write_frontier(frontier(), stage)
+        entries, forecast_entry, frontier_entry = fit_stages(
+            (table, models), request, config, stage, progress
+        )
         run = {
             "format": RUN_FORMAT,
             "models_sha256": models_sha,
@@ -197,63 +131,6 @@ def check_excluded(models: pd.DataFrame, selection: Selection) -> None:
     absent = sorted({m.lower() for m in selection.exclude} - set(models["model"].str.lower()))
     if absent:
         raise CapabilityDataError(f"--exclude: models not in the table: {absent}")
-
-
-def _report_forecasts(
-    config: Config,
-    tables: tuple[pd.DataFrame, pd.DataFrame],
-    request: FitRequest,
-    out_dir: Path,
-) -> dict[str, Any] | None:
-    """Forecasts for the report (``forecast.json``), or the reason there are none. Targets
-    whose models lack the fit's basis (frontier models: ``plan_target``) are left out: the
-    report forecasts models planned by family and compute, which those models do not have."""
-    from obsscale.model.forecast.forecast import ForecastTarget, forecast, report_scenarios
-
-    table, models = tables
-    served = [t for t in request.targets if _served(table, t.column, request, config)]
-    targets = [ForecastTarget(t.column, t.chance) for t in served]
-    if not targets:
-        return None
-    import warnings
-
-    from obsscale.exceptions import ExtrapolationWarning
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ExtrapolationWarning)  # noted in the result
-            result = forecast(
-                models,
-                report_scenarios(config, models),
-                targets,
-                settings=request.capabilities,
-                pconf=config.predict,
-                max_decades=config.forecast.max_extrapolation_decades,
-                score_pairs=config.audit.score_pairs,
-            )
-    except PredictError as e:
-        log.warning("forecasts skipped: %s", e)
-        return {"file": None, "error": str(e)}
-    result.save(out_dir / "forecast.json")
-    return {"file": "forecast.json", "sha256": store.sha256_file(out_dir / "forecast.json")}
-
-
-def _served(table: pd.DataFrame, column: str, request: FitRequest, config: Config) -> bool:
-    try:
-        return plan_for(table, column, request.capabilities, request.selection, config).note is None
-    except PredictError:  # its back-test says why
-        return False
-
-
-def _frontier(models: pd.DataFrame, config: Config) -> dict[str, Any]:
-    from obsscale.model.index.frontier import frontier_report
-
-    return frontier_report(models, config.frontier, config.predict)
-
-
-def _write_frontier(report: dict[str, Any], out_dir: Path) -> dict[str, Any]:
-    store.write_json(out_dir / "frontier.json", report)
-    return {"file": "frontier.json", "sha256": store.sha256_file(out_dir / "frontier.json")}
 
 
 @dataclass(frozen=True)
