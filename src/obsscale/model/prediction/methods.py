@@ -22,7 +22,7 @@ import numpy as np
 
 from obsscale.config import PredictConfig
 from obsscale.exceptions import PredictError
-from obsscale.model.prediction.calibration import Calibrated, calibrate
+from obsscale.model.prediction.calibration import BootScale, Calibrated, calibrate
 from obsscale.model.prediction.intervals import (
     BootstrapFit,
     fit_with_bootstrap,
@@ -176,12 +176,13 @@ class DefaultMethod:
             ens = Ensemble.fit(choice, feats, y, train, pconf)
         except ValueError as e:  # too few training models with these inputs, as _bootstrap says
             raise PredictError(f"{inputs.name}: {e}") from e
-        calibrated = Calibrated.fit(ens, calibration, logf, train)
-        # the best member with its bootstrap: what the curves and coefficients describe
+        # the best member with its bootstrap: what the curves and coefficients describe, and
+        # the bootstrap's error scale that the interval model may combine with the nested one
         X = spec_inputs(feats, choice.inputs)
         ok = np.isfinite(X).all(axis=1)
         params = regressor_params(choice.form, choice.ridge, pconf)
         best = _bootstrap(X[ok], y[ok], inputs, pconf, rng, params)
+        calibrated = Calibrated.fit(ens, calibration, logf, train, BootScale(best, X))
         return DefaultFit(best, choice.inputs, choice, calibrated)
 
 
@@ -256,7 +257,10 @@ class DefaultFit:
             (reg, w, spec_inputs(feats, m.inputs))
             for (reg, w, _), (m, _) in zip(ens.members, self.choice.members, strict=True)
         ]
-        return replace(self.calibrated, ens=Ensemble(members), logf=feats["log_flops"][:, 0])
+        boot = BootScale(self.reference, spec_inputs(feats, self.choice.inputs))
+        return replace(
+            self.calibrated, ens=Ensemble(members), logf=feats["log_flops"][:, 0], boot=boot
+        )
 
     def predict(
         self, feats: Features, low: float, rng: np.random.Generator
