@@ -121,3 +121,21 @@ def test_scikit_learn_clones_it_unfitted_with_the_same_parameters() -> None:
     copy = clone(p)
     assert copy.get_params() == p.get_params()
     assert not hasattr(copy, "fitted_")
+
+
+def test_default_methods_reference_link_is_fitted_on_first_use_from_the_fits_stream() -> None:
+    """The best member's bootstrap (the back-test's curves and coefficients) is fitted only
+    when asked for: predictions (forecasts) never need it. Asked for, it is what the fit
+    would have drawn at once from its seed, and the same however often it is asked."""
+    from obsscale.model.prediction.intervals import fit_with_bootstrap
+
+    models = world()
+    p = _predictor(DefaultMethod(FAST)).set_params(random_state=7)
+    p.fit(models[models["flops"] <= CUT], "target")
+    p.predict(models)
+    assert "reference" not in vars(p.fitted_)
+    link = p.fitted_.link
+    eager = fit_with_bootstrap(link.X, link.y, link.pconf, np.random.default_rng(7), **link.params)
+    assert_allclose(p.fitted_.reference.thetas, eager.thetas, rtol=0, atol=0)
+    assert p.fitted_.reference is p.fitted_.reference
+    assert_allclose(link.fit().thetas, eager.thetas, rtol=0, atol=0)

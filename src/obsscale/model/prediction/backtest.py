@@ -215,6 +215,7 @@ def _fit_or_why(
         )
     try:
         p.fit(rows, target, factors=factors)
+        _ = p.fitted_.reference  # fitted on first use: its failure is the fit's too
     except PredictError as e:
         return f"its fit on the {known} training models with known {what} failed: {e}"
     return None

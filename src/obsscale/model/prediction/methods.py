@@ -14,6 +14,8 @@ of planned models (factor draws from a family line) and forecasts from a model's
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from typing import ClassVar, Protocol
@@ -181,8 +183,8 @@ class DefaultMethod:
         X = spec_inputs(feats, choice.inputs)
         ok = np.isfinite(X).all(axis=1)
         params = regressor_params(choice.form, choice.ridge, pconf)
-        best = _bootstrap(X[ok], y[ok], inputs, pconf, rng, params)
-        calibrated = Calibrated.fit(ens, calibration, logf, train, BootScale(best, X))
+        best = ReferenceLink(X[ok], y[ok], inputs, pconf, _copy(rng), params)
+        calibrated = Calibrated.fit(ens, calibration, logf, train)
         return DefaultFit(best, choice.inputs, choice, calibrated)
 
 
@@ -242,13 +244,45 @@ class PaperFit:
 
 
 @dataclass(frozen=True)
-class DefaultFit:
-    """The chosen ensemble with its calibrated intervals, and its best member's bootstrap."""
+class ReferenceLink:
+    """The default method's best member, refitted with its own bootstrap when first asked
+    for (``fit``): back-tests draw their curves and coefficients from it, and the intervals
+    its error scale where the interval model combines it (``interval_prior``); with the
+    nested scale alone nothing reads it, and it is a fifth of a default-method fit. ``rng``
+    is a copy of the fit's stream where the fit left it, so that the bootstrap draws what it
+    would have drawn then."""
 
-    reference: BootstrapFit
+    X: np.ndarray
+    y: np.ndarray
+    inputs: Inputs
+    pconf: PredictConfig
+    rng: np.random.Generator
+    params: dict[str, object]
+
+    def fit(self) -> BootstrapFit:
+        return _bootstrap(self.X, self.y, self.inputs, self.pconf, _copy(self.rng), self.params)
+
+
+def _copy(rng: np.random.Generator) -> np.random.Generator:
+    """A generator at the same point of the same stream (drawing from it leaves ``rng``)."""
+    return copy.deepcopy(rng)
+
+
+@dataclass(frozen=True)
+class DefaultFit:
+    """The chosen ensemble with its calibrated intervals, and its best member's bootstrap
+    (fitted on first use: ``ReferenceLink``). Its predictions draw no random numbers."""
+
+    link: ReferenceLink
     reference_inputs: str
     choice: Choice
     calibrated: Calibrated
+
+    @functools.cached_property
+    def reference(self) -> BootstrapFit:
+        """The link the curves and coefficients describe (its fit's errors are
+        ``PredictError``s, as the method's own)."""
+        return self.link.fit()
 
     def _on(self, feats: Features) -> Calibrated:
         """The fitted ensemble and calibration, applied to other rows' inputs."""
@@ -257,7 +291,9 @@ class DefaultFit:
             (reg, w, spec_inputs(feats, m.inputs))
             for (reg, w, _), (m, _) in zip(ens.members, self.choice.members, strict=True)
         ]
-        boot = BootScale(self.reference, spec_inputs(feats, self.choice.inputs))
+        boot = None  # the bootstrap is fitted only where the interval model uses its scale
+        if self.calibrated.calibration.exponents[1] != 0:
+            boot = BootScale(self.reference, spec_inputs(feats, self.choice.inputs))
         return replace(
             self.calibrated, ens=Ensemble(members), logf=feats["log_flops"][:, 0], boot=boot
         )
