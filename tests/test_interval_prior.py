@@ -124,3 +124,59 @@ def test_multipliers_follow_the_interval_level() -> None:
     assert q50 < 2.0 < q95
     assert q95 == pytest.approx(2.0 * 1.959964 / 1.644854, rel=1e-6)
     assert flat95 / 1.0 == pytest.approx(q95 / 2.0)
+
+
+def test_fit_exponents_finds_the_scale_that_tracks_the_errors() -> None:
+    """Tasks whose errors follow a second scale (the bootstrap's) rather than the nested one:
+    the chosen exponents lean on it, meet both coverage targets, and give narrower intervals
+    than the nested scale alone; with the bootstrap's scale uninformative, they lean on the
+    nested one."""
+    rng = np.random.default_rng(5)
+    tasks = []
+    for _ in range(30):
+        boot = rng.uniform(0.01, 0.1) * np.ones(40)
+        nested = rng.uniform(0.01, 0.1) * np.ones(40)
+        tasks.append(ip.OuterRows(np.abs(rng.normal(0, 1, 40)) * boot, nested, boot))
+    a, b, q = ip.fit_exponents(tasks, 0.9, 0.7)
+    assert b > a
+    cov = [np.mean(t.err <= q * t.nested**a * t.boot**b) for t in tasks]
+    assert np.median(cov) >= 0.9 and np.quantile(cov, 0.1) >= 0.7
+    q_nested = ip.fit_multiplier([t.err / t.nested for t in tasks], 0.9, 0.7)
+    width = np.median([np.median(q * t.nested**a * t.boot**b) for t in tasks])
+    assert width < np.median([np.median(q_nested * t.nested) for t in tasks])
+    swapped = [ip.OuterRows(t.err, t.boot, t.nested) for t in tasks]
+    a2, b2, _ = ip.fit_exponents(swapped, 0.9, 0.7)
+    assert a2 > b2
+
+
+def test_nested_scale_alone_is_the_former_interval() -> None:
+    """Exponents (1, 0) give exactly the nested scale, whatever bootstrap scale is passed;
+    a row without the bootstrap's scale takes the nested one in its place."""
+    from obsscale.model.prediction.conformal import Calibration
+
+    terms = np.column_stack([np.ones(4), [0, 0.5, 1, 2], [0, 0, 0.1, 0.3]])
+    cal = Calibration(np.array([0.02, 0.01, 0.3]), 2.0, 30, 0.9)
+    boot = np.array([0.05, np.nan, 0.01, 0.2])
+    assert np.array_equal(cal.scale(terms, boot), terms @ cal.coef)
+    mixed = Calibration(cal.coef, 2.0, 30, 0.9, exponents=(0.5, 0.5))
+    nested = terms @ cal.coef
+    expected = np.sqrt(nested) * np.sqrt(np.where(np.isnan(boot), nested, boot))
+    assert np.allclose(mixed.scale(terms, boot), expected)
+    assert np.allclose(mixed.scale(terms, None), nested)
+
+
+def test_bootstrap_scale_of_a_row_does_not_depend_on_the_others() -> None:
+    """The bootstrap's scale is deterministic (no random residual draws), the same for a row
+    asked alone or among others, and grows past the training data (a gentle sigmoid, far
+    from saturating there)."""
+    from obsscale.model.prediction.intervals import bootstrap_scale, fit_with_bootstrap
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 1, (40, 1))
+    y = np.clip(expit(0.5 * X[:, 0]) + rng.normal(0, 0.03, 40), 0, 1)
+    fit = fit_with_bootstrap(X, y, PCONF, np.random.default_rng(1))
+    grid = np.array([[-0.5], [1.0], [2.5]])
+    together = bootstrap_scale(fit, grid)
+    alone = np.array([bootstrap_scale(fit, grid[i : i + 1])[0] for i in range(3)])
+    assert np.array_equal(together, alone)
+    assert together[2] > together[0] > 0

@@ -125,15 +125,26 @@ def test_scikit_learn_clones_it_unfitted_with_the_same_parameters() -> None:
 
 def test_default_methods_reference_link_is_fitted_on_first_use_from_the_fits_stream() -> None:
     """The best member's bootstrap (the back-test's curves and coefficients) is fitted only
-    when asked for: predictions (forecasts) never need it. Asked for, it is what the fit
-    would have drawn at once from its seed, and the same however often it is asked."""
+    when asked for: with the nested scale alone, predictions (forecasts) never need it; the
+    curated interval model reads its scale. Asked for, it is what the fit would have drawn
+    at once from its seed, and the same however often it is asked."""
+    from dataclasses import replace
+
+    from obsscale.model.prediction import interval_prior as ip
     from obsscale.model.prediction.intervals import fit_with_bootstrap
 
     models = world()
     p = _predictor(DefaultMethod(FAST)).set_params(random_state=7)
-    p.fit(models[models["flops"] <= CUT], "target")
+    curated = ip.load()
+    assert curated is not None
+    with ip.using(replace(curated, nested_exponent=1.0, bootstrap_exponent=0.0)):
+        p.fit(models[models["flops"] <= CUT], "target")
     p.predict(models)
     assert "reference" not in vars(p.fitted_)
+    if curated.bootstrap_exponent:
+        q = _predictor(DefaultMethod(FAST)).set_params(random_state=7)
+        q.fit(models[models["flops"] <= CUT], "target").predict(models)
+        assert "reference" in vars(q.fitted_)
     link = p.fitted_.link
     eager = fit_with_bootstrap(link.X, link.y, link.pconf, np.random.default_rng(7), **link.params)
     assert_allclose(p.fitted_.reference.thetas, eager.thetas, rtol=0, atol=0)

@@ -5,6 +5,7 @@ baselines. Seeded: the same numbers every run, whatever the number of worker pro
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from dataclasses import replace
 from typing import Any
 
@@ -18,7 +19,7 @@ from obsscale.model.capabilities.rows import select_models
 from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.results import PredictionResult
 from obsscale.model.prediction.scoring import scored_test_models
-from obsscale.workers import available_workers
+from obsscale.workers import available_workers, end_with_parent
 
 CURATED = OBSSCALING_BENCHMARKS
 BASELINES = ("log_flops", "log_params")
@@ -48,7 +49,10 @@ def run_accuracy(
         order = sorted(
             range(len(entries)), key=lambda i: entries[i].split.kind != "leave_family_out"
         )
-        with mp.get_context("fork").Pool(workers) as pool:
+        # workers end at once on the pool's SIGTERM (not the CLI's handler: a traceback each)
+        with mp.get_context("fork").Pool(
+            workers, initializer=end_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             done = pool.map(_run_entry, [entries[i] for i in order], chunksize=1)
         rows = dict(zip(order, done, strict=True))
         return [rows[i] for i in range(len(entries))]

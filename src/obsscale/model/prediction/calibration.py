@@ -19,6 +19,8 @@ tenth of the median error, so that no score divides by ~0). The scores |e| / s(x
 as exchangeable between the inner and the outer test models; their finite-sample conformal
 quantile ``q`` (rank ⌈(m+1)·level⌉ of m; infinite when m is too small) gives the outer
 half-width ``q·s(x)``, with the distances measured from the outer training side's frontier.
+With the cross-task interval model (``interval_prior``) this nested scale is combined with
+the best member's bootstrap scale, ``q·s(x)^a·boot(x)^b``, (a, b) learned on the design tasks.
 Intervals are clipped to the metric's range. Absolute errors, not logits: on the logit scale
 the errors of models near 0 dominate and the intervals of mid-range models come out too narrow.
 
@@ -47,6 +49,7 @@ from obsscale.model.prediction.conformal import (
     Calibration,
 )
 from obsscale.model.prediction.evidence import supported_shift
+from obsscale.model.prediction.intervals import BootstrapFit, bootstrap_scale
 from obsscale.model.prediction.tuning import Choice, Ensemble
 
 MIN_CONST = 0.1  # the scale at the frontier, as a fraction of the median inner error
@@ -75,6 +78,22 @@ class Frontier:
 
 
 @dataclass(frozen=True)
+class BootScale:
+    """The best member's bootstrap and its inputs for every row: the bootstrap's error scale
+    (``intervals.bootstrap_scale``) that the interval model combines with the nested one."""
+
+    fit: BootstrapFit
+    X: np.ndarray  # the member's inputs, every row (NaN: unknown)
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        X = self.X[rows]
+        ok = np.isfinite(X).all(axis=1)
+        out = np.full(len(X), np.nan)
+        out[ok] = bootstrap_scale(self.fit, X[ok])
+        return out
+
+
+@dataclass(frozen=True)
 class Calibrated:
     """An ensemble fitted on the training side, with its calibrated intervals."""
 
@@ -82,19 +101,27 @@ class Calibrated:
     calibration: Calibration
     logf: np.ndarray  # log10 FLOPs of every row (NaN: unknown)
     frontier: Frontier
+    boot: BootScale | None = None  # where the calibration combines the bootstrap's scale
 
     @classmethod
     def fit(
-        cls, ens: Ensemble, calibration: Calibration, logf: np.ndarray, train: np.ndarray
+        cls,
+        ens: Ensemble,
+        calibration: Calibration,
+        logf: np.ndarray,
+        train: np.ndarray,
+        boot: BootScale | None = None,
     ) -> Calibrated:
-        return cls(ens, calibration, logf, Frontier.of(ens, logf, train))
+        return cls(ens, calibration, logf, Frontier.of(ens, logf, train), boot)
 
     def predict(self, rows: np.ndarray, low: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Prediction, lower and upper bound of the rows; ``low`` is the metric's minimum."""
         pred = self.ens.predict(rows)
         terms = self.frontier.terms(pred, self.logf[rows])  # unshifted, as in the calibration
         pred = np.clip(pred + self.calibration.shift, low, 1.0)
-        lo, hi = self.calibration.interval(pred, terms, low)
+        uses_boot = self.boot is not None and self.calibration.exponents[1] != 0
+        boot = self.boot.at(rows) if uses_boot and self.boot is not None else None
+        lo, hi = self.calibration.interval(pred, terms, low, boot)
         return pred, lo, hi
 
 
@@ -132,7 +159,8 @@ def calibrate(
             prior.coefficients(1.0), q_flat, len(err), pconf.interval, rule=CROSS_TASK_FLAT
         )
     coef = prior.coefficients(prior.sigma(err, Z, m, spread))
-    return Calibration(coef, q, len(err), pconf.interval, bias, rule=CROSS_TASK)
+    exponents = (prior.nested_exponent, prior.bootstrap_exponent)
+    return Calibration(coef, q, len(err), pconf.interval, bias, CROSS_TASK, exponents)
 
 
 def _inner_errors(

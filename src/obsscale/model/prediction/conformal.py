@@ -27,15 +27,33 @@ class Calibration:
     level: float
     shift: float = 0.0  # added to every prediction: the supported median inner error, or 0
     rule: str = OWN_ERRORS  # how the scale was calibrated
+    # the scale is (nested scale)^a · (bootstrap scale)^b: (a, b); (1, 0) the nested alone
+    exponents: tuple[float, float] = (1.0, 0.0)
 
     def interval(
-        self, pred: np.ndarray, terms: np.ndarray, low: float, high: float = 1.0
+        self,
+        pred: np.ndarray,
+        terms: np.ndarray,
+        low: float,
+        boot: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """prediction ± quantile·scale, clipped to [low, high] (``pred``: shifted)."""
+        """prediction ± quantile·scale, clipped to [low, 1] (``pred``: shifted; ``boot``: the
+        bootstrap's scale at each row, NaN or None where unknown)."""
         if not math.isfinite(self.quantile):
-            return np.full(len(pred), low), np.full(len(pred), high)
-        half = self.quantile * (terms @ self.coef)
-        return np.clip(pred - half, low, high), np.clip(pred + half, low, high)
+            return np.full(len(pred), low), np.full(len(pred), 1.0)
+        half = self.quantile * self.scale(terms, boot)
+        return np.clip(pred - half, low, 1.0), np.clip(pred + half, low, 1.0)
+
+    def scale(self, terms: np.ndarray, boot: np.ndarray | None = None) -> np.ndarray:
+        """The error scale at each row: the nested back-tests' (``terms @ coef``) raised to
+        ``a``, times the bootstrap's raised to ``b``; where the bootstrap's is unknown (a row
+        without the best member's inputs) the nested scale stands in for it."""
+        nested = terms @ self.coef
+        a, b = self.exponents
+        if b == 0:
+            return nested**a
+        other = nested if boot is None else np.where(np.isfinite(boot) & (boot > 0), boot, nested)
+        return nested**a * other**b
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -44,6 +62,7 @@ class Calibration:
             "quantile": self.quantile if math.isfinite(self.quantile) else None,
             "n_scores": self.n_scores,
             "shift": self.shift,
+            "exponents": {"nested": self.exponents[0], "bootstrap": self.exponents[1]},
         }
 
     def describe(self) -> str:
@@ -61,8 +80,11 @@ class Calibration:
             if self.rule == OWN_ERRORS
             else f"{self.rule} ({self.n_scores} nested back-test errors)"
         )
-        return (
-            f"{head}, {shifted}"
-            f"±{self.quantile:.3g} x ({a:.3g} + {b:.3g}·log10 FLOPs past the training frontier"
+        nested = (
+            f"({a:.3g} + {b:.3g}·log10 FLOPs past the training frontier"
             f" + {c:.3g}·level past the highest fitted value)"
         )
+        ea, eb = self.exponents
+        if eb:
+            nested = f"{nested}^{ea:.3g} x (bootstrap scale)^{eb:.3g}"
+        return f"{head}, {shifted}±{self.quantile:.3g} x {nested}"

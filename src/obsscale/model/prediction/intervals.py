@@ -105,6 +105,24 @@ def prediction_interval(
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+@one_blas_thread
+def bootstrap_scale(fit: BootstrapFit, X: np.ndarray) -> np.ndarray:
+    """The bootstrap's error scale at each row of X: sqrt(variance of the bootstrap curves
+    there + mean squared inflated residual), what ``prediction_interval``'s band spans in
+    standard deviations, but without its random residual draws, so that a row's scale never
+    depends on the other rows asked or on a random stream (the default method's intervals
+    combine it with the nested back-tests' scale: ``calibration``)."""
+    if len(X) == 0:
+        return np.empty(0)
+    noise = float(np.mean(fit.residuals**2))
+    rows = max(1, 4_000_000 // len(fit.thetas))
+    parts = [
+        np.var(fit.reg.predict_thetas(fit.thetas, X[i : i + rows]), axis=0)
+        for i in range(0, len(X), rows)
+    ]
+    return np.sqrt(np.concatenate(parts) + noise)
+
+
 def band(
     curves: np.ndarray, fit: BootstrapFit, level: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ import numpy as np
 
 from obsscale.config import PredictConfig
 from obsscale.exceptions import PredictError
-from obsscale.model.prediction.calibration import Calibrated, calibrate
+from obsscale.model.prediction.calibration import BootScale, Calibrated, calibrate
 from obsscale.model.prediction.intervals import (
     BootstrapFit,
     fit_with_bootstrap,
@@ -178,12 +178,13 @@ class DefaultMethod:
             ens = Ensemble.fit(choice, feats, y, train, pconf)
         except ValueError as e:  # too few training models with these inputs, as _bootstrap says
             raise PredictError(f"{inputs.name}: {e}") from e
-        calibrated = Calibrated.fit(ens, calibration, logf, train)
-        # the best member with its bootstrap: what the curves and coefficients describe
+        # the best member with its bootstrap: what the curves and coefficients describe, and
+        # the bootstrap's error scale that the interval model may combine with the nested one
         X = spec_inputs(feats, choice.inputs)
         ok = np.isfinite(X).all(axis=1)
         params = regressor_params(choice.form, choice.ridge, pconf)
         best = ReferenceLink(X[ok], y[ok], inputs, pconf, _copy(rng), params)
+        calibrated = Calibrated.fit(ens, calibration, logf, train)
         return DefaultFit(best, choice.inputs, choice, calibrated)
 
 
@@ -245,10 +246,11 @@ class PaperFit:
 @dataclass(frozen=True)
 class ReferenceLink:
     """The default method's best member, refitted with its own bootstrap when first asked
-    for (``fit``): back-tests draw their curves and coefficients from it, while forecasts
-    (the ensemble and its calibrated intervals) never use it, and it is a fifth of a
-    default-method fit. ``rng`` is a copy of the fit's stream where the fit left it, so
-    that the bootstrap draws what it would have drawn then."""
+    for (``fit``): back-tests draw their curves and coefficients from it, and the intervals
+    its error scale where the interval model combines it (``interval_prior``); with the
+    nested scale alone nothing reads it, and it is a fifth of a default-method fit. ``rng``
+    is a copy of the fit's stream where the fit left it, so that the bootstrap draws what it
+    would have drawn then."""
 
     X: np.ndarray
     y: np.ndarray
@@ -289,7 +291,12 @@ class DefaultFit:
             (reg, w, spec_inputs(feats, m.inputs))
             for (reg, w, _), (m, _) in zip(ens.members, self.choice.members, strict=True)
         ]
-        return replace(self.calibrated, ens=Ensemble(members), logf=feats["log_flops"][:, 0])
+        boot = None  # the bootstrap is fitted only where the interval model uses its scale
+        if self.calibrated.calibration.exponents[1] != 0:
+            boot = BootScale(self.reference, spec_inputs(feats, self.choice.inputs))
+        return replace(
+            self.calibrated, ens=Ensemble(members), logf=feats["log_flops"][:, 0], boot=boot
+        )
 
     def predict(
         self, feats: Features, low: float, rng: np.random.Generator
