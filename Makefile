@@ -51,8 +51,7 @@ harmonize: install ## rebuild data/processed/ from the raw files already fetched
 	$(BIN)/obsscale harmonize --data-dir $(DATA)
 
 fit: install ## fit capabilities, back-test the targets, then render reports/index.html
-	$(BIN)/obsscale fit --data-dir $(DATA) --out $(REPORTS) --quiet > /dev/null
-	$(BIN)/obsscale report --data-dir $(DATA) --out $(REPORTS)
+	$(BIN)/obsscale fit --data-dir $(DATA) --out $(REPORTS) --quiet --report
 
 report: install ## re-render reports/index.html from the artifacts of the last fit
 	$(BIN)/obsscale report --data-dir $(DATA) --out $(REPORTS)

@@ -14,6 +14,7 @@ import pytest
 from test_refusals import SCORES, common, data, fitted, run, snapshot  # noqa: F401
 from upstream_fakes import write_fakes
 
+from obsscale.cli import main
 from obsscale.config import default_config
 from obsscale.data import cache, store
 from obsscale.data.table import load_models
@@ -378,3 +379,26 @@ def test_fit_into_a_managed_folder_is_refused(
     rc, err = run(capsys, *fit_args(data, data / "processed"))
     assert rc == 2 and "which obsscale manages" in err
     assert snapshot(data) == before
+
+
+def test_fit_with_report_renders_the_page_of_obsscale_report(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """``make fit``'s one process: the fit, then the report from its artifacts, the same page
+    as `obsscale report` renders from them (apart from the minute it was generated), and only
+    the report's path printed."""
+    import re
+
+    out = tmp_path / "reports"
+    capsys.readouterr()
+    assert main([*fit_args(data, out), "--report"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and printed[0].endswith(str((out / "index.html").resolve()))
+    page = (out / "index.html").read_text()
+    rc, _ = run(capsys, "report", "--data-dir", str(data), "--out", str(out))
+    assert rc == 0
+
+    def unstamped(text: str) -> str:
+        return re.sub(r"generated [0-9: -]+UTC", "", text)
+
+    assert unstamped(page) == unstamped((out / "index.html").read_text())

@@ -200,6 +200,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         else default_targets(cfg, _columns(cfg, args.target, "--target", [_report_columns(cfg)])),
     )
     run_fit(cfg, args.out, request, progress=not args.quiet)
+    if args.report:  # one process start-up instead of two: 0.35 s of make fit
+        return _report(cfg, args.out)
     run = load_run(args.out)
     print(run.fit.summary().as_text())
     for target, result, error in run.targets:  # one verdict per back-test
@@ -294,11 +296,16 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    _folder(args.out)
+    return _report(_data_config(args), args.out)
+
+
+def _report(cfg: Config, out: Path) -> int:
+    """Render ``out/index.html`` from the artifacts there and say where it is."""
     from obsscale.pipeline import run_report
 
     start = time.monotonic()
-    _folder(args.out)
-    index = run_report(_data_config(args), args.out)
+    index = run_report(cfg, out)
     print(f"report written in {time.monotonic() - start:.0f} s: {index.resolve()}")
     return 0
 

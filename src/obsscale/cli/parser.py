@@ -158,6 +158,12 @@ def _fit_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-targets", action="store_true", help="fit the capability model only")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="then render OUT/index.html from the run's artifacts in this process, as "
+        "`obsscale report` would, and print its path instead of the fit's summary (make fit)",
+    )
     _add_selection(p)
     p.set_defaults(func=commands.cmd_fit)
 
