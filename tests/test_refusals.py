@@ -168,14 +168,24 @@ def test_absurd_epoch_compute_is_dropped(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------ weak: the rest
 
 
+@pytest.mark.parametrize("command", ["fit", "predict"])
 def test_unknown_reference_family_is_an_error_listing_the_known(
-    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+    command: str, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
+    """A typo'd reference family is refused in one line by every command that reads it
+    (``predict`` used to run and only note that the family had no curve)."""
     out = tmp_path / "out"
-    args = ["fit", "--data-dir", str(data), "--out", str(out), "--no-targets"]
-    rc, err = run(capsys, *args, "--benchmarks", *SCORES, "--reference-family", "NoSuch")
+    args = {
+        "fit": ["fit", "--out", str(out), "--no-targets"],
+        "predict": ["predict", "--target", "s:target"],
+    }[command]
+    given = ["--data-dir", str(data), "--benchmarks", *SCORES, "--reference-family", "NoSuch"]
+    rc, err = run(capsys, *args, *given)
     assert rc == 1
-    assert "unknown reference family 'NoSuch'; known families: F0, F1, F2" in err
+    assert err.strip().splitlines() == [
+        f"obsscale {command}: error: unknown reference family 'NoSuch'; known families: "
+        "F0, F1, F2, F3, F4, F5, F6, F7"
+    ]
     assert not out.exists()
 
 

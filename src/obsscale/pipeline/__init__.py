@@ -161,6 +161,7 @@ def run_predict(config: Config, request: PredictRequest) -> PredictionResult:
         target = f"downstream:{request.target}"
         if target not in models.columns:
             raise PredictError(f"{request.downstream} has no column {request.target!r}")
+    _check_reference_family(models, request.capabilities.reference_family)
     check_excluded(models, request.selection)
     asked = (request.capabilities, request.selection)
     cutoff = request.predict.cutoff_flops
