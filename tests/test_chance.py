@@ -1,5 +1,5 @@
 """The chance normalisation pair: inverse round trips, chance maps to 0 and a perfect score
-to 1, and a chance level outside [0, 1) is refused."""
+to 1, differences convert as their ends do, and a chance level outside [0, 1) is refused."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import pytest
 from numpy.testing import assert_allclose
 
 from obsscale.exceptions import PredictError
-from obsscale.model.prediction.chance import add_raw_columns, check_chance, to_normalised, to_raw
+from obsscale.model.prediction.chance import (
+    add_raw_columns,
+    check_chance,
+    to_normalised,
+    to_raw,
+    to_raw_span,
+)
 
 
 @pytest.mark.parametrize("chance", [0.0, 0.25, 0.5, 0.9])
@@ -17,6 +23,14 @@ def test_the_pair_round_trips_and_fixes_chance_and_a_perfect_score(chance: float
     y = np.random.default_rng(0).uniform(-0.2, 1.2, size=50)
     assert_allclose(to_raw(to_normalised(y, chance), chance), y, rtol=0, atol=1e-12)
     assert_allclose(to_normalised(np.array([chance, 1.0]), chance), [0.0, 1.0], atol=1e-15)
+
+
+@pytest.mark.parametrize("chance", [0.0, 0.25, 0.9])
+def test_a_span_is_the_difference_of_its_ends_on_the_raw_scale(chance: float) -> None:
+    """Errors and shifts (the report's points) convert as the difference of the pair's ends."""
+    a, b = np.random.default_rng(1).uniform(-0.2, 1.2, size=(2, 50))
+    expected = to_raw(a, chance) - to_raw(b, chance)
+    assert_allclose(to_raw_span(a - b, chance), expected, rtol=0, atol=1e-12)
 
 
 def test_chance_zero_is_the_identity() -> None:

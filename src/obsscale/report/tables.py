@@ -16,6 +16,7 @@ from obsscale.data.cache import verify_output
 from obsscale.data.table import score_columns
 from obsscale.exceptions import ArtifactError
 from obsscale.model.capabilities.fit import CapabilityFit
+from obsscale.model.prediction.chance import to_raw_span
 from obsscale.model.prediction.results import PredictionResult
 
 NEXT = re.compile(r"^(?P<family>.+) next \((?P<times>[0-9.e+]+)x its largest\)$")
@@ -127,12 +128,11 @@ def trust_table(sections: list[Any]) -> list[dict[str, Any]]:
         r: PredictionResult | None = sec.result
         if r is None:
             continue
-        scale = (1 - r.chance) * 100
         cells = {}
         for name, s in r.scores.items():
             covered = round(s.coverage * s.n_test_scored)
             cells[name] = {
-                "mae": f"{s.mae_test * scale:.1f}",
+                "mae": f"{to_raw_span(s.mae_test, r.chance) * 100:.1f}",  # points of the raw score
                 "coverage": f"{s.coverage:.0%}",
                 "covered": f"{covered} of {s.n_test_scored}",
             }

@@ -14,6 +14,7 @@ import numpy as np
 
 from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.prediction import verdict
+from obsscale.model.prediction.chance import to_raw_span
 from obsscale.model.prediction.results import PREDICTORS, PredictionResult
 
 INPUTS = {
@@ -59,7 +60,7 @@ def curve_band(result: PredictionResult) -> str:
 
 def _points(value: float, chance: float) -> float:
     """A difference on the chance-normalised scale in points of the raw score."""
-    return value * (1 - chance) * 100
+    return to_raw_span(value, chance) * 100
 
 
 def predictor_sentence(result: PredictionResult, predictor: str = "pc") -> str:

@@ -3,7 +3,8 @@
 interval bound and curve is reported on the metric's own scale as well.
 
 Written once so that the two directions cannot drift apart: ``to_raw(to_normalised(y, c), c)``
-is ``y`` (to rounding), and each expression is the one the golden outputs were computed with.
+is ``y`` (to rounding), and each expression is the one the golden outputs were computed with;
+``to_raw_span`` is the pair's difference form, for errors and shifts (the report's points).
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ def to_normalised(y: Values, chance: float) -> Values:
 def to_raw(y: Values, chance: float) -> Values:
     """A normalised score (or interval bound) back on the metric's own scale."""
     return y * (1 - chance) + chance
+
+
+def to_raw_span(d: Values, chance: float) -> Values:
+    """A difference on the normalised scale (an error, a shift, a width) in the metric's own
+    units: ``to_raw(a) - to_raw(b)`` for ``d = a - b``, without the rounding of the chance
+    level added and taken away again."""
+    return d * (1 - chance)
 
 
 def add_raw_columns(frame: pd.DataFrame, columns: Iterable[str], chance: float) -> pd.DataFrame:
