@@ -119,7 +119,7 @@ def test_far_extrapolation_warns_and_is_noted() -> None:
     ("scenario", "targets", "message"),
     [
         (Scenario("x", family="NoSuch", flops=1e23), TARGET, "family 'NoSuch' has no model"),
-        (Scenario("x", like="NoSuch", flops=1e23), TARGET, "--like 'NoSuch': no line"),
+        (Scenario("x", like="NoSuch", flops=1e23), TARGET, "like='NoSuch': no line"),
         (Scenario("x", scores=(("other:col", 0.5),)), TARGET, "none of its scores is a basis"),
         (Scenario("x", family="F0", flops=1e23), [ForecastTarget("s:nope")], "unknown target"),
     ],

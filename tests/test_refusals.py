@@ -73,8 +73,11 @@ def test_explicit_scale_is_applied(values: list[float], scale: str, expected: li
 
 @pytest.mark.parametrize(("values", "scale"), [([0.2, 1.29], "fraction"), ([5.0, 12.0], "ten")])
 def test_values_outside_the_named_scale_are_refused(values: list[float], scale: str) -> None:
-    with pytest.raises(PredictError, match=rf"outside \[0, .*\] of --scale {scale}"):
+    with pytest.raises(
+        PredictError, match=rf"outside \[0, .*\] of the setting predict.scale = '{scale}'"
+    ) as e:
         normalize_scale(pd.Series(values), "m", scale=scale)
+    assert e.value.setting == "predict.scale"  # the model names the setting, not an option
 
 
 def test_cli_refuses_a_fraction_column_reaching_1_29(
@@ -86,8 +89,35 @@ def test_cli_refuses_a_fraction_column_reaching_1_29(
     )
     assert rc == 1
     assert "obsscale predict: error: target 's:frac129' ranges from 0 to 1.29" in err
+    # the message names the setting, and the CLI the option that gives it
+    assert err.strip().endswith("the setting predict.scale: fraction, percent or ten (--scale)")
     assert not out.exists()
     assert snapshot(data) == before
+
+
+def test_cli_names_an_option_only_where_the_command_has_it(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A basis none of the target's models has (capabilities.benchmarks): ``predict`` has
+    --benchmarks and names it; ``option_for`` names nothing for a command without it."""
+    import argparse
+
+    from obsscale.cli.options import option_for
+
+    models = pd.read_csv(data / "processed" / "models.csv")
+    models.loc[models["s:target"].notna(), SCORES[0]] = np.nan
+    models.to_csv(data / "processed" / "models.csv", index=False)
+    out = tmp_path / "p.json"
+    args = ["--target", "s:target", "--benchmarks", SCORES[0]]
+    rc, err = run(capsys, "predict", *common(data, out), *args)
+    assert rc == 1
+    assert err.strip().endswith(
+        "choose benchmarks they have with the setting capabilities.benchmarks (--benchmarks)"
+    )
+    assert option_for("capabilities.benchmarks", argparse.Namespace(subset=None)) is None
+    assert option_for("selection", argparse.Namespace(subset=None)) == (
+        "--subset, --families or --models"
+    )
 
 
 # ------------------------------------------------------------ 5. metadata is not a benchmark

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 
 class ObsscaleError(Exception):
-    """Base class: an error whose message is meant for the user as it is (no traceback)."""
+    """Base class: an error whose message is meant for the user as it is (no traceback).
+
+    ``setting``: what would settle it, named as the message names it (a setting as in a TOML
+    file, ``predict.scale``; or an argument, ``selection``), so that a caller can add its own
+    way to give it (the CLI adds its option)."""
+
+    def __init__(self, *args: object, setting: str | None = None) -> None:
+        super().__init__(*args)
+        self.setting = setting
 
 
 class ConfigError(ObsscaleError, ValueError):

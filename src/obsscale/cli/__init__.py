@@ -15,6 +15,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
+from obsscale.cli.options import option_for
 from obsscale.cli.parser import build_parser
 from obsscale.exceptions import CLIError, ObsscaleError, ObsscaleWarning
 
@@ -50,7 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"obsscale {args.command}: interrupted", file=sys.stderr)
         return 130
     except ObsscaleError as e:  # a user's error: one line; anything else is a bug (traceback)
-        print(f"obsscale {args.command}: error: {e}", file=sys.stderr)
+        option = option_for(e.setting, args)  # the model words it as a setting
+        print(
+            f"obsscale {args.command}: error: {e}{f' ({option})' if option else ''}",
+            file=sys.stderr,
+        )
         return e.status if isinstance(e, CLIError) else 1
     finally:
         signal.signal(signal.SIGTERM, previous)

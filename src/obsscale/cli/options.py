@@ -22,7 +22,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-from obsscale.config import Config, default_config, load_config_file
+from obsscale.config import (
+    CapabilityConfig,
+    Config,
+    PredictConfig,
+    default_config,
+    load_config_file,
+)
 from obsscale.config.schema import Bounds, FieldInfo, describe, parse_text, schema
 
 _PREFIX = "setting:"
@@ -141,3 +147,21 @@ def config_from_args(args: argparse.Namespace) -> Config:
         cfg = load_config_file(config_file, cfg)
     changes = overrides(args, Config)
     return cfg.with_overrides(**changes) if changes else cfg
+
+
+#: the option that gives what an error names as its ``setting`` (``ObsscaleError.setting``),
+#: and the attribute that option fills: named only for a command that has the option
+OPTIONS: dict[str, tuple[str, str]] = {
+    "predict.scale": ("--scale", _dest(PredictConfig, "scale")),
+    "capabilities.benchmarks": ("--benchmarks", _dest(CapabilityConfig, "benchmarks")),
+    "selection": ("--subset, --families or --models", "subset"),
+    "downstream": ("--downstream", "downstream"),
+    "like": ("--like", "like"),
+    "scales": ("--scale COL=UNIT", "scale"),
+}
+
+
+def option_for(setting: str | None, args: argparse.Namespace) -> str | None:
+    """The option of the command run (``args``) that gives ``setting``, if it has one."""
+    flag, dest = OPTIONS.get(setting or "", ("", ""))
+    return flag if dest and dest in vars(args) else None

@@ -83,7 +83,9 @@ def _detected(name: str, values: np.ndarray) -> str | None:
         return "elo"
     raise CapabilityDataError(
         f"column {name!r}: {_range(values)} fit no scale (fraction [0, 1], percent [0, 100], "
-        f"Elo-like [{ELO_RANGE[0]:g}, {ELO_RANGE[1]:g}]); declare it: --scale '{name}=UNIT'"
+        f"Elo-like [{ELO_RANGE[0]:g}, {ELO_RANGE[1]:g}]); declare its unit in the "
+        "declared scales",
+        setting="scales",
     )
 
 
@@ -104,7 +106,9 @@ def detect_scales(
     declared = declared or {}
     unknown = sorted(set(declared) - set(columns))
     if unknown:
-        raise CapabilityDataError(f"--scale names no column of the file: {unknown[0]!r}")
+        raise CapabilityDataError(
+            f"the declared scales name no column of the file: {unknown[0]!r}", setting="scales"
+        )
     units: dict[str, str | None] = {}
     for name, (values, _) in columns.items():
         if name in declared:
@@ -130,5 +134,7 @@ def _fraction_or_ambiguous(
         return "fraction"
     raise CapabilityDataError(
         f"column {name!r}: {_range(values)} could be fractions or percent under 1 (written like "
-        f"the file's percent columns); declare it: --scale '{name}=fraction' or '{name}=percent'"
+        "the file's percent columns); declare its unit, fraction or percent, in the declared "
+        "scales",
+        setting="scales",
     )

@@ -44,7 +44,7 @@ class WideTable:
         try:
             return detect_scales(cols, declared)
         except CapabilityDataError as e:
-            raise CapabilityDataError(f"{self.path}: {e}") from e
+            raise CapabilityDataError(f"{self.path}: {e}", setting=e.setting) from e
 
 
 def _missing(text: str) -> bool:

@@ -84,14 +84,17 @@ class FamilyLines:
         if like is not None:
             if like not in self.ols.groups:
                 raise PredictError(
-                    f"--like {like!r}: no line for that family; families with a line: "
-                    f"{', '.join(map(str, self.ols.groups))}"
+                    f"like={like!r}: no line for that family; families with a line: "
+                    f"{', '.join(map(str, self.ols.groups))}",
+                    setting="like",
                 )
             return self._own(x0, like, "like", extra=1.0)
         if family is not None:
             raise PredictError(
-                f"family {family!r} has no model of known compute in this fit; give --like "
-                f"FAMILY, or no family for the pooled line. Known: {', '.join(self.families())}"
+                f"family {family!r} has no model of known compute in this fit; give the "
+                "scenario a family it is like (its like=), or no family for the pooled line. "
+                f"Known: {', '.join(self.families())}",
+                setting="like",
             )
         return self._pooled(x0)
 

@@ -39,8 +39,9 @@ def normalize_scale(
         if not scale and 1 < hi <= 10 and lo >= 0:
             raise PredictError(
                 f"target {name!r} ranges from {lo:g} to {hi:g}: ambiguous scale (fractions "
-                "with values above 1? a 0-10 score? low percentages?); say which with "
-                "--scale fraction|percent|ten"
+                "with values above 1? a 0-10 score? low percentages?); say which with the "
+                "setting predict.scale: fraction, percent or ten",
+                setting="predict.scale",
             )
     if scale not in SCALES:
         raise PredictError(
@@ -51,7 +52,9 @@ def normalize_scale(
     top = SCALES[scale]
     if lo < 0 or hi > top:
         raise PredictError(
-            f"target {name!r} ranges from {lo:g} to {hi:g}, outside [0, {top:g}] of --scale {scale}"
+            f"target {name!r} ranges from {lo:g} to {hi:g}, outside [0, {top:g}] of the "
+            f"setting predict.scale = {scale!r}",
+            setting="predict.scale",
         )
     if top == 1:
         return values.astype(float), None
@@ -108,13 +111,17 @@ def load_downstream(
 def check_target(models: pd.DataFrame, target: str) -> None:
     """Only score columns are targets: metadata (sizes, flags, names) is not a metric."""
     if models.empty:
-        raise PredictError("no models selected (check --subset / --families / --models)")
+        raise PredictError(
+            "no models selected: check the selection's subset, families and model ids",
+            setting="selection",
+        )
     if target not in models.columns:
         raise PredictError(f"unknown target column {target!r}")
     if target in ("model", *META_FIELDS) or target.endswith("_source"):
         raise PredictError(
             f"target {target!r} is model metadata, not a metric: choose a <source>:<benchmark> "
-            "column of models.csv or a metric of --downstream"
+            "column of models.csv or a metric of a downstream file",
+            setting="downstream",
         )
     col = models[target]
     if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
@@ -183,7 +190,9 @@ def prepare(
     if not keep.any():
         raise PredictError(
             f"none of the {int(y_raw.notna().sum())} models with {target} has a score on the "
-            f"factor basis ({', '.join(basis)}): choose benchmarks they have with --benchmarks"
+            f"factor basis ({', '.join(basis)}): choose benchmarks they have with the "
+            "setting capabilities.benchmarks",
+            setting="capabilities.benchmarks",
         )
     # rows in id order: results do not depend on the order of the input table
     order = models.loc[keep, "model"].sort_values(kind="stable").index
@@ -336,7 +345,8 @@ def frontier_basis(
     if not chosen:
         raise PredictError(
             f"{target}: no other benchmark is observed for {FRONTIER_SHARE:.0%} of its "
-            f"{int(rows.sum())} models; choose a basis with --benchmarks"
+            f"{int(rows.sum())} models; choose a basis with the setting capabilities.benchmarks",
+            setting="capabilities.benchmarks",
         )
     return chosen
 
