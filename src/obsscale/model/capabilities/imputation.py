@@ -113,7 +113,10 @@ def _row_coefficients(Zc: np.ndarray, observed: np.ndarray, W: np.ndarray) -> np
     short = observed.sum(axis=1) < r
     coef = np.empty_like(b)
     try:
-        coef[~short] = np.linalg.solve(G[~short], b[~short, :, None])[:, :, 0]
+        if short.any():
+            coef[~short] = np.linalg.solve(G[~short], b[~short, :, None])[:, :, 0]
+        else:  # the same solves, without copying the stacks out and the result back in
+            coef = np.linalg.solve(G, b[:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:  # an observed block of the axes is singular
         short[:] = True
     if short.any():  # pinv of no matrices costs as much as the solve above
