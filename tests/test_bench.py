@@ -142,3 +142,19 @@ def test_speed_section_shows_the_reworks_before_and_after() -> None:
     text = speed_markdown(speed)
     assert {"make_fit_s", "report_s", "help_s"} <= set(re.findall(r"\| (\w+_s) ", text))
     assert not re.search(r"issue \d|commit [0-9a-f]{7}", text)
+
+
+def test_predict_split_parts_the_command_into_work_and_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The work is the median of the children's; the start-up is the rest of the command's
+    wall time, and the section says both."""
+    from obsscale.bench import speed
+    from obsscale.bench.summary import speed_markdown
+
+    works = iter([0.5, 0.3, 0.4])
+    monkeypatch.setattr(speed, "_child", lambda args: {"work_s": next(works)})
+    got = speed._predict_split("data", 1.5)
+    assert got == pytest.approx({"predict_work_s": 0.4, "predict_startup_s": 1.1})
+    text = speed_markdown({"targets": [], "measured": got})
+    assert "0.40 s of work" in text and "1.10 s of start-up" in text

@@ -76,6 +76,13 @@ def speed_markdown(speed: dict[str, Any]) -> str:
             ],
         ),
     ]
+    startup = speed["measured"].get("predict_startup_s")
+    if startup is not None:
+        lines += [
+            "",
+            f"`obsscale predict`: {speed['measured']['predict_work_s']:.2f} s of work (fit + "
+            f"predict with intervals), {startup:.2f} s of start-up (Python and the imports).",
+        ]
     if speed.get("rework"):
         lines += [
             "",
