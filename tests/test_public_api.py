@@ -34,6 +34,12 @@ def test_import_loads_no_heavy_library_until_a_name_is_used() -> None:
     assert "pandas" in loaded_after("import obsscale; obsscale.load_models")
 
 
+def test_the_downloader_loads_no_heavy_library() -> None:
+    """A warm ``obsscale fetch`` (every file cached, nothing to parse) needs the downloader
+    and its checks only: pandas comes with the parsers, when harmonize runs."""
+    assert loaded_after("import obsscale.data.fetch") == []
+
+
 def test_every_exported_name_resolves_and_is_listed() -> None:
     assert len(obsscale.__all__) == len(set(obsscale.__all__)) == 1 + len(obsscale._EXPORTS)
     assert set(obsscale.__all__) == {"__version__", *obsscale._EXPORTS}

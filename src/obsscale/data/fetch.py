@@ -27,8 +27,8 @@ from obsscale.config import Config, Source, resolve_url
 from obsscale.data import store
 from obsscale.data.concurrent import run_concurrently
 from obsscale.data.download import FetchState, download, host_of, make_session
+from obsscale.data.json_keys import missing_json_keys
 from obsscale.data.lock import data_lock
-from obsscale.data.parsers.common import missing_json_keys
 from obsscale.exceptions import FetchError, FormatError, RefusedError
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ scale parsing (nothing is altered or dropped without an event that says so)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,18 +212,3 @@ def degenerate(values: pd.Series) -> str | None:
         f"{counts.iloc[0]} of {len(observed)} models score {counts.index[0]:g} "
         f"(at least {DEGENERATE_SHARE:.0%} the same value): nothing to predict"
     )
-
-
-def missing_json_keys(obj: dict | list, required: Iterable[str]) -> list[str]:
-    """The required key paths (``pass@1.humaneval+``: key ``humaneval+`` of key ``pass@1``)
-    that no entry of a JSON table has: a renamed key is a format change, not missing data."""
-    entries = list(obj.values() if isinstance(obj, dict) else obj)
-    return [k for k in required if not any(_has_path(e, k.split(".")) for e in entries)]
-
-
-def _has_path(entry: object, keys: list[str]) -> bool:
-    for key in keys:
-        if not isinstance(entry, dict) or key not in entry:
-            return False
-        entry = entry[key]
-    return True

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from obsscale.config import Config, Source
+from obsscale.data.json_keys import missing_json_keys
 from obsscale.data.parsers.common import (
     HF_ID,
     Parsed,
@@ -16,7 +17,6 @@ from obsscale.data.parsers.common import (
     drop_absurd,
     event,
     long,
-    missing_json_keys,
     to_fraction,
 )
 from obsscale.exceptions import ParseError
