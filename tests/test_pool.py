@@ -11,6 +11,7 @@ import pytest
 
 from obsscale.bench import accuracy
 from obsscale.bench.pool import (
+    CONFIRMATION_SEEN,
     POOL_SEED,
     PoolEntry,
     bbh_chance,
@@ -115,6 +116,7 @@ def test_pool_statistics() -> None:
     assert both["whole pool"]["ran"] == 5
     text = accuracy_markdown(rows)
     assert "| ratio_median | 1 |" in text and "degenerate target" in text
+    assert all(f"Tuning disclosure: {seen}" in text for seen in CONFIRMATION_SEEN)
 
 
 def test_degenerate_and_missing_targets_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:

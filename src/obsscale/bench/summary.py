@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from obsscale.bench.pool import CONFIRMATION_SEEN
 from obsscale.bench.selection import BUDGETS
 
 
@@ -191,6 +192,8 @@ def accuracy_markdown(acc: list[dict]) -> str:
         "chance-normalised scale; ratio = default / paper; baseline = the better compute-only "
         "predictor of either method; width in points of the raw metric). Method choices are "
         "made on the design half only; the confirmation half is run only to report.",
+        "",
+        *(f"Tuning disclosure: {seen}" for seen in CONFIRMATION_SEEN),
         "",
         accuracy_headline(acc),
         "",
