@@ -153,8 +153,8 @@ def test_predict_split_parts_the_command_into_work_and_start_up(
     from obsscale.bench.summary import speed_markdown
 
     works = iter([0.5, 0.3, 0.4])
-    monkeypatch.setattr(speed, "_child", lambda args: {"work_s": next(works)})
-    got = speed._predict_split("data", 1.5)
+    monkeypatch.setattr(speed, "_child", lambda *args: {"work_s": next(works)})
+    got = speed._predict_parts("data", 1.5)
     assert got == pytest.approx({"predict_work_s": 0.4, "predict_startup_s": 1.1})
     text = speed_markdown({"targets": [], "measured": got})
     assert "0.40 s of work" in text and "1.10 s of start-up" in text

@@ -1,6 +1,6 @@
 """``python -m obsscale.bench --scale-child N [METHOD]`` (or ``--json-child N``): one synthetic
-size, measured in a fresh process; ``--predict-child DATA_DIR``: ``obsscale predict``'s imports
-and work timed apart."""
+size, measured in a fresh process; ``--predict-child DATA_DIR``: the seconds of ``obsscale
+predict``'s work, without the process's start-up."""
 
 from __future__ import annotations
 

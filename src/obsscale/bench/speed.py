@@ -180,32 +180,30 @@ def predict_child(data_dir: str) -> dict[str, float]:
     return {"work_s": time.perf_counter() - start}
 
 
-def _predict_split(data: str, predict_s: float) -> dict[str, float]:
+def _predict_parts(data: str, predict_s: float) -> dict[str, float]:
     """``obsscale predict``'s work (the median over ``REPEATS`` fresh processes of
     ``predict_child``) and the rest of the command's wall time: its start-up (Python, the
     imports)."""
-    work = statistics.median(_child(["--predict-child", data])["work_s"] for _ in range(REPEATS))
+    works = [_child("--predict-child", data) for _ in range(REPEATS)]
+    if any("error" in w for w in works):
+        raise RuntimeError(f"python -m obsscale.bench --predict-child failed: {works}")
+    work = statistics.median(w["work_s"] for w in works)
     return {"predict_work_s": work, "predict_startup_s": predict_s - work}
 
 
-def _child(args: list[str]) -> dict[str, Any]:
-    """The JSON line a ``python -m obsscale.bench`` child prints (a failure raises)."""
+def _child(*args: str) -> dict[str, Any]:
+    """The JSON line a ``python -m obsscale.bench`` child prints, or ``{"error": its last
+    line of stderr}`` where it failed."""
     proc = subprocess.run(
-        [sys.executable, "-m", "obsscale.bench", *args], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "obsscale.bench", *args], capture_output=True, text=True
     )
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1:]}
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 def _json_share(n: int) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "obsscale.bench", "--json-child", str(n)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        return {"n": n, "error": proc.stderr.strip().splitlines()[-1:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"n": n} | _child("--json-child", str(n))
 
 
 def run_speed(
@@ -237,7 +235,7 @@ def _cli_timings(config: Config) -> dict[str, Any]:
         measured["predict_s"] = _wall(
             _cli("predict", "--data-dir", data, "--target", PREDICT_TARGET)
         )
-        measured |= _predict_split(data, measured["predict_s"])
+        measured |= _predict_parts(data, measured["predict_s"])
         fit = ["fit", "--data-dir", data, "--out", out, "--quiet", "--report"]  # make fit
         report = ["report", "--data-dir", data, "--out", out]
         runs = [(_wall(_cli(*fit), 1), _wall(_cli(*report), 1)) for _ in range(REPEATS)]
