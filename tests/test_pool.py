@@ -84,7 +84,9 @@ def test_hub_basis_leaves_out_the_targets_task() -> None:
     assert hub_basis(frame, entry) == ("epoch_hub:MMLU", "epoch_hub:GSM8K", "epoch_hub:BBH")
 
 
-def _row(half: str, ratio: float | None, cover: float, base: float | None = 0.5) -> dict:
+def _row(
+    half: str, ratio: float | None, cover: float, base: float | None = 0.5, compute: float = 1.0
+) -> dict:
     return {
         "half": half,
         "target": "t",
@@ -92,6 +94,7 @@ def _row(half: str, ratio: float | None, cover: float, base: float | None = 0.5)
         "ratio_default_paper": ratio,
         "ratio_default_baseline": base,
         "ratio_paper_baseline": base,
+        "ratio_log_flops_baseline": compute,
         "default_pc_coverage": cover,
         "paper_pc_coverage": cover,
         "default_width": 10.0,
@@ -101,6 +104,7 @@ def _row(half: str, ratio: float | None, cover: float, base: float | None = 0.5)
 
 def test_pool_statistics() -> None:
     rows = [_row("design", r, c) for r, c in ((0.5, 0.9), (2.0, 0.5), (1.0, 0.8), (None, 1.0))]
+    rows[1] |= {"ratio_default_baseline": 1.5, "ratio_log_flops_baseline": 4.0}
     rows.append(_row("design", 9.0, 0.0) | {"skipped": "degenerate target"})
     stats = pool_stats(rows)
     assert stats["entries"] == 5 and stats["ran"] == 4
@@ -111,6 +115,11 @@ def test_pool_statistics() -> None:
     assert stats["default_coverage_min"] == 0.5
     assert stats["default_coverage_p10"] == pytest.approx(np.percentile([0.9, 0.5, 0.8, 1.0], 10))
     assert stats["paper_width_median"] == 8.0
+    assert stats["default_baseline_max"] == 1.5
+    assert stats["default_baseline_share_above_1.25"] == pytest.approx(1 / 4)
+    assert stats["paper_baseline_share_above_1.25"] == 0.0
+    assert stats["log_flops_baseline_max"] == 4.0
+    assert stats["log_flops_baseline_share_above_1.25"] == pytest.approx(1 / 4)
     both = pool_summary([*rows, _row("confirmation", 1.5, 0.9)])
     assert list(both) == ["design", "confirmation", "whole pool"]
     assert both["whole pool"]["ran"] == 5

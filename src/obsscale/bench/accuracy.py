@@ -127,7 +127,10 @@ def _finite(value: Any) -> float | None:
 
 def _comparison(row: dict[str, Any], res: dict[str, PredictionResult]) -> dict[str, Any]:
     """Default over paper, default over the better compute baseline (of either method; None
-    where neither baseline can score the test models), and what the default's nested
+    where neither baseline can score the test models), the default's log-FLOPs baseline over
+    that same better baseline (what always predicting from compute alone would score on the
+    criterion: the better baseline is picked on the test models, so even one of the two
+    baselines exceeds 1 wherever the other wins), and what the default's nested
     back-tests chose for the factor predictor. Where no test model has every predictor's
     inputs (hubs of frontier models without known compute), each predictor was scored on its
     own test models: the factor predictor is then compared with each baseline on the models
@@ -147,12 +150,14 @@ def _comparison(row: dict[str, Any], res: dict[str, PredictionResult]) -> dict[s
         "best_baseline_mse": best_base,
         "ratio_default_baseline": _ratio(default, best_base),
         "ratio_paper_baseline": _ratio(paper, best_base),
+        "ratio_log_flops_baseline": _ratio(row.get("default_log_flops_mse"), best_base),
         "selected": chosen,
     }
     tests = {m: _test_frame(r) for m, r in res.items()}
     if not scored_test_models(res["default"].predictions.query("split == 'test'"))[1]:
         for m in ("default", "paper"):
             out[f"ratio_{m}_baseline"] = _pairwise_ratio(tests[m], tests)
+        out["ratio_log_flops_baseline"] = None  # each predictor scored its own test models
     return out
 
 
