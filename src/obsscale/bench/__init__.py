@@ -12,6 +12,9 @@
 - Forecasts (``forecast``): each family's largest model held out and forecast from its
   family and FLOPs, from 3 of its own scores, and its basis completed from 3 of them
   (``obsscale bench --only forecast``).
+- Emergent worlds (``emergent``): synthetic tasks flat at chance below the cutoff that rise
+  along the factors above it, default vs paper per seed (the issue's failure class, where
+  the default's flat-side hedge toward compute costs accuracy).
 - Frontier (``frontier``): date back-tests and matrix completion on Epoch's hub scores.
 - Completion (``completion``): every completer on the hub matrix by the published protocol
   (per model 3 folds of its cells, 10 seeds), choices made inside each training fold.
@@ -34,6 +37,7 @@ import pandas as pd
 from obsscale.bench.accuracy import CURATED, run_accuracy
 from obsscale.bench.completion import completion_markdown, completion_protocol
 from obsscale.bench.edges import run_edges
+from obsscale.bench.emergent import emergent_markdown, run_emergent
 from obsscale.bench.forecast import (
     forecast_markdown,
     run_completion_backtest,
@@ -134,6 +138,7 @@ def run_bench(
     models = load_models(config)
     pconf = config.predict
     acc = run_accuracy(models, pconf, half)
+    emergent = run_emergent(pconf)
     sel = run_selection(models, pconf)
     frontier = run_frontier(models, pconf)
     probes = run_probes(models)
@@ -149,6 +154,7 @@ def run_bench(
     edges = run_edges(mirror, upstream)
     speed = run_speed(config, scale, slopes)
     write_accuracy(out, acc, half)
+    store.write_json(out / "emergent.json", emergent)
     store.write_json(out / "selection.json", sel)
     store.write_json(
         out / "scale.json",
@@ -160,6 +166,7 @@ def run_bench(
     forecasts = _forecasts(config, base, out)
     store.write_json(out / "speed.json", speed)
     md = summary_markdown(acc, sel, real, scale, slopes, edges)
+    md += emergent_markdown(emergent)
     md += forecasts + frontier_markdown(frontier)
     md += "\n" + completion_section(config, out)
     md += probes_markdown(probes)
