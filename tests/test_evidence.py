@@ -18,8 +18,9 @@ from obsscale.bench.emergent import emergent_markdown, emergent_world, run_emerg
 from obsscale.model.prediction import calibration, evidence, tuning
 
 
-def _mse(data: pd.DataFrame, method: str) -> tuple[float, dict]:
-    return world_backtest(data, replace(FAST, method=method))
+def _mse(data: pd.DataFrame, method: str, **settings: str) -> tuple[float, dict]:
+    mse, _, choice = world_backtest(data, replace(FAST, method=method, **settings))
+    return mse, choice
 
 
 SEEDS = (2, 3)
@@ -55,17 +56,40 @@ def test_emergent_task_is_seen_flat_and_not_shifted() -> None:
         assert sum(compute) >= tuning.FLAT_COMPUTE_SHARE - 1e-12
 
 
+def test_flat_side_paper_keeps_the_factors() -> None:
+    """``flat_side = "paper"``: on a flat training side all of the weight goes to the paper's
+    predictor, so where the jump follows the factors the default matches it (the hedge
+    loses by more than 1.25x on one of these worlds); the intervals keep the flat rule."""
+    hedge, anchored = [], []
+    for seed in SEEDS:
+        data = emergent_world(seed)
+        paper = _mse(data, "paper")[0]
+        hedge.append(_mse(data, "obsscale")[0] / paper)
+        mse, choice = _mse(data, "obsscale", flat_side="paper")
+        anchored.append(mse / paper)
+        assert choice["flat_training_side"] is True and choice["flat_side"] == "paper"
+        assert [(m["inputs"], m["form"], m["weight"]) for m in choice["members"]] == [
+            ("pc", "sigmoid", 1.0)
+        ]
+        assert choice["interval"]["rule"] == calibration.CROSS_TASK_FLAT
+    assert max(hedge) > 1.25 >= max(anchored)
+
+
 def test_emergent_section_reports_each_world() -> None:
-    """One row per world, the ratio of the two methods' own test MSEs, and a summary line
-    that counts the worlds the default loses by more than 1.25x."""
+    """One row per world, each variant's test MSE over the paper predictor's, and a summary
+    line that counts the worlds each loses by more than 1.25x."""
     rows = run_emergent(FAST, seeds=SEEDS)
     assert [r["seed"] for r in rows] == list(SEEDS)
     for r in rows:
         assert r["ratio_default_paper"] == pytest.approx(r["default_mse"] / r["paper_mse"])
+        assert r["ratio_flat_paper"] == pytest.approx(r["flat_paper_mse"] / r["paper_mse"])
         assert r["default_mse"] == pytest.approx(_mse(emergent_world(r["seed"]), "obsscale")[0])
         assert r["flat_training_side"] is True and r["log_flops_weight"] > 0
     losing = sum(r["ratio_default_paper"] > 1.25 for r in rows)
-    assert f"> 1.25x on {losing} of {len(SEEDS)} worlds" in emergent_markdown(rows)
+    anchored = sum(r["ratio_flat_paper"] > 1.25 for r in rows)
+    text = emergent_markdown(rows)
+    assert f"> 1.25x on {losing} of {len(SEEDS)} worlds" in text
+    assert f"with `--flat-side paper` on {anchored} " in text
 
 
 def test_is_flat_reads_the_inner_signal() -> None:

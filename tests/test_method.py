@@ -31,6 +31,7 @@ NEW_SETTINGS = {
         "scale",
         "anchor_weight",
         "candidate_floor_max",
+        "flat_side",
     },
     "capabilities": {"basis_fallbacks", "basis_margin"},
 }

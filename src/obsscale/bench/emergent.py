@@ -7,9 +7,10 @@ world, and what its nested back-tests saw (``flat_training_side``, the log-FLOPs
 The pool's real flat tasks (BBH subtasks at chance below the cutoff) went the other way:
 there compute predicted the jump better, and the default's flat-side hedge
 (``tuning.FLAT_COMPUTE_SHARE``) was chosen on them, and departing from the paper's predictor
-there paid (on the design half, falling back to it on every flat task raised the median
-default/paper ratio from 0.82 to 0.93). The two cannot be told apart from a flat training
-side; this section shows what that choice costs where the factors are right."""
+there paid (``obsscale bench --only accuracy --flat-side paper`` shows the pool with the paper's
+predictor alone on every flat task). The two cannot be told apart from a flat training side;
+this section shows what the hedge costs where the factors are right, and that
+``flat_side = "paper"`` avoids it."""
 
 from __future__ import annotations
 
@@ -59,31 +60,39 @@ def emergent_world(seed: int, n_fam: int = 6, per: int = 7) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def world_backtest(data: pd.DataFrame, pconf: PredictConfig) -> tuple[float, dict[str, Any]]:
-    """The factor predictor's test MSE above ``CUTOFF`` by ``pconf``'s method, and what its
-    nested back-tests chose (empty for the paper's method)."""
+def world_backtest(data: pd.DataFrame, pconf: PredictConfig) -> tuple[float, float, dict]:
+    """The factor predictor's test MSE and 90%-interval coverage above ``CUTOFF`` by
+    ``pconf``'s method, and what its nested back-tests chose (empty for the paper's method)."""
     res = backtest_target(
         data, "target", split=CUTOFF, chance=CHANCE, settings=SETTINGS, pconf=pconf
     )
-    return float(res.scores["pc"].mse_test), (res.choices or {}).get("pc", {})
+    score = res.scores["pc"]
+    return float(score.mse_test), float(score.coverage), (res.choices or {}).get("pc", {})
 
 
 def run_emergent(pconf: PredictConfig, seeds: tuple[int, ...] = SEEDS) -> list[dict[str, Any]]:
-    """One row per seeded world: both methods' test MSE, their ratio, and the default's
-    flat verdict and log-FLOPs weight."""
+    """One row per seeded world: the paper's predictor, the default as configured and the
+    default with ``flat_side = "paper"``: test MSE, ratios to the paper's, coverage, and the
+    configured default's flat verdict and log-FLOPs weight."""
     rows = []
     default = pconf if pconf.method != "paper" else replace(pconf, method="obsscale")
     for seed in seeds:
         data = emergent_world(seed)
-        mse, choice = world_backtest(data, default)
-        paper, _ = world_backtest(data, replace(pconf, method="paper"))
+        mse, cover, choice = world_backtest(data, default)
+        anchored, anchored_cover, _ = world_backtest(data, replace(default, flat_side="paper"))
+        paper, paper_cover, _ = world_backtest(data, replace(pconf, method="paper"))
         compute = sum(m["weight"] for m in choice["members"] if m["inputs"] == "log_flops")
         rows.append(
             {
                 "seed": seed,
-                "default_mse": mse,
                 "paper_mse": paper,
+                "default_mse": mse,
                 "ratio_default_paper": mse / paper,
+                "flat_paper_mse": anchored,
+                "ratio_flat_paper": anchored / paper,
+                "paper_coverage": paper_cover,
+                "default_coverage": cover,
+                "flat_paper_coverage": anchored_cover,
                 "flat_training_side": choice["flat_training_side"],
                 "log_flops_weight": compute,
             }
@@ -92,31 +101,26 @@ def run_emergent(pconf: PredictConfig, seeds: tuple[int, ...] = SEEDS) -> list[d
 
 
 def emergent_markdown(rows: list[dict[str, Any]]) -> str:
-    """The section: the per-world table, then the worst ratio and how many worlds lose."""
+    """The section: the per-world table, then how many worlds each variant loses."""
     ratios = np.array([r["ratio_default_paper"] for r in rows])
+    anchored = np.array([r["ratio_flat_paper"] for r in rows])
+    cover = {k: np.median([r[f"{k}_coverage"] for r in rows]) for k in ("default", "flat_paper")}
     return "\n".join(
         [
             "## Emergent worlds (synthetic: flat at chance below 10^23.2 FLOPs, rising above "
             "it along the benchmarks' own capability; test MSE of the factor predictor, "
-            "chance-normalised; ratio = default / paper)",
+            "chance-normalised; ratio = over the paper's predictor; flat_paper = the default "
+            "with `--flat-side paper`; coverage of 90% intervals)",
             "",
-            markdown_table(
-                rows,
-                [
-                    "seed",
-                    "paper_mse",
-                    "default_mse",
-                    "ratio_default_paper",
-                    "flat_training_side",
-                    "log_flops_weight",
-                ],
-            ),
+            markdown_table(rows, list(rows[0]) if rows else []),
             "",
             f"default worse than the paper's predictor by > 1.25x on {int((ratios > 1.25).sum())}"
-            f" of {len(rows)} worlds (worst {ratios.max():.3g}x): where the target follows the "
-            "factors, what the default does on a flat training side (departing toward members "
-            "the flat inner back-tests cannot rank, and the hedge toward log-FLOPs chosen on "
-            "the pool's real flat tasks) costs accuracy; `--method paper` keeps the factors.",
+            f" of {len(rows)} worlds (worst {ratios.max():.3g}x); with `--flat-side paper` on "
+            f"{int((anchored > 1.25).sum())} (worst {anchored.max():.3g}x). Median coverage "
+            f"{cover['default']:.3g} and {cover['flat_paper']:.3g}. Where the target follows "
+            "the factors, what the default does on a flat training side (departing toward "
+            "members the flat inner back-tests cannot rank, and the hedge toward log-FLOPs "
+            "chosen on the pool's real flat tasks) costs accuracy.",
             "",
         ]
     )

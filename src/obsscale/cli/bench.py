@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from obsscale.cli.options import config_from_args, value_type
-from obsscale.config import MIRROR_ENV
+from obsscale.cli.options import add_setting, config_from_args, overrides, value_type
+from obsscale.config import MIRROR_ENV, PredictConfig
 
 
 def add_parser(
@@ -37,6 +38,7 @@ def add_parser(
         "completion = the completers on the hub matrix, forecast = the held-out-model "
         "forecasts and completion, probes = which benchmarks to run next",
     )
+    add_setting(p, "--flat-side", PredictConfig, "flat_side")
     p.add_argument(
         "--half",
         choices=("design", "confirmation"),
@@ -56,6 +58,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
 
     cfg = config_from_args(args)
+    cfg = replace(cfg, predict=replace(cfg.predict, **overrides(args, PredictConfig)))
     if args.only == "completion":
         print(run_completion_bench(cfg, args.out))
         print(f"wrote {args.out}/completion.json, completion.md")

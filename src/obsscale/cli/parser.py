@@ -209,6 +209,7 @@ def _add_chance(p: argparse.ArgumentParser, of: str = "the target") -> None:
 def _add_predictor_options(p: argparse.ArgumentParser) -> None:
     for flag in ("method", "form", "loss", "scale"):
         add_setting(p, f"--{flag}", PredictConfig, flag)
+    add_setting(p, "--flat-side", PredictConfig, "flat_side")
 
 
 def _add_split_options(p: argparse.ArgumentParser) -> None:

@@ -208,6 +208,13 @@ class PredictConfig(Settings):
     candidate_floor_max: float = setting(
         0.5, ge=0, lt=1, help="floor bound of the candidate link with a floor"
     )
+    flat_side: Literal["hedge", "paper"] = setting(
+        "hedge",
+        help="where the nested back-tests see no signal (a task flat at chance below the "
+        "cutoff): hedge: log-FLOPs takes half of the weight (on the bench's flat BBH subtasks "
+        "compute predicted the jump better); paper: the paper's predictor alone (for a task "
+        "whose jump should follow the capability factors); wide intervals either way",
+    )
     scale: Literal["auto", "fraction", "percent", "ten"] = setting(
         "auto",
         help="scale of the target: fraction (0-1), percent (0-100), ten (0-10), or auto "

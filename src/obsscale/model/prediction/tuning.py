@@ -15,7 +15,8 @@ uses, and how wide its intervals are.
   (``evidence``): the inner back-tests are noisy (12-40 inner test models) and the paper's
   predictor is the prior they update. At least ``anchor_weight`` stays on it, and all of it
   where fewer than ``evidence.MIN_EVIDENCE`` inner test models speak. A flat training side
-  (``evidence.is_flat``) hands a fixed share to the log-FLOPs candidate (``_hedged``).
+  (``evidence.is_flat``) hands a fixed share to the log-FLOPs candidate (``_hedged``), or,
+  with ``flat_side = "paper"``, all of the weight to the paper's predictor (``_anchored``).
 - Candidates whose inputs most inner test models lack (compute, on a hub of frontier
   models) are left out; the others are all scored on the same inner test models.
 - Intervals: calibrated on the same nested cutoffs (``calibration``).
@@ -107,6 +108,7 @@ class Choice:
     anchor: float = 0.0  # weight kept on the paper's predictor
     departure: float = 1.0  # how far from the paper's predictor (0: it alone)
     flat: bool = False  # the nested back-tests see no signal: no shift, the flat interval rule
+    flat_side: str = ""  # the flat rule applied to the weights (PredictConfig), if any
     inner_r2: float = math.nan  # share of the inner test spread the best candidate explains
     predictor: str = ""  # which predictor chose (pc, log_flops, log_params)
 
@@ -136,6 +138,7 @@ class Choice:
             f"weights 1/inner MSE, {self.departure:.2f} of the way from the paper's "
             f"predictor, as far as a paired bootstrap supports; {self.anchor:.2f} kept on it"
             + ("; the inner back-tests see no signal (flat)" if self.flat else "")
+            + (f": {_FLAT_RULES[self.flat_side]}" if self.flat_side else "")
         )
         return (
             f"{name}: {used} ({why}), chosen by "
@@ -158,10 +161,17 @@ class Choice:
             "anchor_weight": self.anchor,
             "departure": self.departure,
             "flat_training_side": self.flat,
+            "flat_side": self.flat_side or None,
             "inner_r2": self.inner_r2 if math.isfinite(self.inner_r2) else None,
             "n_inner_test": len(self.y_inner),
             "interval": self.calibration.to_dict() if self.calibration else None,
         }
+
+
+_FLAT_RULES = {
+    "hedge": "log-FLOPs takes half of the weight (flat_side = hedge)",
+    "paper": "the paper's predictor alone (flat_side = paper)",
+}
 
 
 def _label(m: Inner) -> str:
@@ -229,7 +239,11 @@ def choose(
     members, anchor, lam = _weights(ok, name, pconf, y[test])
     if not ok[0].pred.size:  # the fallback: all weight on the paper's predictor, none moved
         anchor, lam = 1.0, 0.0
-    if flat:
+    # the flat rules are the factor predictor's: a baseline has its one input either way
+    rule = pconf.flat_side if flat and name == "pc" else ""
+    if rule == "paper":
+        members, anchor, lam = _anchored(members, ok, name, pconf)
+    elif rule == "hedge":
         members = _hedged(members, ok)
     inner_mse = {f"{_label(r)}@{r.ridge:g}": r.mse for r in results}
     y_inner = y[test] if ok[0].pred.size else np.empty(0)
@@ -240,6 +254,7 @@ def choose(
         anchor=anchor,
         departure=lam,
         flat=flat,
+        flat_side=rule,
         inner_r2=r2,
         predictor=name,
     )
@@ -307,6 +322,19 @@ def _hedged(members: list[tuple[Inner, float]], ok: list[Inner]) -> list[tuple[I
         return members
     kept = [(m, w * (1 - FLAT_COMPUTE_SHARE)) for m, w in members if m is not compute]
     return [*kept, (compute, FLAT_COMPUTE_SHARE + sum(w for m, w in members if m is compute) / 2)]
+
+
+def _anchored(
+    members: list[tuple[Inner, float]], ok: list[Inner], name: str, pconf: PredictConfig
+) -> tuple[list[tuple[Inner, float]], float, float]:
+    """A flat training side with ``flat_side = "paper"``: the paper's predictor alone (all
+    the weight on the anchor, no departure), as the factors would extrapolate the jump; the
+    members unchanged where there is no anchor (a baseline's single candidate)."""
+    key = (name, "sigmoid", pconf.ridges[0])
+    anchor = next((r for r in ok if (r.inputs, r.form, r.ridge) == key), None)
+    if anchor is None:
+        return members, 0.0, 1.0
+    return [(anchor, 1.0)], 1.0, 0.0
 
 
 def _inner(
