@@ -54,6 +54,10 @@ def test_emergent_task_is_seen_flat_and_not_shifted() -> None:
         assert choice["interval"]["shift"] == 0.0
         compute = [m["weight"] for m in choice["members"] if m["inputs"] == "log_flops"]
         assert sum(compute) >= tuning.FLAT_COMPUTE_SHARE - 1e-12
+        assert choice["flat_side"] == "hedge"
+        # what is reported as kept on the paper's predictor is what its member now weighs
+        paper = [m for m in choice["members"] if (m["inputs"], m["form"]) == ("pc", "sigmoid")]
+        assert choice["anchor_weight"] == pytest.approx(sum(m["weight"] for m in paper))
 
 
 def test_flat_side_paper_keeps_the_factors() -> None:
@@ -90,6 +94,7 @@ def test_emergent_section_reports_each_world() -> None:
     text = emergent_markdown(rows)
     assert f"> 1.25x on {losing} of {len(SEEDS)} worlds" in text
     assert f"with `--flat-side paper` on {anchored} " in text
+    assert ("costs accuracy" in text) == (losing > 0)
 
 
 def test_is_flat_reads_the_inner_signal() -> None:

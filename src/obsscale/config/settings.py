@@ -210,10 +210,11 @@ class PredictConfig(Settings):
     )
     flat_side: Literal["hedge", "paper"] = setting(
         "hedge",
-        help="where the nested back-tests see no signal (a task flat at chance below the "
-        "cutoff): hedge: log-FLOPs takes half of the weight (on the bench's flat BBH subtasks "
-        "compute predicted the jump better); paper: the paper's predictor alone (for a task "
-        "whose jump should follow the capability factors); wide intervals either way",
+        help="default method, where the nested back-tests see no signal (a task flat at "
+        "chance below the cutoff): hedge: log-FLOPs takes at least half of the factor "
+        "predictor's weight (on the bench's flat BBH subtasks compute predicted the jump "
+        "better); paper: the paper's inputs and form alone (for a task whose jump should "
+        "follow the capability factors); wide intervals either way",
     )
     scale: Literal["auto", "fraction", "percent", "ten"] = setting(
         "auto",

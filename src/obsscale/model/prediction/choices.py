@@ -16,7 +16,8 @@ def summarize_choices(
     per_fold: list[dict[str, Choice]],
 ) -> tuple[dict[str, object], list[str]]:
     """The choices as JSON fields and notes: one fit's as they are; over several folds, how
-    often each inputs/form was chosen and the median conformal quantile."""
+    often each inputs/form was chosen (and each flat-side rule applied) and the median
+    conformal quantile."""
     if len(per_fold) == 1:
         only = per_fold[0]
         return {k: c.to_dict() for k, c in only.items()}, [c.reason(k) for k, c in only.items()]
@@ -31,6 +32,7 @@ def summarize_choices(
             "form": _counts(c.form for c in picks),
             "ridge": _counts(f"{c.ridge:g}" for c in picks),
             "interval_quantile_median": _median_quantile(picks),
+            "flat_side": _counts(c.flat_side for c in picks if c.flat_side),
         }
         out[name] = summary
         shares = ", ".join(f"{k} in {v}" for k, v in inputs.items())

@@ -15,8 +15,8 @@ uses, and how wide its intervals are.
   (``evidence``): the inner back-tests are noisy (12-40 inner test models) and the paper's
   predictor is the prior they update. At least ``anchor_weight`` stays on it, and all of it
   where fewer than ``evidence.MIN_EVIDENCE`` inner test models speak. A flat training side
-  (``evidence.is_flat``) hands a fixed share to the log-FLOPs candidate (``_hedged``), or,
-  with ``flat_side = "paper"``, all of the weight to the paper's predictor (``_anchored``).
+  (``evidence.is_flat``) hands a fixed share to the log-FLOPs candidate, or, with
+  ``flat_side = "paper"``, all of the weight to the paper's inputs and form (``_flat_rule``).
 - Candidates whose inputs most inner test models lack (compute, on a hub of frontier
   models) are left out; the others are all scored on the same inner test models.
 - Intervals: calibrated on the same nested cutoffs (``calibration``).
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from obsscale.model.prediction.sigmoid import SigmoidRegressor, search_sample
 
 if TYPE_CHECKING:
     from obsscale.model.prediction.conformal import Calibration
+
+#: the flat-side rule applied to a choice's weights ("" where none was)
+FlatRule = Literal["", "hedge", "paper"]
 
 #: what each predictor may use, as (inputs, link form): the factor predictor weighs several
 #: (``pcK``: the first K capability factors), the baselines are what they are
@@ -108,7 +111,7 @@ class Choice:
     anchor: float = 0.0  # weight kept on the paper's predictor
     departure: float = 1.0  # how far from the paper's predictor (0: it alone)
     flat: bool = False  # the nested back-tests see no signal: no shift, the flat interval rule
-    flat_side: str = ""  # the flat rule applied to the weights (PredictConfig), if any
+    flat_side: FlatRule = ""  # the flat rule applied to the weights (PredictConfig), if any
     inner_r2: float = math.nan  # share of the inner test spread the best candidate explains
     predictor: str = ""  # which predictor chose (pc, log_flops, log_params)
 
@@ -138,8 +141,18 @@ class Choice:
             f"weights 1/inner MSE, {self.departure:.2f} of the way from the paper's "
             f"predictor, as far as a paired bootstrap supports; {self.anchor:.2f} kept on it"
             + ("; the inner back-tests see no signal (flat)" if self.flat else "")
-            + (f": {_FLAT_RULES[self.flat_side]}" if self.flat_side else "")
+            + (
+                f": log-FLOPs takes at least {FLAT_COMPUTE_SHARE:.0%} of the weight "
+                "(flat_side = hedge)"
+                if self.flat_side == "hedge"
+                else ""
+            )
         )
+        if self.flat_side == "paper":
+            why = (
+                "the inner back-tests see no signal (flat): the paper's inputs and form "
+                "alone (flat_side = paper)"
+            )
         return (
             f"{name}: {used} ({why}), chosen by "
             f"nested back-tests on the training side (cutoffs of the split's variable; "
@@ -166,12 +179,6 @@ class Choice:
             "n_inner_test": len(self.y_inner),
             "interval": self.calibration.to_dict() if self.calibration else None,
         }
-
-
-_FLAT_RULES = {
-    "hedge": "log-FLOPs takes half of the weight (flat_side = hedge)",
-    "paper": "the paper's predictor alone (flat_side = paper)",
-}
 
 
 def _label(m: Inner) -> str:
@@ -239,12 +246,15 @@ def choose(
     members, anchor, lam = _weights(ok, name, pconf, y[test])
     if not ok[0].pred.size:  # the fallback: all weight on the paper's predictor, none moved
         anchor, lam = 1.0, 0.0
-    # the flat rules are the factor predictor's: a baseline has its one input either way
-    rule = pconf.flat_side if flat and name == "pc" else ""
-    if rule == "paper":
-        members, anchor, lam = _anchored(members, ok, name, pconf)
-    elif rule == "hedge":
-        members = _hedged(members, ok)
+    rule: FlatRule = ""
+    # the flat rules are the factor predictor's: with the default single ridge penalty a
+    # baseline has one candidate, which either rule would leave as it is
+    if flat and name == "pc":
+        members, rule = _flat_rule(members, ok, name, pconf)
+    if rule:  # what the weights now keep on the paper's predictor, and how far they moved
+        paper = _anchor_of(ok, name, pconf)
+        anchor = sum(w for m, w in members if m is paper)
+        lam = 0.0 if rule == "paper" else lam
     inner_mse = {f"{_label(r)}@{r.ridge:g}": r.mse for r in results}
     y_inner = y[test] if ok[0].pred.size else np.empty(0)
     return Choice(
@@ -289,10 +299,7 @@ def _weights(
     top = ok[: pconf.n_members]
     w = np.array([1 / max(r.mse, 1e-12) if math.isfinite(r.mse) else 1.0 for r in top])
     w /= w.sum()
-    anchor = next(
-        (r for r in ok if (r.inputs, r.form, r.ridge) == (name, "sigmoid", pconf.ridges[0])),
-        None,
-    )
+    anchor = _anchor_of(ok, name, pconf)
     if anchor is None or len(ok) == 1:
         return list(zip(top, w.tolist(), strict=True)), 0.0, 1.0
     lam = 0.0
@@ -311,30 +318,35 @@ def _weights(
 FLAT_COMPUTE_SHARE = 0.5
 
 
-def _hedged(members: list[tuple[Inner, float]], ok: list[Inner]) -> list[tuple[Inner, float]]:
+def _anchor_of(ok: list[Inner], name: str, pconf: PredictConfig) -> Inner | None:
+    """The paper's predictor among the candidates: its inputs, sigmoid, the first ridge."""
+    key = (name, "sigmoid", pconf.ridges[0])
+    return next((r for r in ok if (r.inputs, r.form, r.ridge) == key), None)
+
+
+def _flat_rule(
+    members: list[tuple[Inner, float]], ok: list[Inner], name: str, pconf: PredictConfig
+) -> tuple[list[tuple[Inner, float]], FlatRule]:
     """A flat training side (``evidence.is_flat``): the nested back-tests cannot tell the
-    factors from compute apart, so the chosen members and the log-FLOPs candidate share the
-    weight (``FLAT_COMPUTE_SHARE``), whatever their inner MSEs say. On the design half's
-    flat tasks (emergent BBH subtasks) this halved the worst loss to the compute baselines;
-    rows without FLOPs keep the members alone (``Ensemble.predict`` renormalises)."""
+    factors from compute apart, and ``pconf.flat_side`` decides. ``hedge``: the chosen
+    members and the log-FLOPs candidate share the weight (``FLAT_COMPUTE_SHARE`` to it, plus
+    its own share of the rest), whatever their inner MSEs say; on the design half's flat tasks
+    (BBH subtasks at chance below the cutoff) this halved the worst loss to the compute
+    baselines; rows without FLOPs keep the members alone (``Ensemble.predict``
+    renormalises). ``paper``: the paper's inputs and form alone (all the weight on the
+    anchor), as the factors would extrapolate the jump. The members unchanged, and no rule,
+    where the rule has nothing to act on (no log-FLOPs candidate, e.g. hub models without
+    compute; no anchor)."""
+    if pconf.flat_side == "paper":
+        anchor = _anchor_of(ok, name, pconf)
+        return ([(anchor, 1.0)], "paper") if anchor is not None else (members, "")
     compute = next((r for r in ok if (r.inputs, r.form) == ("log_flops", "sigmoid")), None)
     if compute is None:
-        return members
-    kept = [(m, w * (1 - FLAT_COMPUTE_SHARE)) for m, w in members if m is not compute]
-    return [*kept, (compute, FLAT_COMPUTE_SHARE + sum(w for m, w in members if m is compute) / 2)]
-
-
-def _anchored(
-    members: list[tuple[Inner, float]], ok: list[Inner], name: str, pconf: PredictConfig
-) -> tuple[list[tuple[Inner, float]], float, float]:
-    """A flat training side with ``flat_side = "paper"``: the paper's predictor alone (all
-    the weight on the anchor, no departure), as the factors would extrapolate the jump; the
-    members unchanged where there is no anchor (a baseline's single candidate)."""
-    key = (name, "sigmoid", pconf.ridges[0])
-    anchor = next((r for r in ok if (r.inputs, r.form, r.ridge) == key), None)
-    if anchor is None:
-        return members, 0.0, 1.0
-    return [(anchor, 1.0)], 1.0, 0.0
+        return members, ""
+    rest = 1 - FLAT_COMPUTE_SHARE
+    kept = [(m, w * rest) for m, w in members if m is not compute]
+    own = sum(w for m, w in members if m is compute)
+    return [*kept, (compute, FLAT_COMPUTE_SHARE + own * rest)], "hedge"
 
 
 def _inner(
