@@ -63,6 +63,9 @@ def test_options_given_become_settings_and_the_rest_keep_the_configured_value() 
     assert overrides(args, CapabilityConfig) == {"standardize": True}
     args = build_parser().parse_args(["fit", "--all-models", "--benchmarks", "a:b", "c:d"])
     assert overrides(args, CapabilityConfig) == {"base_only": False, "benchmarks": ("a:b", "c:d")}
+    for argv in (["predict", "--target", "x"], ["bench", "--only", "accuracy"]):
+        args = build_parser().parse_args([*argv, "--flat-side", "paper"])
+        assert overrides(args, PredictConfig) == {"flat_side": "paper"}
 
 
 @pytest.mark.parametrize(
@@ -75,6 +78,7 @@ def test_options_given_become_settings_and_the_rest_keep_the_configured_value() 
         (["--chance", "1"], "'1': expected a finite number >= 0 and < 1"),
         (["--reference-family", ""], "'': expected a non-empty string"),
         (["--method", "papr"], "invalid choice: 'papr'"),
+        (["--flat-side", "factors"], "invalid choice: 'factors'"),
     ],
 )
 def test_bad_values_are_usage_errors_naming_option_and_range(

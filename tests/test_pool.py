@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from obsscale.bench import accuracy
+from obsscale.bench import accuracy, accuracy_stem
 from obsscale.bench.pool import (
     CONFIRMATION_SEEN,
     POOL_SEED,
@@ -148,3 +148,10 @@ def test_degenerate_and_missing_targets_are_skipped(monkeypatch: pytest.MonkeyPa
     assert [r["target"] for r in rows] == ["obsscaling_post:zero", "obsscaling_post:absent"]
     assert "degenerate target" in rows[0]["skipped"] and "30 of 30" in rows[0]["skipped"]
     assert rows[1]["skipped"] == "no such column"
+
+
+def test_a_flat_side_variant_never_overwrites_the_default_run() -> None:
+    default, variant = PredictConfig(), PredictConfig(flat_side="paper")
+    assert accuracy_stem(None, default) == "accuracy"
+    assert accuracy_stem("design", default) == "accuracy-design"
+    assert accuracy_stem("design", variant) == "accuracy-design-flat-paper"

@@ -56,7 +56,7 @@ from obsscale.bench.summary import (
     speed_markdown,
     summary_markdown,
 )
-from obsscale.config import LLAMA2_7B_FLOPS, Config
+from obsscale.config import LLAMA2_7B_FLOPS, Config, PredictConfig
 from obsscale.data import store
 from obsscale.data.table import load_models
 from obsscale.model.capabilities.rows import select_models
@@ -64,6 +64,7 @@ from obsscale.model.prediction.splits import CutoffFlops
 
 __all__ = [
     "SIZES",
+    "accuracy_stem",
     "run_accuracy_bench",
     "run_bench",
     "run_completion_bench",
@@ -72,20 +73,29 @@ __all__ = [
 ]
 
 
-def write_accuracy(out: Path, rows: list[dict], half: str | None) -> None:
-    """``OUT/accuracy.json`` (the whole pool) or ``OUT/accuracy-<half>.json``: the statistics
-    of each half and every entry's row."""
-    name = f"accuracy-{half}.json" if half else "accuracy.json"
-    store.write_json(out / name, {"half": half, "summary": pool_summary(rows), "entries": rows})
+def accuracy_stem(half: str | None, pconf: PredictConfig) -> str:
+    """The accuracy files' name: ``accuracy``, ``-<half>`` for one half, and
+    ``-flat-<rule>`` for a flat-side rule other than the default's, so that a variant's run
+    never overwrites the default's."""
+    flat = "" if pconf.flat_side == PredictConfig().flat_side else f"-flat-{pconf.flat_side}"
+    return f"accuracy{f'-{half}' if half else ''}{flat}"
+
+
+def write_accuracy(out: Path, rows: list[dict], half: str | None, pconf: PredictConfig) -> None:
+    """``OUT/<accuracy_stem>.json``: the statistics of each half and every entry's row."""
+    store.write_json(
+        out / f"{accuracy_stem(half, pconf)}.json",
+        {"half": half, "summary": pool_summary(rows), "entries": rows},
+    )
 
 
 def run_accuracy_bench(config: Config, out: Path, half: str | None = None) -> str:
     """The accuracy pool alone (or one half of it): its JSON and a Markdown summary
-    (``OUT/accuracy[-<half>].md``); the rest of the bench is not run."""
+    (``OUT/<accuracy_stem>.md``); the rest of the bench is not run."""
     rows = run_accuracy(load_models(config), config.predict, half)
-    write_accuracy(out, rows, half)
+    write_accuracy(out, rows, half, config.predict)
     md = "# obsscale accuracy bench\n\n" + accuracy_markdown(rows)
-    store.write_text(out / (f"accuracy-{half}.md" if half else "accuracy.md"), md)
+    store.write_text(out / f"{accuracy_stem(half, config.predict)}.md", md)
     return md
 
 
@@ -153,7 +163,7 @@ def run_bench(
     slopes = loglog_slopes(scale)
     edges = run_edges(mirror, upstream)
     speed = run_speed(config, scale, slopes)
-    write_accuracy(out, acc, half)
+    write_accuracy(out, acc, half, pconf)
     store.write_json(out / "emergent.json", emergent)
     store.write_json(out / "selection.json", sel)
     store.write_json(

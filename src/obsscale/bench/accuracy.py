@@ -129,8 +129,8 @@ def _comparison(row: dict[str, Any], res: dict[str, PredictionResult]) -> dict[s
     """Default over paper, default over the better compute baseline (of either method; None
     where neither baseline can score the test models), the default's log-FLOPs baseline over
     that same better baseline (what always predicting from compute alone would score on the
-    criterion: the better baseline is picked on the test models, so even one of the two
-    baselines exceeds 1 wherever the other wins), and what the default's nested
+    criterion: the better baseline is picked on the test models, so the log-FLOPs baseline
+    itself exceeds 1 wherever log-parameters wins), and what the default's nested
     back-tests chose for the factor predictor. Where no test model has every predictor's
     inputs (hubs of frontier models without known compute), each predictor was scored on its
     own test models: the factor predictor is then compared with each baseline on the models

@@ -50,6 +50,7 @@ def add_parser(
 def cmd_bench(args: argparse.Namespace) -> int:
     from obsscale.bench import (
         SIZES,
+        accuracy_stem,
         run_accuracy_bench,
         run_bench,
         run_completion_bench,
@@ -63,7 +64,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(run_completion_bench(cfg, args.out))
         print(f"wrote {args.out}/completion.json, completion.md")
         return 0
-    acc = f"accuracy-{args.half}" if args.half else "accuracy"
+    acc = accuracy_stem(args.half, cfg.predict)
     if args.only == "probes":
         from obsscale.data.table import load_models
 
