@@ -352,6 +352,26 @@ def test_paper_method_captions_say_bootstrap(report: tuple[Path, Config]) -> Non
     assert "paper's predictor" in wording.curve_band(result)
 
 
+def test_predictor_sentence_says_what_a_flat_training_side_did() -> None:
+    """The report's description of the default's predictor names the flat-side rule the
+    choice records, and says nothing of one where none acted."""
+    from types import SimpleNamespace
+
+    from obsscale.report import wording
+
+    member = {"inputs": "pc", "form": "sigmoid", "ridge": 0.0, "weight": 1.0}
+    choice = {"members": [member], "anchor_weight": 1.0, "interval": {"rule": "r"}}
+    said = {
+        rule: wording.predictor_sentence(
+            SimpleNamespace(choices={"pc": choice | {"flat_side": rule}}, chance=0.0)
+        )
+        for rule in (None, "hedge", "paper")
+    }
+    assert "flat" not in said[None]
+    assert "log-FLOPs takes at least half" in said["hedge"]
+    assert "the factors alone" in said["paper"]
+
+
 @pytest.mark.mirror
 def test_report_answers_predictability_and_efficiency(report: tuple[Path, Config]) -> None:
     """The trust table's verdict column and the efficiency section's answer, as the CLI says

@@ -83,7 +83,19 @@ def predictor_sentence(result: PredictionResult, predictor: str = "pc") -> str:
     anchor = float(choice.get("anchor_weight", 0.0))
     if anchor > 0:
         first += f"; {anchor:.0%} of the weight stays on the paper's predictor"
-    return f"{first}. {_interval_sentence(choice['interval'], result.chance)}"
+    sentences = [f"{first}.", FLAT_SIDES.get(choice.get("flat_side") or "", "")]
+    sentences.append(_interval_sentence(choice["interval"], result.chance))
+    return " ".join(s for s in sentences if s)
+
+
+# what a flat training side did to the weights, by the rule the choice records
+FLAT_SIDES = {
+    "hedge": "The training side is flat below the cutoff (its nested back-tests cannot rank "
+    "the inputs), so log-FLOPs takes at least half of the weight; `--flat-side paper` keeps "
+    "the factors instead, for a task whose jump should follow them.",
+    "paper": "The training side is flat below the cutoff (its nested back-tests cannot rank "
+    "the inputs), so the factors alone (`--flat-side paper`).",
+}
 
 
 def _interval_sentence(interval: dict[str, Any], chance: float) -> str:
