@@ -15,9 +15,10 @@ from obsscale.model.prediction import interval_prior
 from obsscale.model.prediction.backtest import backtest_target
 from obsscale.model.prediction.calibration import Frontier, calibrate, conformal_quantile
 from obsscale.model.prediction.conformal import Calibration
+from obsscale.model.prediction.ensemble import Ensemble
 from obsscale.model.prediction.methods import DefaultMethod, Factors
 from obsscale.model.prediction.splits import CutoffDate, CutoffFlops, CutoffRank, LeaveFamilyOut
-from obsscale.model.prediction.tuning import Ensemble, choose, inner_folds
+from obsscale.model.prediction.tuning import choose, inner_folds
 
 SINGLE_START = PredictConfig(n_starts=0)
 

@@ -15,7 +15,7 @@ import pytest
 from test_predict import FAST
 
 from obsscale.bench.emergent import emergent_markdown, emergent_world, run_emergent, world_backtest
-from obsscale.model.prediction import calibration, evidence, tuning
+from obsscale.model.prediction import calibration, evidence, weights
 
 
 def _mse(data: pd.DataFrame, method: str, **settings: str) -> tuple[float, dict]:
@@ -30,7 +30,7 @@ def test_emergent_failure_without_the_evidence_rules(monkeypatch: pytest.MonkeyP
     """The rules switched off (the full 1/inner-MSE departure, the plain median shift): on a
     flat-then-rising task the nested back-tests' favourites lose to the paper's predictor by
     more than 1.5x on some seeded world."""
-    monkeypatch.setattr(tuning, "departure", lambda y, a, o, seed, cap: cap)
+    monkeypatch.setattr(weights, "departure", lambda y, a, o, seed, cap: cap)
     monkeypatch.setattr(
         calibration, "supported_shift", lambda e, g, seed, cuts=None: float(np.median(e))
     )
@@ -43,7 +43,7 @@ def test_emergent_failure_without_the_evidence_rules(monkeypatch: pytest.MonkeyP
 def test_emergent_task_is_seen_flat_and_not_shifted() -> None:
     """With the rules on, the nested back-tests are seen to carry no signal (flat): no shift,
     the flat rule of the interval model, and the log-FLOPs candidate given its share of the
-    weight (``tuning.FLAT_COMPUTE_SHARE``). That hedge was chosen on the bench pool's design
+    weight (``weights.FLAT_COMPUTE_SHARE``). That hedge was chosen on the bench pool's design
     half, whose flat tasks (BBH subtasks at chance below the cutoff) the compute baseline
     predicted better than the factors; in this synthetic world, whose families differ in
     efficiency, the factors are right, and on some seeds the default still loses to the
@@ -53,7 +53,7 @@ def test_emergent_task_is_seen_flat_and_not_shifted() -> None:
         assert choice["flat_training_side"] is True
         assert choice["interval"]["shift"] == 0.0
         compute = [m["weight"] for m in choice["members"] if m["inputs"] == "log_flops"]
-        assert sum(compute) >= tuning.FLAT_COMPUTE_SHARE - 1e-12
+        assert sum(compute) >= weights.FLAT_COMPUTE_SHARE - 1e-12
         assert choice["flat_side"] == "hedge"
         # what is reported as kept on the paper's predictor is what its member now weighs
         paper = [m for m in choice["members"] if (m["inputs"], m["form"]) == ("pc", "sigmoid")]

@@ -12,7 +12,8 @@ from scipy.special import expit
 from obsscale.config import PredictConfig
 from obsscale.model.prediction import interval_prior as ip
 from obsscale.model.prediction.calibration import Frontier, calibrate
-from obsscale.model.prediction.tuning import Ensemble, choose, inner_folds
+from obsscale.model.prediction.ensemble import Ensemble
+from obsscale.model.prediction.tuning import choose, inner_folds
 
 PCONF = PredictConfig(n_starts=0)
 NEUTRAL = ip.IntervalPrior(0.0, 0.0, 1.0, 1.0, 1.0, 1.0)

@@ -16,10 +16,11 @@ from scipy.special import expit
 from test_predict import FAST, SETTINGS, world
 
 from obsscale.model.prediction.backtest import backtest_target
+from obsscale.model.prediction.ensemble import Ensemble
 from obsscale.model.prediction.intervals import make_regressor
 from obsscale.model.prediction.sigmoid import SigmoidRegressor
 from obsscale.model.prediction.splits import CutoffFlops, KFold
-from obsscale.model.prediction.tuning import Ensemble, choose, inner_folds
+from obsscale.model.prediction.tuning import choose, inner_folds
 
 NEW_SETTINGS = {
     "predict": {

@@ -6,7 +6,7 @@ world, and what its nested back-tests saw (``flat_training_side``, the log-FLOPs
 
 The pool's real flat tasks (BBH subtasks at chance below the cutoff) went the other way:
 there compute predicted the jump better, and the default's flat-side hedge
-(``tuning.FLAT_COMPUTE_SHARE``) was chosen on them, and departing from the paper's predictor
+(``weights.FLAT_COMPUTE_SHARE``) was chosen on them, and departing from the paper's predictor
 there paid (``obsscale bench --only accuracy --flat-side paper`` shows the pool with the paper's
 predictor alone on every flat task). The two cannot be told apart from a flat training side;
 this section shows what the hedge costs where the factors are right, and that

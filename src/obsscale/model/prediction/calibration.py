@@ -48,9 +48,10 @@ from obsscale.model.prediction.conformal import (
     CROSS_TASK_FLAT,
     Calibration,
 )
+from obsscale.model.prediction.ensemble import Ensemble
 from obsscale.model.prediction.evidence import supported_shift
 from obsscale.model.prediction.intervals import BootstrapFit, bootstrap_scale
-from obsscale.model.prediction.tuning import Choice, Ensemble
+from obsscale.model.prediction.tuning import Choice
 
 MIN_CONST = 0.1  # the scale at the frontier, as a fraction of the median inner error
 

@@ -20,7 +20,7 @@ predictor by 2-13x above the cutoff. Three rules keep every departure within the
   spread around the training mean (a task flat near chance, or a fitted floor, below the
   cutoff), the inner errors say nothing of the jump that may come above it: no shift, and
   the interval model's own rule for it (``interval_prior``), and the log-FLOPs candidate
-  takes a fixed share of the weight (``tuning.FLAT_COMPUTE_SHARE``): the back-tests cannot
+  takes a fixed share of the weight (``weights.FLAT_COMPUTE_SHARE``): the back-tests cannot
   tell factors from compute apart there, and on the design half's flat tasks (BBH subtasks
   at chance below the cutoff) compute predicted the jump better than the factors did.
 

@@ -25,26 +25,21 @@ import numpy as np
 from obsscale.config import PredictConfig
 from obsscale.exceptions import PredictError
 from obsscale.model.prediction.calibration import BootScale, Calibrated, calibrate
+from obsscale.model.prediction.candidates import regressor_params, spec_inputs
+from obsscale.model.prediction.ensemble import Ensemble
 from obsscale.model.prediction.intervals import (
     BootstrapFit,
     fit_with_bootstrap,
     prediction_interval,
 )
-from obsscale.model.prediction.tuning import (
-    Choice,
-    Ensemble,
-    choose,
-    inner_folds,
-    regressor_params,
-    spec_inputs,
-)
+from obsscale.model.prediction.tuning import Choice, choose, inner_folds
 
 #: every input a method may combine, by name, over the same rows (NaN: unknown for that row)
 Features = dict[str, np.ndarray]
 
 
 class Inputs:
-    """What a predictor is fed; ``name`` keys its candidates in ``tuning.SPECS``."""
+    """What a predictor is fed; ``name`` keys its candidates in ``candidates.SPECS``."""
 
     name: ClassVar[str]
 

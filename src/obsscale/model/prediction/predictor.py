@@ -24,6 +24,7 @@ from obsscale.model.capabilities.factors import CapabilityPCA
 from obsscale.model.capabilities.fit import CapabilityFit
 from obsscale.model.estimator import BaseEstimator, check_is_fitted
 from obsscale.model.params import RANDOM_STATE, Interval, ValidatedParams
+from obsscale.model.prediction.candidates import spec_inputs
 from obsscale.model.prediction.chance import add_raw_columns, to_normalised
 from obsscale.model.prediction.link_forms import Link
 from obsscale.model.prediction.methods import (
@@ -37,7 +38,6 @@ from obsscale.model.prediction.methods import (
     method_for,
 )
 from obsscale.model.prediction.targets import candidate_bases, prepare
-from obsscale.model.prediction.tuning import spec_inputs
 
 Method = PaperMethod | DefaultMethod
 COLUMNS = ("predicted", "lower", "upper")
