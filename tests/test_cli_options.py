@@ -66,6 +66,7 @@ def test_options_given_become_settings_and_the_rest_keep_the_configured_value() 
     for argv in (["predict", "--target", "x"], ["bench", "--only", "accuracy"]):
         args = build_parser().parse_args([*argv, "--flat-side", "paper"])
         assert overrides(args, PredictConfig) == {"flat_side": "paper"}
+        assert config_from_args(args).predict.flat_side == "paper"
 
 
 @pytest.mark.parametrize(

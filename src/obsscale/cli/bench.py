@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
-from obsscale.cli.options import add_setting, config_from_args, overrides, value_type
+from obsscale.cli.options import add_setting, config_from_args, value_type
 from obsscale.config import MIRROR_ENV, PredictConfig
 
 
@@ -59,7 +58,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
 
     cfg = config_from_args(args)
-    cfg = replace(cfg, predict=replace(cfg.predict, **overrides(args, PredictConfig)))
     if args.only == "completion":
         print(run_completion_bench(cfg, args.out))
         print(f"wrote {args.out}/completion.json, completion.md")

@@ -15,7 +15,6 @@ from obsscale.config import (
     DATA_DIR_ENV,
     CapabilityConfig,
     Config,
-    PredictConfig,
 )
 from obsscale.exceptions import CLIError, ExtrapolationWarning, ObsscaleError
 
@@ -238,7 +237,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     request = PredictRequest(
         target=target,
         capabilities=_capability_settings(args, cfg),
-        predict=replace(cfg.predict, **overrides(args, PredictConfig)),
+        predict=cfg.predict,
         selection=_selection(args),
         split=split,
         chance=cfg.report.target(target).chance if args.chance is None else args.chance,

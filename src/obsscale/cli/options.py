@@ -7,7 +7,7 @@ Declaring an option (any subcommand)::
 
     add_setting(group, "--bootstrap", PredictConfig, "n_bootstrap", metavar="B")
     ...
-    pconf = replace(cfg.predict, **overrides(args, PredictConfig))
+    pconf = config_from_args(args).predict  # the [predict] options given are applied
 
 ``overrides`` returns the settings of that class given on the command line (those not given
 keep the configured value: TOML, else the declared default). An option that is not a setting
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -139,13 +140,17 @@ def _escape(text: str) -> str:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """The defaults, then ./obsscale.toml or --config, then the settings given as options."""
+    """The defaults, then ./obsscale.toml or --config, then the settings given as options
+    (the run's own and the predictor's, ``[predict]``, of whichever command has them)."""
     cfg = default_config(getattr(args, "data_dir", None), getattr(args, "mirror", None))
     given = getattr(args, "config", None)
     config_file = given or (Path("obsscale.toml") if Path("obsscale.toml").exists() else None)
     if config_file:
         cfg = load_config_file(config_file, cfg)
-    changes = overrides(args, Config)
+    changes: dict[str, Any] = overrides(args, Config)
+    predict = overrides(args, PredictConfig)
+    if predict:
+        changes["predict"] = replace(cfg.predict, **predict)
     return cfg.with_overrides(**changes) if changes else cfg
 
 
